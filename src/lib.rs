@@ -1,0 +1,11 @@
+//! pennytrail: a transparent impact-tracking audit service.
+//!
+//! Architecture, from the inside out:
+//! - [`log`]: the log's pure rules (canonical entries, hashing, Merkle proofs, signed
+//!   checkpoints, receipts) shared by the server and every verifier.
+//! - [`store`]: durable storage of entries, tree hashes and checkpoints on SQLite or
+//!   PostgreSQL behind one interface.
+//! - [`sequencer`]: the single writer per process that batches appends (group commit).
+//! - [`api`]: the HTTP surface.
+
+pub mod log;
