@@ -8,4 +8,11 @@
 //! - [`sequencer`]: the single writer per process that batches appends (group commit).
 //! - [`api`]: the HTTP surface.
 
+pub mod api;
+pub mod app;
+pub mod check;
+pub mod keys;
+pub mod ledger;
 pub mod log;
+pub mod sequencer;
+pub mod store;

@@ -1,1 +1,143 @@
-fn main() {}
+//! The `pennytrail` command: serve the log, make keys, check a store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use pennytrail::app::{self, ServeConfig};
+use pennytrail::check::check_store;
+use pennytrail::keys;
+use pennytrail::log::checkpoint::is_valid_origin;
+use pennytrail::store::{self, StoreConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "pennytrail",
+    version,
+    about = "A signed, verifiable log of donations and disbursements"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve(ServeArgs),
+    /// Write a new Ed25519 signing key (C2SP note format) and print its verifier key.
+    Keygen {
+        /// Key name; for a log key, the log's origin.
+        #[arg(long)]
+        name: String,
+        /// File to create (mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Re-verify a whole store from its entries up and report the first fault.
+    Check(StoreArgs),
+}
+
+#[derive(Args)]
+struct StoreArgs {
+    /// Directory for the embedded SQLite database and the log key.
+    #[arg(long, env = "PENNYTRAIL_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Use PostgreSQL (postgres://…) instead of the embedded SQLite database.
+    #[arg(long, env = "PENNYTRAIL_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PENNYTRAIL_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The log's origin (its name in checkpoints), e.g. charity.example.org/pennytrail.
+    #[arg(long, env = "PENNYTRAIL_ORIGIN")]
+    origin: Option<String>,
+    /// The log's private key file (default: <data-dir>/log.key, created on first start).
+    #[arg(long, env = "PENNYTRAIL_LOG_KEY")]
+    log_key: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn config(&self) -> StoreConfig {
+        StoreConfig {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("PENNYTRAIL_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let running = app::start(ServeConfig {
+                listen: args.listen,
+                store: args.store.config(),
+                origin: args.origin,
+                log_key: args.log_key,
+            })
+            .await?;
+            running.wait().await
+        }
+        Command::Keygen { name, out } => {
+            if !is_valid_origin(&name) {
+                anyhow::bail!("--name {name:?}: use 1-128 characters of A-Z a-z 0-9 . _ / : -");
+            }
+            let signer = keys::generate_signer(&name, &out)?;
+            eprintln!(
+                "wrote private key {} (mode 0600); keep it secret",
+                out.display()
+            );
+            println!("{}", signer.verifier().to_text());
+            Ok(())
+        }
+        Command::Check(args) => {
+            let store = store::open(&args.config())
+                .await
+                .context("opening the database")?;
+            let report = check_store(&store, |done, total| {
+                eprintln!("checked {done}/{total} entries")
+            })
+            .await?;
+            println!(
+                "ok: {} entries, {} tree hashes and {} signed checkpoints verified",
+                report.entries, report.tree_hashes, report.checkpoints
+            );
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

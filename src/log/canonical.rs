@@ -22,7 +22,7 @@ pub const MAX_ENTRY_BYTES: usize = 16 * 1024;
 pub const MAX_DEPTH: usize = 3;
 
 /// What makes a value or byte string non-canonical.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum CanonicalError {
     #[error("entry is {size} bytes; the limit is {MAX_ENTRY_BYTES}")]
     TooLarge { size: usize },

@@ -42,12 +42,21 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, self.root.to_base64())
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            self.root.to_base64()
+        )
     }
 
     /// Parses a checkpoint body strictly: three lines, canonical decimal size.
     pub fn parse_body(body: &str) -> Result<Checkpoint, CheckpointError> {
-        let lines: Vec<&str> = body.strip_suffix('\n').ok_or(CheckpointError::Shape)?.split('\n').collect();
+        let lines: Vec<&str> = body
+            .strip_suffix('\n')
+            .ok_or(CheckpointError::Shape)?
+            .split('\n')
+            .collect();
         let [origin, size, root] = lines[..] else {
             return Err(CheckpointError::Shape);
         };

@@ -38,11 +38,13 @@ pub fn is_valid_id(id: &str) -> bool {
 fn is_valid_kind(kind: &str) -> bool {
     !kind.is_empty()
         && kind.len() <= MAX_KIND_LEN
-        && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
 }
 
 /// What is wrong with an entry's bytes or common fields.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum EntryError {
     #[error(transparent)]
     Canonical(#[from] CanonicalError),
@@ -181,9 +183,17 @@ pub enum ChainError {
     #[error("entry has seq {found}, expected {expected}")]
     WrongSeq { expected: u64, found: u64 },
     #[error("entry {seq}: prev {found} is not the leaf hash of entry {} ({expected})", seq.saturating_sub(1))]
-    ChainBroken { seq: u64, expected: Hash, found: Hash },
+    ChainBroken {
+        seq: u64,
+        expected: Hash,
+        found: Hash,
+    },
     #[error("entry {seq}: time {found} is earlier than the previous entry's {previous}")]
-    TimeWentBackwards { seq: u64, previous: String, found: String },
+    TimeWentBackwards {
+        seq: u64,
+        previous: String,
+        found: String,
+    },
 }
 
 impl ChainHead {
@@ -249,7 +259,13 @@ mod tests {
         let mut bytes_seen = Vec::new();
         for i in 0..3 {
             let header = head.next_header(UnixMillis(1_700_000_000_000 - i));
-            let bytes = seal(&header, "org.registered", Some("org-1"), &body(json!({"name": "A"}))).unwrap();
+            let bytes = seal(
+                &header,
+                "org.registered",
+                Some("org-1"),
+                &body(json!({"name": "A"})),
+            )
+            .unwrap();
             let entry = parse(&bytes).unwrap();
             assert_eq!(entry.kind, "org.registered");
             head.advance(&entry, &bytes).unwrap();
@@ -277,12 +293,18 @@ mod tests {
             leaf_hash: leaf_hash(b"other"),
             ..ChainHead::GENESIS
         };
-        assert!(matches!(wrong_prev.advance(&entry, &bytes), Err(ChainError::ChainBroken { .. })));
+        assert!(matches!(
+            wrong_prev.advance(&entry, &bytes),
+            Err(ChainError::ChainBroken { .. })
+        ));
         let mut later = ChainHead {
             time: UnixMillis(6),
             ..ChainHead::GENESIS
         };
-        assert!(matches!(later.advance(&entry, &bytes), Err(ChainError::TimeWentBackwards { .. })));
+        assert!(matches!(
+            later.advance(&entry, &bytes),
+            Err(ChainError::TimeWentBackwards { .. })
+        ));
     }
 
     #[test]

@@ -44,7 +44,9 @@ impl Hash {
     /// one spelling, which keeps canonical entries canonical).
     pub fn from_hex(text: &str) -> Result<Hash, HashParseError> {
         if text.len() != 2 * HASH_LEN
-            || !text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            || !text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
             return Err(HashParseError::BadHex);
         }
@@ -58,9 +60,7 @@ impl Hash {
     }
 
     pub fn from_base64(text: &str) -> Result<Hash, HashParseError> {
-        let bytes = BASE64
-            .decode(text)
-            .map_err(|_| HashParseError::BadBase64)?;
+        let bytes = BASE64.decode(text).map_err(|_| HashParseError::BadBase64)?;
         Hash::from_slice(&bytes).map_err(|_| HashParseError::BadBase64)
     }
 }

@@ -11,6 +11,7 @@ pub mod entry;
 pub mod hash;
 pub mod merkle;
 pub mod note;
+pub mod receipt;
 
 pub mod time;
 

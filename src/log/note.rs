@@ -88,8 +88,7 @@ impl NoteVerifier {
     pub fn from_text(text: &str) -> Result<NoteVerifier, NoteError> {
         let text = text.trim_end_matches(['\n', '\r']);
         let mut parts = text.splitn(3, '+');
-        let (Some(name), Some(id), Some(key64)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(name), Some(id), Some(key64)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError::BadVerifierKey("expected <name>+<id>+<key>"));
         };
         if !is_valid_name(name) {
@@ -152,19 +151,21 @@ impl NoteVerifier {
             .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
         let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
         if sigs.is_empty() || !sigs.ends_with('\n') {
-            return Err(NoteError::Malformed("signature block must end with a newline"));
+            return Err(NoteError::Malformed(
+                "signature block must end with a newline",
+            ));
         }
         let mut verified = false;
         for (count, line) in sigs[..sigs.len() - 1].split('\n').enumerate() {
             if count >= MAX_SIGNATURES {
                 return Err(NoteError::Malformed("too many signatures"));
             }
-            let rest = line
-                .strip_prefix(SIG_PREFIX)
-                .ok_or(NoteError::Malformed("signature line must start with an em dash"))?;
-            let (name, sig64) = rest
-                .split_once(' ')
-                .ok_or(NoteError::Malformed("signature line needs a name and a signature"))?;
+            let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed(
+                "signature line must start with an em dash",
+            ))?;
+            let (name, sig64) = rest.split_once(' ').ok_or(NoteError::Malformed(
+                "signature line needs a name and a signature",
+            ))?;
             let sig = BASE64
                 .decode(sig64)
                 .map_err(|_| NoteError::Malformed("signature is not base64"))?;
@@ -175,11 +176,10 @@ impl NoteVerifier {
             if name != self.name || id != self.key_id {
                 continue;
             }
-            let signature = Signature::from_slice(&sig[4..]).map_err(|_| {
-                NoteError::InvalidSignature {
+            let signature =
+                Signature::from_slice(&sig[4..]).map_err(|_| NoteError::InvalidSignature {
                     name: name.to_string(),
-                }
-            })?;
+                })?;
             self.key
                 .verify_strict(text.as_bytes(), &signature)
                 .map_err(|_| NoteError::InvalidSignature {
@@ -235,9 +235,10 @@ impl NoteSigner {
             .strip_prefix("PRIVATE+KEY+")
             .ok_or(NoteError::BadPrivateKey("must start with PRIVATE+KEY+"))?;
         let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(id), Some(key64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(NoteError::BadPrivateKey("expected PRIVATE+KEY+<name>+<id>+<key>"));
+        let (Some(name), Some(id), Some(key64)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(NoteError::BadPrivateKey(
+                "expected PRIVATE+KEY+<name>+<id>+<key>",
+            ));
         };
         let stated = parse_key_id(id).ok_or(NoteError::BadPrivateKey("id is not 8 hex digits"))?;
         let raw = BASE64

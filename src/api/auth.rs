@@ -1,0 +1,57 @@
+//! Bearer-token authentication. Tokens are 256-bit random values; only their SHA-256 is
+//! stored, and comparisons are constant-time.
+
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use subtle::ConstantTimeEq as _;
+
+use super::error::ApiError;
+use crate::log::hash::{Hash, sha256};
+use crate::store::Store;
+
+/// Prefix of operator tokens, so a leaked one is recognisable in logs and scanners.
+pub const OPERATOR_TOKEN_PREFIX: &str = "pto_";
+/// Prefix of org API tokens.
+pub const ORG_TOKEN_PREFIX: &str = "pt_";
+
+/// A new random token with the given prefix, and the hash to store.
+pub fn new_token(prefix: &str) -> anyhow::Result<(String, Hash)> {
+    let token = format!(
+        "{prefix}{}",
+        URL_SAFE_NO_PAD.encode(crate::keys::random_bytes()?)
+    );
+    let hash = token_hash(&token);
+    Ok((token, hash))
+}
+
+pub fn token_hash(token: &str) -> Hash {
+    sha256(token.as_bytes())
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token> header"))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("Authorization header must be: Bearer <token>"))
+}
+
+fn matches(presented: &str, stored: &Hash) -> bool {
+    token_hash(presented).0.ct_eq(&stored.0).into()
+}
+
+/// Requires the operator token.
+pub async fn require_operator(store: &Store, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = bearer(headers)?;
+    let stored = store.operator_token_hash().await?;
+    match stored {
+        Some(hash) if matches(token, &hash) => Ok(()),
+        _ => Err(ApiError::unauthorized("the operator token is not valid")),
+    }
+}

@@ -1,0 +1,8 @@
+//! The ledger: what each entry kind says and the rules it must obey. Like [`crate::log`]
+//! it has no I/O, so the server and the verifier apply the very same rules.
+
+pub mod fields;
+pub mod iso;
+pub mod org;
+
+pub use fields::FieldError;

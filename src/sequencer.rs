@@ -1,0 +1,516 @@
+//! The sequencer: the one writer per process. It assigns `seq`, `prev` and `time`, and
+//! commits appends in batches (group commit): while one batch commits, new requests
+//! queue; the next batch takes everything queued, so under load one transaction, one
+//! fsync and one checkpoint signature serve many requests.
+//!
+//! A job is all-or-nothing (a batch endpoint's items succeed or fail together), but one
+//! job's bad item never fails another job that shares its database transaction.
+//! A write is answered only after its batch is committed and the signed tree size is
+//! recorded beside the key.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::keys::{SignedState, SignedTree};
+use crate::log::checkpoint::Checkpoint;
+use crate::log::entry::{self, COMMON_FIELDS, ChainHead, EntryError};
+use crate::log::hash::{Hash, leaf_hash};
+use crate::log::merkle::Frontier;
+use crate::log::note::NoteSigner;
+use crate::log::time::UnixMillis;
+use crate::store::{AppendTx, RecordKey, Store, StoreError, StoredCheckpoint};
+
+/// Most entries committed in one transaction. 4,096 entries of at most 16 KiB is at most
+/// 64 MiB per batch; typical donations (~300 bytes) make ~1.2 MiB, which SQLite and
+/// PostgreSQL commit in milliseconds.
+pub const MAX_BATCH_ENTRIES: usize = 4096;
+
+/// Jobs waiting for the sequencer before senders are made to wait (backpressure).
+/// Two full batches' worth keeps the writer busy without unbounded memory.
+pub const MAX_QUEUED_JOBS: usize = 2 * MAX_BATCH_ENTRIES;
+
+/// How often a batch is retried after another process moved the head under it. Each
+/// retry reloads the head, so more than a few means something else is wrong.
+const MAX_HEAD_RETRIES: usize = 3;
+
+/// Reads the wall clock as milliseconds since the epoch.
+pub fn now() -> UnixMillis {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    UnixMillis(ms)
+}
+
+/// Something to store beside an entry, in the same transaction.
+#[derive(Debug, Clone)]
+pub enum SideEffect {
+    /// An org's API token (hashed), issued with its registration.
+    IssueOrgToken { org: String, token_hash: Hash },
+}
+
+/// One entry to append.
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    pub kind: &'static str,
+    pub org: Option<String>,
+    /// The kind's fields (the common fields are added by the sequencer).
+    pub body: Map<String, Value>,
+    /// The client-chosen id that makes the append idempotent.
+    pub key: RecordKey,
+    pub side_effect: Option<SideEffect>,
+}
+
+/// What happened to one request.
+#[derive(Debug, Clone)]
+pub enum AppendOutcome {
+    /// Newly appended in a batch that committed with `checkpoint`.
+    Appended {
+        seq: u64,
+        leaf_hash: Hash,
+        checkpoint: Arc<StoredCheckpoint>,
+    },
+    /// The same id with the same content was already logged at `seq`.
+    Replayed { seq: u64 },
+}
+
+/// Why a job was not appended.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppendError {
+    #[error("{} {:?} already exists at seq {seq} with different content", key.scope, key.id)]
+    Conflict {
+        index: usize,
+        key: RecordKey,
+        seq: u64,
+    },
+    #[error("item {index}: {error}")]
+    Entry { index: usize, error: EntryError },
+    #[error("{} {:?} appears twice in one request (items {first} and {index})", key.scope, key.id)]
+    DuplicateInJob {
+        index: usize,
+        first: usize,
+        key: RecordKey,
+    },
+    #[error("the log is unavailable: {0}")]
+    Unavailable(String),
+}
+
+type JobResult = Result<Vec<AppendOutcome>, AppendError>;
+
+/// A job's items as sequenced, before the batch's checkpoint exists.
+enum Sequenced {
+    New { seq: u64, leaf_hash: Hash },
+    Replayed { seq: u64 },
+}
+
+struct Job {
+    items: Vec<AppendRequest>,
+    respond: oneshot::Sender<JobResult>,
+}
+
+/// A handle to the sequencer task; cloning shares the one queue.
+#[derive(Clone)]
+pub struct Sequencer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Sequencer {
+    /// Appends the items of one job atomically and waits until they are durable.
+    pub async fn append(&self, items: Vec<AppendRequest>) -> JobResult {
+        let (respond, answer) = oneshot::channel();
+        self.queue
+            .send(Job { items, respond })
+            .await
+            .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?;
+        answer.await.map_err(|_| {
+            AppendError::Unavailable("the sequencer stopped before answering".into())
+        })?
+    }
+}
+
+/// The sequencer's state between batches: a cache of the head, checked against the
+/// database at the start of every batch.
+pub struct SequencerTask {
+    store: Store,
+    signer: Arc<NoteSigner>,
+    signed_state: SignedState,
+    head: ChainHead,
+    frontier: Frontier,
+}
+
+/// Starts the sequencer; it runs until every [`Sequencer`] handle is dropped and the
+/// queue is drained, then the returned task finishes.
+pub async fn start(
+    store: Store,
+    signer: Arc<NoteSigner>,
+    signed_state: SignedState,
+) -> Result<(Sequencer, tokio::task::JoinHandle<()>), StoreError> {
+    let head = store.head().await?;
+    let frontier = Frontier::from_stored(
+        head.size,
+        &store.tree_hashes(&Frontier::indexes(head.size)).await?,
+    )
+    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (queue, receiver) = mpsc::channel(MAX_QUEUED_JOBS);
+    let task = SequencerTask {
+        store,
+        signer,
+        signed_state,
+        head,
+        frontier,
+    };
+    let handle = tokio::spawn(task.run(receiver));
+    Ok((Sequencer { queue }, handle))
+}
+
+/// One job being worked on within a batch.
+struct Pending {
+    job: Job,
+    result: Option<Result<Vec<Sequenced>, AppendError>>,
+}
+
+/// What a batch will write if it commits.
+#[derive(Default)]
+struct BatchWrites {
+    entries: Vec<(u64, Vec<u8>)>,
+    tree_hashes: Vec<Hash>,
+    first_tree_index: Option<u64>,
+    records: Vec<(RecordKey, u64)>,
+    side_effects: Vec<SideEffect>,
+    /// Content of each key appended in this batch, for in-batch replays.
+    new_keys: HashMap<RecordKey, (u64, &'static str, Option<String>, Map<String, Value>)>,
+}
+
+impl BatchWrites {
+    fn mark(&self) -> (usize, usize, usize, usize) {
+        (
+            self.entries.len(),
+            self.tree_hashes.len(),
+            self.records.len(),
+            self.side_effects.len(),
+        )
+    }
+
+    fn rollback_to(&mut self, mark: (usize, usize, usize, usize)) {
+        for (key, _) in self.records.drain(mark.2..) {
+            self.new_keys.remove(&key);
+        }
+        self.entries.truncate(mark.0);
+        self.tree_hashes.truncate(mark.1);
+        self.side_effects.truncate(mark.3);
+        if self.tree_hashes.is_empty() {
+            self.first_tree_index = None;
+        }
+    }
+}
+
+/// Whether a stored entry says exactly what a new request would say, ignoring the fields
+/// the log assigns (`v`, `seq`, `prev`, `time`).
+fn same_content(stored: &entry::Entry, req: &AppendRequest) -> bool {
+    stored.kind == req.kind
+        && stored.org == req.org
+        && stored
+            .fields
+            .iter()
+            .filter(|(k, _)| !COMMON_FIELDS.contains(&k.as_str()))
+            .count()
+            == req.body.len()
+        && req
+            .body
+            .iter()
+            .all(|(k, v)| stored.fields.get(k) == Some(v))
+}
+
+impl SequencerTask {
+    async fn run(mut self, mut receiver: mpsc::Receiver<Job>) {
+        while let Some(first) = receiver.recv().await {
+            let mut jobs = vec![first];
+            let mut entries = jobs[0].items.len();
+            while entries < MAX_BATCH_ENTRIES {
+                match receiver.try_recv() {
+                    Ok(job) => {
+                        entries += job.items.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.run_batch(jobs).await;
+        }
+        tracing::info!("sequencer stopped: queue closed and drained");
+    }
+
+    async fn run_batch(&mut self, jobs: Vec<Job>) {
+        let mut pending: Vec<Pending> = jobs
+            .into_iter()
+            .map(|job| Pending { job, result: None })
+            .collect();
+        let mut attempt = 0;
+        let mut committed = None;
+        loop {
+            attempt += 1;
+            for p in pending.iter_mut() {
+                p.result = None;
+            }
+            match self.try_batch(&mut pending).await {
+                Ok(checkpoint) => {
+                    committed = checkpoint;
+                    break;
+                }
+                Err(BatchFailure::HeadMoved) if attempt <= MAX_HEAD_RETRIES => {
+                    tracing::info!(attempt, "log head moved under the batch; retrying");
+                    continue;
+                }
+                Err(failure) => {
+                    let message = match failure {
+                        BatchFailure::HeadMoved => {
+                            "the log head kept moving under this batch".to_string()
+                        }
+                        BatchFailure::Store(e) => e.to_string(),
+                        BatchFailure::Signing(e) => e,
+                    };
+                    tracing::error!(error = %message, "append batch failed; nothing from it was acknowledged");
+                    for p in pending.iter_mut() {
+                        p.result = Some(Err(AppendError::Unavailable(
+                            "the log could not commit this write; retry with the same ids".into(),
+                        )));
+                    }
+                    break;
+                }
+            }
+        }
+        for p in pending {
+            let result = p
+                .result
+                .unwrap_or_else(|| Err(AppendError::Unavailable("no result".into())));
+            let result = result.map(|items| {
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Sequenced::New { seq, leaf_hash } => AppendOutcome::Appended {
+                            seq,
+                            leaf_hash,
+                            checkpoint: committed
+                                .clone()
+                                .expect("new entries imply a committed checkpoint"),
+                        },
+                        Sequenced::Replayed { seq } => AppendOutcome::Replayed { seq },
+                    })
+                    .collect()
+            });
+            // The client may have gone away; its entry is durable either way.
+            let _ = p.job.respond.send(result);
+        }
+    }
+
+    /// Runs one attempt at the batch; returns the checkpoint it committed, if it appended.
+    async fn try_batch(
+        &mut self,
+        pending: &mut [Pending],
+    ) -> Result<Option<Arc<StoredCheckpoint>>, BatchFailure> {
+        let mut tx = self.store.begin_append().await?;
+        let head = tx
+            .lock_head()
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("log head row is missing".into()))?;
+        if head != self.head {
+            // Another process appended (PostgreSQL), or a commit of ours had an unknown
+            // outcome: rebuild the cached head from the database, inside the lock.
+            let hashes = tx.tree_hashes(&Frontier::indexes(head.size)).await?;
+            self.frontier = Frontier::from_stored(head.size, &hashes)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            self.head = head;
+        }
+        let mut chain = self.head;
+        let mut frontier = self.frontier.clone();
+        let mut writes = BatchWrites::default();
+        let clock = now();
+
+        for p in pending.iter_mut() {
+            let mark = writes.mark();
+            let (chain_before, frontier_before) = (chain, frontier.clone());
+            let result = self
+                .sequence_job(
+                    &mut tx,
+                    &p.job.items,
+                    &mut chain,
+                    &mut frontier,
+                    &mut writes,
+                    clock,
+                )
+                .await?;
+            if result.is_err() {
+                writes.rollback_to(mark);
+                chain = chain_before;
+                frontier = frontier_before;
+            }
+            p.result = Some(result);
+        }
+
+        if writes.entries.is_empty() {
+            // Only replays and refusals: nothing to write, nothing to sign.
+            tx.commit().await?;
+            return Ok(None);
+        }
+
+        let checkpoint = Checkpoint {
+            origin: self.signer.verifier().name().to_string(),
+            size: chain.size,
+            root: frontier.root(),
+        };
+        let note = checkpoint
+            .sign(&self.signer)
+            .map_err(|e| BatchFailure::Signing(e.to_string()))?;
+        let stored = Arc::new(StoredCheckpoint {
+            size: checkpoint.size,
+            root: checkpoint.root,
+            note,
+        });
+
+        let entry_rows: Vec<(u64, &[u8])> = writes
+            .entries
+            .iter()
+            .map(|(s, b)| (*s, b.as_slice()))
+            .collect();
+        tx.insert_entries(&entry_rows).await?;
+        tx.insert_tree_hashes(
+            writes.first_tree_index.expect("entries imply hashes"),
+            &writes.tree_hashes,
+        )
+        .await?;
+        let record_rows: Vec<(&RecordKey, u64)> =
+            writes.records.iter().map(|(k, s)| (k, *s)).collect();
+        tx.insert_records(&record_rows).await?;
+        for effect in &writes.side_effects {
+            match effect {
+                SideEffect::IssueOrgToken { org, token_hash } => {
+                    tx.insert_org_token(org, token_hash, clock).await?
+                }
+            }
+        }
+        if tx.advance_head(&self.head, &chain).await?.is_err() {
+            return Err(BatchFailure::HeadMoved);
+        }
+        tx.insert_checkpoint(&stored).await?;
+        tx.commit().await?;
+
+        self.head = chain;
+        self.frontier = frontier;
+        self.signed_state
+            .record(
+                &checkpoint.origin,
+                SignedTree {
+                    size: checkpoint.size,
+                    root: checkpoint.root,
+                },
+            )
+            .map_err(|e| BatchFailure::Signing(format!("recording the signed tree size: {e:#}")))?;
+
+        tracing::debug!(
+            size = chain.size,
+            entries = writes.entries.len(),
+            "batch committed"
+        );
+        Ok(Some(stored))
+    }
+
+    /// Sequences one job's items on top of the batch so far. `Ok(Err(_))` refuses the job
+    /// alone; `Err(_)` fails the whole batch (a storage error).
+    async fn sequence_job(
+        &self,
+        tx: &mut AppendTx,
+        items: &[AppendRequest],
+        chain: &mut ChainHead,
+        frontier: &mut Frontier,
+        writes: &mut BatchWrites,
+        clock: UnixMillis,
+    ) -> Result<Result<Vec<Sequenced>, AppendError>, BatchFailure> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut seen_in_job: HashMap<&RecordKey, usize> = HashMap::new();
+        let keys: Vec<&RecordKey> = items.iter().map(|r| &r.key).collect();
+        let stored_seqs = tx.record_seqs(&keys).await?;
+        for (index, (req, stored_seq)) in items.iter().zip(stored_seqs).enumerate() {
+            if let Some(&first) = seen_in_job.get(&req.key) {
+                return Ok(Err(AppendError::DuplicateInJob {
+                    index,
+                    first,
+                    key: req.key.clone(),
+                }));
+            }
+            seen_in_job.insert(&req.key, index);
+
+            if let Some(seq) = stored_seq {
+                let bytes = tx.entry(seq).await?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("record points at missing entry {seq}"))
+                })?;
+                let stored = entry::parse(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+                if !same_content(&stored, req) {
+                    return Ok(Err(AppendError::Conflict {
+                        index,
+                        key: req.key.clone(),
+                        seq,
+                    }));
+                }
+                outcomes.push(Sequenced::Replayed { seq });
+                continue;
+            }
+            if let Some((seq, kind, org, body)) = writes.new_keys.get(&req.key) {
+                if *kind != req.kind || *org != req.org || *body != req.body {
+                    return Ok(Err(AppendError::Conflict {
+                        index,
+                        key: req.key.clone(),
+                        seq: *seq,
+                    }));
+                }
+                outcomes.push(Sequenced::Replayed { seq: *seq });
+                continue;
+            }
+
+            let header = chain.next_header(clock);
+            let bytes = match entry::seal(&header, req.kind, req.org.as_deref(), &req.body) {
+                Ok(b) => b,
+                Err(error) => return Ok(Err(AppendError::Entry { index, error })),
+            };
+            let leaf = leaf_hash(&bytes);
+            let (first_index, hashes) = frontier.append(leaf);
+            writes.first_tree_index.get_or_insert(first_index);
+            writes.tree_hashes.extend(hashes);
+            *chain = ChainHead {
+                size: header.seq + 1,
+                leaf_hash: leaf,
+                time: header.time,
+            };
+            writes.entries.push((header.seq, bytes));
+            writes.records.push((req.key.clone(), header.seq));
+            writes.new_keys.insert(
+                req.key.clone(),
+                (header.seq, req.kind, req.org.clone(), req.body.clone()),
+            );
+            if let Some(effect) = &req.side_effect {
+                writes.side_effects.push(effect.clone());
+            }
+            outcomes.push(Sequenced::New {
+                seq: header.seq,
+                leaf_hash: leaf,
+            });
+        }
+        Ok(Ok(outcomes))
+    }
+}
+
+enum BatchFailure {
+    HeadMoved,
+    Store(StoreError),
+    Signing(String),
+}
+
+impl From<StoreError> for BatchFailure {
+    fn from(e: StoreError) -> Self {
+        BatchFailure::Store(e)
+    }
+}

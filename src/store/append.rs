@@ -1,0 +1,256 @@
+//! The append transaction: everything one sequencer batch writes, committed at once.
+//!
+//! A batch first locks the head ([`AppendTx::lock_head`]); every later write in the
+//! transaction is then serialised against every other process sharing the database, and
+//! [`AppendTx::advance_head`] writes the new head only if the stored head is still the one
+//! the batch was built on (a batch's first `prev` is the stored head, or nothing is written).
+
+use sqlx::{Postgres, QueryBuilder, Row, Sqlite, Transaction};
+
+use super::{
+    LogMeta, MAX_ROWS_PER_STATEMENT, Store, StoreResult, StoredCheckpoint, order_hashes, to_hash,
+    to_i64, to_u64,
+};
+use crate::log::entry::ChainHead;
+use crate::log::hash::Hash;
+use crate::log::time::UnixMillis;
+
+/// One open append transaction.
+pub enum AppendTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            AppendTx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            AppendTx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// An idempotency key: a client-chosen id within an org and a scope (the record type).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordKey {
+    /// The org the record belongs to (for an org's own registration, its id).
+    pub org: String,
+    /// What kind of record the id names: `org`, `donation`, `campaign`, …
+    pub scope: &'static str,
+    pub id: String,
+}
+
+/// The stored head is not the one the batch was built on: another writer appended first.
+#[derive(Debug, thiserror::Error)]
+#[error("the log head moved: expected size {expected}, found {found}")]
+pub struct HeadMoved {
+    pub expected: u64,
+    pub found: u64,
+}
+
+impl Store {
+    /// Opens an append transaction holding the database's write lock.
+    pub async fn begin_append(&self) -> StoreResult<AppendTx> {
+        Ok(match self {
+            // IMMEDIATE takes SQLite's write lock now, so the head read next cannot go stale.
+            Store::Sqlite { writer, .. } => {
+                AppendTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Store::Postgres { pool } => AppendTx::Postgres(pool.begin().await?),
+        })
+    }
+}
+
+impl AppendTx {
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            AppendTx::Sqlite(t) => t.commit().await?,
+            AppendTx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Reads the head, locking it against other writers until commit.
+    pub async fn lock_head(&mut self) -> StoreResult<Option<ChainHead>> {
+        let sql = match self {
+            AppendTx::Sqlite(_) => "SELECT size, leaf_hash, time_ms FROM log_head WHERE id = 1",
+            AppendTx::Postgres(_) => {
+                "SELECT size, leaf_hash, time_ms FROM log_head WHERE id = 1 FOR UPDATE"
+            }
+        };
+        let row: Option<(i64, Vec<u8>, i64)> = on_tx!(self, conn => sqlx::query(sql)
+            .fetch_optional(conn).await?.map(|r| (r.get(0), r.get(1), r.get(2))));
+        row.map(|(size, leaf, time)| {
+            Ok(ChainHead {
+                size: to_u64(size, "log size")?,
+                leaf_hash: to_hash(&leaf, "head leaf hash")?,
+                time: UnixMillis(time),
+            })
+        })
+        .transpose()
+    }
+
+    pub(super) async fn create_log(
+        &mut self,
+        meta: &LogMeta,
+        genesis: &StoredCheckpoint,
+        now: UnixMillis,
+    ) -> StoreResult<()> {
+        if self.lock_head().await?.is_some() {
+            return Ok(());
+        }
+        let head = ChainHead::GENESIS;
+        on_tx!(self, conn => {
+            sqlx::query("INSERT INTO log_meta (id, origin, verifier_key, created_at_ms) VALUES (1, $1, $2, $3)")
+                .bind(&meta.origin).bind(&meta.verifier_key).bind(now.0)
+                .execute(&mut *conn).await?;
+            sqlx::query("INSERT INTO log_head (id, size, leaf_hash, time_ms) VALUES (1, $1, $2, $3)")
+                .bind(to_i64(head.size)).bind(&head.leaf_hash.0[..]).bind(head.time.0)
+                .execute(&mut *conn).await?;
+        });
+        self.insert_checkpoint(genesis).await
+    }
+
+    /// Hashes at the given stored-hash indexes, read inside the transaction.
+    pub async fn tree_hashes(&mut self, indexes: &[u64]) -> StoreResult<Vec<Hash>> {
+        if indexes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, Vec<u8>)> = on_tx!(self, conn => {
+            let mut q = QueryBuilder::new("SELECT idx, hash FROM tree_hashes WHERE idx IN (");
+            let mut list = q.separated(", ");
+            for &i in indexes {
+                list.push_bind(to_i64(i));
+            }
+            q.push(")");
+            q.build().fetch_all(conn).await?.into_iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?
+        });
+        order_hashes(indexes, rows)
+    }
+
+    pub async fn entry(&mut self, seq: u64) -> StoreResult<Option<Vec<u8>>> {
+        Ok(
+            on_tx!(self, conn => sqlx::query("SELECT body FROM entries WHERE seq = $1")
+            .bind(to_i64(seq)).fetch_optional(conn).await?.map(|r| r.get::<Vec<u8>, _>(0))),
+        )
+    }
+
+    /// The seq each key is already logged at, if any (same order as `keys`).
+    pub async fn record_seqs(&mut self, keys: &[&RecordKey]) -> StoreResult<Vec<Option<u64>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let seq: Option<i64> = on_tx!(self, conn => sqlx::query(
+                "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $3"
+            ).bind(&key.org).bind(key.scope).bind(&key.id)
+                .fetch_optional(conn).await?.map(|r| r.get(0)));
+            out.push(seq.map(|s| to_u64(s, "record seq")).transpose()?);
+        }
+        Ok(out)
+    }
+
+    pub async fn insert_entries(&mut self, entries: &[(u64, &[u8])]) -> StoreResult<()> {
+        for chunk in entries.chunks(MAX_ROWS_PER_STATEMENT) {
+            on_tx!(self, conn => {
+                let mut q = QueryBuilder::new("INSERT INTO entries (seq, body) ");
+                q.push_values(chunk, |mut row, (seq, body)| {
+                    row.push_bind(to_i64(*seq)).push_bind(*body);
+                });
+                q.build().execute(conn).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Inserts consecutive stored hashes starting at index `first`.
+    pub async fn insert_tree_hashes(&mut self, first: u64, hashes: &[Hash]) -> StoreResult<()> {
+        let rows: Vec<(i64, &[u8])> = hashes
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (to_i64(first + i as u64), &h.0[..]))
+            .collect();
+        for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
+            on_tx!(self, conn => {
+                let mut q = QueryBuilder::new("INSERT INTO tree_hashes (idx, hash) ");
+                q.push_values(chunk, |mut row, (idx, hash)| {
+                    row.push_bind(*idx).push_bind(*hash);
+                });
+                q.build().execute(conn).await?;
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn insert_records(&mut self, records: &[(&RecordKey, u64)]) -> StoreResult<()> {
+        for chunk in records.chunks(MAX_ROWS_PER_STATEMENT) {
+            on_tx!(self, conn => {
+                let mut q = QueryBuilder::new("INSERT INTO record_ids (org, scope, id, seq) ");
+                q.push_values(chunk, |mut row, (key, seq)| {
+                    row.push_bind(&key.org).push_bind(key.scope).push_bind(&key.id).push_bind(to_i64(*seq));
+                });
+                q.build().execute(conn).await?;
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn insert_org_token(
+        &mut self,
+        org: &str,
+        token_hash: &Hash,
+        now: UnixMillis,
+    ) -> StoreResult<()> {
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO org_tokens (org, token_hash, issued_at_ms) VALUES ($1, $2, $3)"
+        ).bind(org).bind(&token_hash.0[..]).bind(now.0).execute(conn).await?.rows_affected());
+        Ok(())
+    }
+
+    pub(super) async fn insert_operator_token(
+        &mut self,
+        token_hash: &Hash,
+        now: UnixMillis,
+    ) -> StoreResult<bool> {
+        let result = on_tx!(self, conn => sqlx::query(
+            "INSERT INTO operator_token (id, token_hash, created_at_ms) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING"
+        ).bind(&token_hash.0[..]).bind(now.0).execute(conn).await?.rows_affected());
+        Ok(result == 1)
+    }
+
+    /// Moves the head from `old` to `new`, but only if the stored head is still `old`.
+    pub async fn advance_head(
+        &mut self,
+        old: &ChainHead,
+        new: &ChainHead,
+    ) -> StoreResult<Result<(), HeadMoved>> {
+        let changed = on_tx!(self, conn => sqlx::query(
+            "UPDATE log_head SET size = $1, leaf_hash = $2, time_ms = $3 WHERE id = 1 AND size = $4 AND leaf_hash = $5"
+        )
+        .bind(to_i64(new.size)).bind(&new.leaf_hash.0[..]).bind(new.time.0)
+        .bind(to_i64(old.size)).bind(&old.leaf_hash.0[..])
+        .execute(conn).await?.rows_affected());
+        if changed == 1 {
+            return Ok(Ok(()));
+        }
+        let found = self.lock_head().await?.map(|h| h.size).unwrap_or(0);
+        Ok(Err(HeadMoved {
+            expected: old.size,
+            found,
+        }))
+    }
+
+    pub async fn insert_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> StoreResult<()> {
+        on_tx!(self, conn => sqlx::query("INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)")
+            .bind(to_i64(checkpoint.size)).bind(&checkpoint.root.0[..]).bind(&checkpoint.note)
+            .execute(conn).await?.rows_affected());
+        Ok(())
+    }
+}

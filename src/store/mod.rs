@@ -1,0 +1,282 @@
+//! Durable storage of the log — entries, stored tree hashes, signed checkpoints, id
+//! index and tokens — on SQLite (the embedded default) or PostgreSQL, behind one type.
+//!
+//! Both backends run the same SQL (SQLite accepts PostgreSQL's `$n` placeholders), so each
+//! query is written once and [`dispatch!`] expands it for whichever backend is open.
+//! Only what truly differs lives apart: the DDL in `migrations/<dialect>`, connection
+//! setup, and how an append transaction takes the write lock (`BEGIN IMMEDIATE` on
+//! SQLite, `SELECT … FOR UPDATE` on the head row in PostgreSQL).
+
+mod append;
+mod open;
+
+use sqlx::{PgPool, QueryBuilder, Row, SqlitePool};
+
+use crate::log::entry::ChainHead;
+use crate::log::hash::Hash;
+use crate::log::time::UnixMillis;
+
+pub use append::{AppendTx, HeadMoved, RecordKey};
+pub use open::{StoreConfig, open};
+
+/// Most rows bound in one multi-row statement: 1,000 rows × at most 4 parameters stays
+/// far below SQLite's 32,766 and PostgreSQL's 65,535 bound-parameter limits.
+pub const MAX_ROWS_PER_STATEMENT: usize = 1000;
+
+/// Errors from the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An open store. Cloning is cheap (pools are shared).
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// SQLite: one writer connection (appends are serialised by the sequencer anyway)
+    /// and a separate pool of readers, which WAL lets run beside the writer.
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    Postgres {
+        pool: PgPool,
+    },
+}
+
+/// Runs `$body` with `$pool` bound to the reader pool of whichever backend is open.
+macro_rules! dispatch {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite { readers: $pool, .. } => $body,
+            Store::Postgres { pool: $pool } => $body,
+        }
+    };
+}
+
+/// The identity of the log a store holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogMeta {
+    pub origin: String,
+    pub verifier_key: String,
+}
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    pub note: String,
+}
+
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).expect("log sizes stay below 2^63")
+}
+
+pub(crate) fn to_u64(n: i64, what: &str) -> StoreResult<u64> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative {what}: {n}")))
+}
+
+pub(crate) fn to_hash(bytes: &[u8], what: &str) -> StoreResult<Hash> {
+    Hash::from_slice(bytes).map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+fn checkpoint_from_row(size: i64, root: Vec<u8>, note: String) -> StoreResult<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        size: to_u64(size, "checkpoint size")?,
+        root: to_hash(&root, "checkpoint root")?,
+        note,
+    })
+}
+
+impl Store {
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite { .. } => "sqlite",
+            Store::Postgres { .. } => "postgres",
+        }
+    }
+
+    pub async fn log_meta(&self) -> StoreResult<Option<LogMeta>> {
+        let row = dispatch!(self, pool => sqlx::query(
+            "SELECT origin, verifier_key FROM log_meta WHERE id = 1"
+        ).fetch_optional(pool).await?.map(|r| (r.get::<String, _>(0), r.get::<String, _>(1))));
+        Ok(row.map(|(origin, verifier_key)| LogMeta {
+            origin,
+            verifier_key,
+        }))
+    }
+
+    /// Records the log's identity, its empty head and the signed size-0 checkpoint, unless
+    /// some process already did (then nothing changes and the caller re-reads the meta).
+    pub async fn create_log(
+        &self,
+        meta: &LogMeta,
+        genesis: &StoredCheckpoint,
+        now: UnixMillis,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_append().await?;
+        tx.create_log(meta, genesis, now).await?;
+        tx.commit().await
+    }
+
+    pub async fn head(&self) -> StoreResult<ChainHead> {
+        dispatch!(self, pool => {
+            let row = sqlx::query("SELECT size, leaf_hash, time_ms FROM log_head WHERE id = 1")
+                .fetch_optional(pool)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("log head row is missing".into()))?;
+            Ok(ChainHead {
+                size: to_u64(row.try_get(0)?, "log size")?,
+                leaf_hash: to_hash(&row.try_get::<Vec<u8>, _>(1)?, "head leaf hash")?,
+                time: UnixMillis(row.try_get(2)?),
+            })
+        })
+    }
+
+    /// Hashes at the given stored-hash indexes, in the order asked.
+    pub async fn tree_hashes(&self, indexes: &[u64]) -> StoreResult<Vec<Hash>> {
+        if indexes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, Vec<u8>)> = dispatch!(self, pool => {
+            let mut q = QueryBuilder::new("SELECT idx, hash FROM tree_hashes WHERE idx IN (");
+            let mut list = q.separated(", ");
+            for &i in indexes {
+                list.push_bind(to_i64(i));
+            }
+            q.push(")");
+            q.build().fetch_all(pool).await?.into_iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?
+        });
+        order_hashes(indexes, rows)
+    }
+
+    /// Stored hashes with index in `[from, to)`, in index order (for full re-verification).
+    pub async fn tree_hash_range(&self, from: u64, to: u64) -> StoreResult<Vec<(u64, Hash)>> {
+        let rows: Vec<(i64, Vec<u8>)> = dispatch!(self, pool => sqlx::query(
+            "SELECT idx, hash FROM tree_hashes WHERE idx >= $1 AND idx < $2 ORDER BY idx"
+        ).bind(to_i64(from)).bind(to_i64(to)).fetch_all(pool).await?
+            .into_iter().map(|r| (r.get(0), r.get(1))).collect());
+        rows.into_iter()
+            .map(|(i, h)| Ok((to_u64(i, "tree hash index")?, to_hash(&h, "tree hash")?)))
+            .collect()
+    }
+
+    pub async fn entry(&self, seq: u64) -> StoreResult<Option<Vec<u8>>> {
+        Ok(
+            dispatch!(self, pool => sqlx::query("SELECT body FROM entries WHERE seq = $1")
+            .bind(to_i64(seq))
+            .fetch_optional(pool)
+            .await?
+            .map(|r| r.get::<Vec<u8>, _>(0))),
+        )
+    }
+
+    /// Up to `limit` entries from `from` on, in order.
+    pub async fn entries(&self, from: u64, limit: u64) -> StoreResult<Vec<(u64, Vec<u8>)>> {
+        dispatch!(self, pool => sqlx::query(
+            "SELECT seq, body FROM entries WHERE seq >= $1 ORDER BY seq LIMIT $2"
+        )
+        .bind(to_i64(from))
+        .bind(to_i64(limit))
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| Ok((to_u64(r.try_get(0)?, "seq")?, r.try_get(1)?)))
+        .collect())
+    }
+
+    pub async fn latest_checkpoint(&self) -> StoreResult<StoredCheckpoint> {
+        let row: Option<(i64, Vec<u8>, String)> = dispatch!(self, pool => sqlx::query(
+            "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+        ).fetch_optional(pool).await?.map(|r| (r.get(0), r.get(1), r.get(2))));
+        let (size, root, note) =
+            row.ok_or_else(|| StoreError::Corrupt("no signed checkpoint is stored".into()))?;
+        checkpoint_from_row(size, root, note)
+    }
+
+    pub async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<StoredCheckpoint>> {
+        let row: Option<(i64, Vec<u8>, String)> = dispatch!(self, pool => sqlx::query(
+            "SELECT size, root, note FROM checkpoints WHERE size = $1"
+        ).bind(to_i64(size)).fetch_optional(pool).await?.map(|r| (r.get(0), r.get(1), r.get(2))));
+        row.map(|(s, r, n)| checkpoint_from_row(s, r, n))
+            .transpose()
+    }
+
+    /// The checkpoint signed for the batch that appended entry `seq`: the smallest stored
+    /// checkpoint whose size exceeds `seq`.
+    pub async fn checkpoint_covering(&self, seq: u64) -> StoreResult<Option<StoredCheckpoint>> {
+        let row: Option<(i64, Vec<u8>, String)> = dispatch!(self, pool => sqlx::query(
+            "SELECT size, root, note FROM checkpoints WHERE size > $1 ORDER BY size LIMIT 1"
+        ).bind(to_i64(seq)).fetch_optional(pool).await?.map(|r| (r.get(0), r.get(1), r.get(2))));
+        row.map(|(s, r, n)| checkpoint_from_row(s, r, n))
+            .transpose()
+    }
+
+    /// Every stored checkpoint with size in `[from, to]`, ascending, at most `limit`.
+    pub async fn checkpoints(&self, from: u64, limit: u64) -> StoreResult<Vec<StoredCheckpoint>> {
+        let rows: Vec<(i64, Vec<u8>, String)> = dispatch!(self, pool => sqlx::query(
+            "SELECT size, root, note FROM checkpoints WHERE size >= $1 ORDER BY size LIMIT $2"
+        ).bind(to_i64(from)).bind(to_i64(limit)).fetch_all(pool).await?
+            .into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect());
+        rows.into_iter()
+            .map(|(s, r, n)| checkpoint_from_row(s, r, n))
+            .collect()
+    }
+
+    pub async fn record_seq(&self, key: &RecordKey) -> StoreResult<Option<u64>> {
+        let seq: Option<i64> = dispatch!(self, pool => sqlx::query(
+            "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $3"
+        ).bind(&key.org).bind(key.scope).bind(&key.id)
+            .fetch_optional(pool).await?.map(|r| r.get(0)));
+        seq.map(|s| to_u64(s, "record seq")).transpose()
+    }
+
+    pub async fn operator_token_hash(&self) -> StoreResult<Option<Hash>> {
+        let row: Option<Vec<u8>> = dispatch!(self, pool => sqlx::query(
+            "SELECT token_hash FROM operator_token WHERE id = 1"
+        ).fetch_optional(pool).await?.map(|r| r.get(0)));
+        row.map(|b| to_hash(&b, "operator token hash")).transpose()
+    }
+
+    /// Stores the operator token's hash unless one exists; true if this call stored it.
+    pub async fn create_operator_token(
+        &self,
+        token_hash: &Hash,
+        now: UnixMillis,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_append().await?;
+        let inserted = tx.insert_operator_token(token_hash, now).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    pub async fn org_token_hash(&self, org: &str) -> StoreResult<Option<Hash>> {
+        let row: Option<Vec<u8>> = dispatch!(self, pool => sqlx::query(
+            "SELECT token_hash FROM org_tokens WHERE org = $1"
+        ).bind(org).fetch_optional(pool).await?.map(|r| r.get(0)));
+        row.map(|b| to_hash(&b, "org token hash")).transpose()
+    }
+}
+
+/// Puts rows read by index back into the order the indexes were asked in.
+pub(crate) fn order_hashes(indexes: &[u64], rows: Vec<(i64, Vec<u8>)>) -> StoreResult<Vec<Hash>> {
+    let found: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
+    indexes
+        .iter()
+        .map(|&i| {
+            let bytes = found
+                .get(&to_i64(i))
+                .ok_or_else(|| StoreError::Corrupt(format!("tree hash {i} is missing")))?;
+            to_hash(bytes, "tree hash")
+        })
+        .collect()
+}

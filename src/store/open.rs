@@ -1,0 +1,81 @@
+//! Opening a store: connection settings per backend, and migrations applied on start.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{Store, StoreError, StoreResult};
+
+/// File name of the embedded SQLite database inside the data directory.
+pub const SQLITE_FILE: &str = "pennytrail.db";
+
+/// SQLite reader connections. Reads never block the writer in WAL mode; four readers
+/// keep both cores busy serving proofs while one connection appends.
+const SQLITE_READERS: u32 = 4;
+
+/// PostgreSQL connections per process: one for the sequencer plus readers. The server's
+/// default `max_connections` is 100, so several processes can share one database.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// How long a connection waits for a lock before failing the statement (SQLite) or for
+/// a pooled connection (both). Five seconds covers a slow fsync on a busy disk.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Where the log is stored.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Data directory; holds the SQLite file when no database URL is given.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite file.
+    pub database_url: Option<String>,
+}
+
+/// Connects to the configured backend and applies its migrations.
+pub async fn open(config: &StoreConfig) -> StoreResult<Store> {
+    match &config.database_url {
+        None => open_sqlite(config.data_dir.join(SQLITE_FILE)).await,
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            open_postgres(url).await
+        }
+        Some(url) => Err(StoreError::Corrupt(format!(
+            "--database-url must start with postgres:// (got {:?}); leave it out to use the embedded SQLite store",
+            url.split(':').next().unwrap_or("")
+        ))),
+    }
+}
+
+async fn open_sqlite(path: PathBuf) -> StoreResult<Store> {
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit is on disk before it is acknowledged (DESIGN.md "Storage").
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(LOCK_WAIT);
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(LOCK_WAIT)
+        .connect_with(options.clone())
+        .await?;
+    sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+    let readers = SqlitePoolOptions::new()
+        .max_connections(SQLITE_READERS)
+        .acquire_timeout(LOCK_WAIT)
+        .connect_with(options.read_only(true))
+        .await?;
+    Ok(Store::Sqlite { writer, readers })
+}
+
+async fn open_postgres(url: &str) -> StoreResult<Store> {
+    let options = PgConnectOptions::from_str(url)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(POSTGRES_CONNECTIONS)
+        .acquire_timeout(LOCK_WAIT)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("migrations/postgres").run(&pool).await?;
+    Ok(Store::Postgres { pool })
+}
