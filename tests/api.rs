@@ -1,0 +1,246 @@
+//! The service through its HTTP API, on SQLite and PostgreSQL alike.
+
+mod common;
+
+use common::{Answer, Backend, TestApp};
+use pennytrail::log::checkpoint::Checkpoint;
+use pennytrail::log::hash::{Hash, leaf_hash};
+use pennytrail::log::merkle::verify_consistency;
+use pennytrail::log::receipt::Receipt;
+use serde_json::{Value, json};
+
+fn org(id: &str) -> Value {
+    json!({"id": id, "name": format!("Charity {id}"), "country": "DE"})
+}
+
+/// Checks a write answer: entry fields, leaf hash, and a receipt that verifies.
+fn assert_write(app: &TestApp, answer: &Answer, status: u16) -> Value {
+    assert_eq!(answer.status.as_u16(), status, "{}", answer.text());
+    let body = answer.json();
+    let seq = body["seq"].as_u64().unwrap();
+    let entry = &body["entry"];
+    assert_eq!(entry["seq"], seq);
+    assert_eq!(entry["v"], 1);
+    let entry_bytes = serde_json::to_vec(entry).unwrap();
+    // serde_json re-serialises sorted and compact, like the canonical form.
+    assert_eq!(body["leaf_hash"], leaf_hash(&entry_bytes).to_hex());
+    let receipt = Receipt::parse(body["receipt"].as_str().unwrap()).unwrap();
+    assert_eq!(receipt.index, seq);
+    let checkpoint = receipt.verify(&entry_bytes, &app.verifier).expect("receipt verifies");
+    assert!(checkpoint.size > seq);
+    body
+}
+
+async fn writes_replays_and_conflicts(app: TestApp) {
+    assert_eq!(app.log_size().await, 0);
+    let genesis = Checkpoint::open(&app.checkpoint_note().await, &app.verifier).unwrap();
+    assert_eq!((genesis.size, genesis.origin.as_str()), (0, common::ORIGIN));
+
+    let first = app.register_org(&org("alpha")).await;
+    let body = assert_write(&app, &first, 201);
+    assert_eq!(body["seq"], 0);
+    assert_eq!(body["entry"]["prev"], "0".repeat(64));
+    assert_eq!(body["entry"]["kind"], "org.registered");
+    let token = body["api_token"].as_str().unwrap();
+    assert!(token.starts_with("pt_") && token.len() > 40);
+
+    // Same id, same content: 200 and the original answer byte for byte, minus the token.
+    let replay = app.register_org(&org("alpha")).await;
+    assert_write(&app, &replay, 200);
+    let mut original = body.clone();
+    original.as_object_mut().unwrap().remove("api_token");
+    assert_eq!(replay.json(), original);
+    let second_replay = app.register_org(&org("alpha")).await;
+    assert_eq!(second_replay.body, replay.body);
+
+    // Same id, different content: 409, and nothing appended.
+    let conflict = app.register_org(&json!({"id": "alpha", "name": "Other", "country": "DE"})).await;
+    conflict.assert_problem(409, Some("id"));
+    assert_eq!(app.log_size().await, 1);
+
+    let second = assert_write(&app, &app.register_org(&org("beta")).await, 201);
+    assert_eq!(second["seq"], 1);
+    assert_eq!(second["entry"]["prev"], body["leaf_hash"]);
+    assert!(second["entry"]["time"].as_str().unwrap() >= body["entry"]["time"].as_str().unwrap());
+
+    // The stored bytes are served verbatim, alone and as NDJSON.
+    let stored = app.get("/v1/entries/1").await;
+    assert_eq!(stored.status, 200);
+    assert_eq!(stored.content_type, "application/json");
+    assert_eq!(leaf_hash(&stored.body).to_hex(), second["leaf_hash"]);
+    let listing = app.get("/v1/entries?from=0&limit=10").await;
+    assert_eq!(listing.content_type, "application/x-ndjson");
+    let lines: Vec<&[u8]> = listing.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1], &stored.body[..]);
+    assert_eq!(app.get("/v1/entries?from=1&limit=1").await.body, [&stored.body[..], b"\n"].concat());
+    app.finish().await;
+}
+on_both_backends!(writes_replays_and_conflicts);
+
+async fn proofs_and_their_edge_cases(app: TestApp) {
+    let mut sizes = vec![0u64];
+    for i in 0..5 {
+        let answer = app.register_org(&org(&format!("org-{i}"))).await;
+        let body = assert_write(&app, &answer, 201);
+        sizes.push(body["seq"].as_u64().unwrap() + 1);
+    }
+    // Sequential writes each commit their own batch, so each size has a checkpoint.
+    assert_eq!(sizes, vec![0, 1, 2, 3, 4, 5]);
+    let latest = Checkpoint::open(&app.checkpoint_note().await, &app.verifier).unwrap();
+    assert_eq!(latest.size, 5);
+
+    // Inclusion proof against the latest and against an older stored checkpoint.
+    for (seq, size) in [(0u64, None), (4, None), (1, Some(3u64)), (2, Some(3))] {
+        let path = match size {
+            Some(s) => format!("/v1/entries/{seq}/proof?size={s}"),
+            None => format!("/v1/entries/{seq}/proof"),
+        };
+        let answer = app.get(&path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        let entry = app.get(&format!("/v1/entries/{seq}")).await.body;
+        let checkpoint = Receipt::parse(&answer.text()).unwrap().verify(&entry, &app.verifier).unwrap();
+        assert_eq!(checkpoint.size, size.unwrap_or(5));
+    }
+    app.get("/v1/entries/5/proof").await.assert_problem(404, Some("seq"));
+    app.get("/v1/entries/3/proof?size=3").await.assert_problem(404, Some("seq"));
+    app.get("/v1/entries/0/proof?size=99").await.assert_problem(404, Some("size"));
+    app.get("/v1/entries/0/proof?size=-1").await.assert_problem(400, Some("size"));
+    app.get("/v1/entries/x/proof").await.assert_problem(400, Some("seq"));
+    app.get("/v1/entries/0/proof?sise=1").await.assert_problem(400, Some("sise"));
+
+    // Consistency proofs: every pair of stored sizes verifies.
+    let mut roots = Vec::new();
+    for &size in &sizes {
+        let proof = app.get(&format!("/v1/entries/0/proof?size={size}")).await;
+        let root = if size == 0 {
+            pennytrail::log::hash::empty_root()
+        } else {
+            Checkpoint::open(&Receipt::parse(&proof.text()).unwrap().checkpoint_note, &app.verifier)
+                .unwrap()
+                .root
+        };
+        roots.push(root);
+    }
+    for (i, &from) in sizes.iter().enumerate() {
+        for (j, &to) in sizes.iter().enumerate().skip(i) {
+            let answer = app.get(&format!("/v1/proofs/consistency?from={from}&to={to}")).await;
+            assert_eq!(answer.status, 200);
+            let body = answer.json();
+            assert_eq!((body["from"].as_u64(), body["to"].as_u64()), (Some(from), Some(to)));
+            let hashes: Vec<Hash> = body["hashes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+                .collect();
+            if from == 0 || from == to {
+                assert!(hashes.is_empty(), "from={from} to={to}");
+            }
+            verify_consistency(&hashes, from, &roots[i], to, &roots[j]).unwrap();
+        }
+    }
+    app.get("/v1/proofs/consistency?from=3&to=2").await.assert_problem(400, Some("from"));
+    app.get("/v1/proofs/consistency?from=1&to=6").await.assert_problem(400, Some("to"));
+    app.get("/v1/proofs/consistency?from=1").await.assert_problem(400, Some("to"));
+    app.get("/v1/proofs/consistency?from=01&to=2").await.assert_problem(400, Some("from"));
+    app.finish().await;
+}
+on_both_backends!(proofs_and_their_edge_cases);
+
+async fn bad_input_never_changes_the_log(app: TestApp) {
+    app.register_org(&org("keep")).await;
+    let size = app.log_size().await;
+    let checkpoint = app.checkpoint_note().await;
+    let token = app.operator_token.clone();
+    let path = "/v1/admin/orgs";
+
+    app.post_raw(path, Some(&token), "application/json", b"{\"id\":".to_vec()).await.assert_problem(400, None);
+    app.post_raw(path, Some(&token), "text/plain", b"{}".to_vec()).await.assert_problem(415, None);
+    app.post_json(path, Some(&token), &json!({"id": "x1", "name": "X", "country": "DE", "extra": 1}))
+        .await
+        .assert_problem(422, Some("extra"));
+    app.post_json(path, Some(&token), &json!({"id": "x1", "country": "DE"})).await.assert_problem(422, None);
+    app.post_json(path, Some(&token), &json!({"id": 5, "name": "X", "country": "DE"}))
+        .await
+        .assert_problem(422, Some("id"));
+    for bad_id in ["", "-leading", "=SUM(A1)", "has space", &"a".repeat(65)] {
+        app.post_json(path, Some(&token), &json!({"id": bad_id, "name": "X", "country": "DE"}))
+            .await
+            .assert_problem(422, Some("id"));
+    }
+    for bad_country in ["de", "XX", "DEU", ""] {
+        app.post_json(path, Some(&token), &json!({"id": "x1", "name": "X", "country": bad_country}))
+            .await
+            .assert_problem(422, Some("country"));
+    }
+    app.post_json(path, Some(&token), &json!({"id": "x1", "name": "a\nb", "country": "DE"}))
+        .await
+        .assert_problem(422, Some("name"));
+    app.post_json(path, Some(&token), &json!({"id": "x1", "name": "X", "country": "DE", "public_key": "nope"}))
+        .await
+        .assert_problem(422, Some("public_key"));
+    let huge = json!({"id": "x1", "name": "x".repeat(200_000), "country": "DE"});
+    app.post_json(path, Some(&token), &huge).await.assert_problem(413, None);
+
+    // Authentication: missing, malformed and wrong tokens.
+    app.post_json(path, None, &org("x2")).await.assert_problem(401, None);
+    app.post_json(path, Some("pto_wrong"), &org("x2")).await.assert_problem(401, None);
+    let answer = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .header("authorization", "Basic abc")
+        .json(&org("x2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
+    // An org's own API token is not the operator's.
+    let org_token = app.register_org(&org("other")).await.json()["api_token"].as_str().unwrap().to_string();
+    app.post_json(path, Some(&org_token), &org("x3")).await.assert_problem(401, None);
+
+    // Unknown routes and methods answer in the same shape.
+    app.get("/v1/nope").await.assert_problem(404, None);
+    app.get(path).await.assert_problem(405, None);
+    app.get("/v1/entries/999").await.assert_problem(404, None);
+    app.get("/v1/entries?limit=0").await.assert_problem(400, Some("limit"));
+    app.get("/v1/entries?limit=1001").await.assert_problem(400, Some("limit"));
+
+    assert_eq!(app.log_size().await, size + 1, "only the one valid registration was appended");
+    assert_ne!(app.checkpoint_note().await, checkpoint);
+    app.finish().await;
+}
+on_both_backends!(bad_input_never_changes_the_log);
+
+async fn concurrent_writes_share_batches_and_check_passes(app: TestApp) {
+    const WRITERS: usize = 64;
+    const EACH: usize = 4;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..EACH {
+                let answer = app.register_org(&org(&format!("w{w}-{i}"))).await;
+                seqs.push(assert_write(&app, &answer, 201)["seq"].as_u64().unwrap());
+            }
+            seqs
+        }));
+    }
+    let mut seqs: Vec<u64> = Vec::new();
+    for t in tasks {
+        seqs.extend(t.await.unwrap());
+    }
+    seqs.sort();
+    let expected: Vec<u64> = (0..(WRITERS * EACH) as u64).collect();
+    assert_eq!(seqs, expected, "every write got its own seq, gap-free");
+    let app = std::sync::Arc::into_inner(app).unwrap();
+    let store = pennytrail::store::open(&app.store_config()).await.unwrap();
+    let report = pennytrail::check::check_store(&store, |_, _| {}).await.unwrap();
+    assert_eq!(report.entries, (WRITERS * EACH) as u64);
+    // Group commit: concurrent writes shared batches, so fewer checkpoints than entries.
+    assert!(report.checkpoints < report.entries, "{report:?}");
+    app.finish().await;
+}
+on_both_backends!(concurrent_writes_share_batches_and_check_passes);

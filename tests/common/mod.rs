@@ -1,0 +1,274 @@
+//! `TestApp`: the service as a user meets it — started exactly like `pennytrail serve`
+//! (in-process, port 0) on SQLite or on a fresh PostgreSQL database — plus helpers that
+//! read like a user's session.
+//!
+//! PostgreSQL: each app gets its own database on the server named by
+//! `PENNYTRAIL_TEST_DATABASE_URL` (default: postgres://postgres@127.0.0.1:5432/test) and
+//! drops it when stopped. When the server is unreachable the PostgreSQL tests fail if
+//! `CI=true` and are skipped with a loud warning otherwise.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pennytrail::app::{RunningApp, ServeConfig, start};
+use pennytrail::log::note::NoteVerifier;
+use pennytrail::store::StoreConfig;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::Connection as _;
+
+pub const ORIGIN: &str = "test.pennytrail.example/log";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn admin_database_url() -> String {
+    std::env::var("PENNYTRAIL_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A PostgreSQL database of our own, created for one test and dropped after it.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+static DB_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl PgDatabase {
+    /// Creates a fresh database, or returns None (outside CI) when PostgreSQL is down.
+    pub async fn create() -> Option<PgDatabase> {
+        let admin = admin_database_url();
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) if !in_ci() => {
+                eprintln!("WARNING: PostgreSQL at {admin} is unreachable ({e}); SKIPPING this PostgreSQL test");
+                return None;
+            }
+            Err(e) => panic!("CI=true and PostgreSQL at {admin} is unreachable: {e}"),
+        };
+        let name = format!(
+            "pt_test_{}_{}_{}",
+            std::process::id(),
+            DB_COUNTER.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() % 1_000_000
+        );
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("creating a test database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+        Some(PgDatabase {
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+
+    pub async fn drop_database(&self) {
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_database_url()).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    pub db: Option<PgDatabase>,
+    pub operator_token: String,
+    pub verifier: NoteVerifier,
+    running: Option<RunningApp>,
+}
+
+/// An HTTP answer: status, content type and body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 body")
+    }
+
+    /// Asserts an RFC 9457 problem with this status (and field, if given).
+    pub fn assert_problem(&self, status: u16, field: Option<&str>) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.content_type, "application/problem+json");
+        let problem = self.json();
+        assert_eq!(problem["status"], status);
+        assert!(problem["type"].as_str().unwrap().starts_with("urn:pennytrail:problem:"));
+        assert!(!problem["detail"].as_str().unwrap().is_empty());
+        if let Some(field) = field {
+            assert_eq!(problem["field"], field, "problem: {problem}");
+        }
+        problem
+    }
+}
+
+impl TestApp {
+    /// Starts a fresh service; None if the backend is unavailable outside CI.
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let db = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(PgDatabase::create().await?),
+        };
+        let running = start(config(data_dir.path(), db.as_ref(), None)).await.expect("service starts");
+        let operator_token = std::fs::read_to_string(data_dir.path().join("operator.token"))
+            .expect("operator token written")
+            .trim()
+            .to_string();
+        let verifier = NoteVerifier::from_text(&running.verifier_key).unwrap();
+        Some(TestApp {
+            backend,
+            base: format!("http://{}", running.addr),
+            client: reqwest::Client::new(),
+            data_dir,
+            db,
+            operator_token,
+            verifier,
+            running: Some(running),
+        })
+    }
+
+    pub fn store_config(&self) -> StoreConfig {
+        config(self.data_dir.path(), self.db.as_ref(), None).store
+    }
+
+    /// Stops the service (gracefully), keeping its data.
+    pub async fn stop_service(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean shutdown");
+        }
+    }
+
+    /// Starts the service again on the same data; returns the startup error, if any.
+    pub async fn restart_with(&mut self, log_key: Option<PathBuf>, origin: Option<&str>) -> anyhow::Result<()> {
+        self.stop_service().await;
+        let mut cfg = config(self.data_dir.path(), self.db.as_ref(), log_key);
+        if let Some(o) = origin {
+            cfg.origin = Some(o.to_string());
+        }
+        let running = start(cfg).await?;
+        self.base = format!("http://{}", running.addr);
+        self.running = Some(running);
+        Ok(())
+    }
+
+    pub async fn restart(&mut self) {
+        self.restart_with(None, None).await.expect("restart");
+    }
+
+    /// Stops the service and removes its database.
+    pub async fn finish(mut self) {
+        self.stop_service().await;
+        if let Some(db) = &self.db {
+            db.drop_database().await;
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        answer(response).await
+    }
+
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Answer {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        answer(request.send().await.expect("POST")).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.post_raw(path, token, "application/json", serde_json::to_vec(body).unwrap()).await
+    }
+
+    pub async fn register_org(&self, body: &Value) -> Answer {
+        self.post_json("/v1/admin/orgs", Some(&self.operator_token), body).await
+    }
+
+    pub async fn log_size(&self) -> u64 {
+        self.get("/v1/log").await.json()["size"].as_u64().unwrap()
+    }
+
+    pub async fn checkpoint_note(&self) -> String {
+        self.get("/v1/checkpoint").await.text()
+    }
+}
+
+fn config(data_dir: &Path, db: Option<&PgDatabase>, log_key: Option<PathBuf>) -> ServeConfig {
+    ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: StoreConfig {
+            data_dir: data_dir.to_path_buf(),
+            database_url: db.map(|d| d.url.clone()),
+        },
+        origin: Some(ORIGIN.to_string()),
+        log_key,
+    }
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = response.bytes().await.expect("body").to_vec();
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+/// Runs a scenario on both backends as two tests: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = TestApp::start(Backend::Sqlite).await {
+                    super::$name(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = TestApp::start(Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    };
+}
