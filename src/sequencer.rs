@@ -181,8 +181,16 @@ struct BatchWrites {
     first_tree_index: Option<u64>,
     records: Vec<(RecordKey, u64)>,
     side_effects: Vec<SideEffect>,
-    /// Content of each key appended in this batch, for in-batch replays.
-    new_keys: HashMap<RecordKey, (u64, &'static str, Option<String>, Map<String, Value>)>,
+    /// What each key appended in this batch said, for replays within the batch.
+    new_keys: HashMap<RecordKey, NewRecord>,
+}
+
+/// A record appended earlier in the same batch.
+struct NewRecord {
+    seq: u64,
+    kind: &'static str,
+    org: Option<String>,
+    body: Map<String, Value>,
 }
 
 impl BatchWrites {
@@ -459,15 +467,15 @@ impl SequencerTask {
                 outcomes.push(Sequenced::Replayed { seq });
                 continue;
             }
-            if let Some((seq, kind, org, body)) = writes.new_keys.get(&req.key) {
-                if *kind != req.kind || *org != req.org || *body != req.body {
+            if let Some(earlier) = writes.new_keys.get(&req.key) {
+                if earlier.kind != req.kind || earlier.org != req.org || earlier.body != req.body {
                     return Ok(Err(AppendError::Conflict {
                         index,
                         key: req.key.clone(),
-                        seq: *seq,
+                        seq: earlier.seq,
                     }));
                 }
-                outcomes.push(Sequenced::Replayed { seq: *seq });
+                outcomes.push(Sequenced::Replayed { seq: earlier.seq });
                 continue;
             }
 
@@ -489,7 +497,12 @@ impl SequencerTask {
             writes.records.push((req.key.clone(), header.seq));
             writes.new_keys.insert(
                 req.key.clone(),
-                (header.seq, req.kind, req.org.clone(), req.body.clone()),
+                NewRecord {
+                    seq: header.seq,
+                    kind: req.kind,
+                    org: req.org.clone(),
+                    body: req.body.clone(),
+                },
             );
             if let Some(effect) = &req.side_effect {
                 writes.side_effects.push(effect.clone());

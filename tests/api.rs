@@ -26,7 +26,9 @@ fn assert_write(app: &TestApp, answer: &Answer, status: u16) -> Value {
     assert_eq!(body["leaf_hash"], leaf_hash(&entry_bytes).to_hex());
     let receipt = Receipt::parse(body["receipt"].as_str().unwrap()).unwrap();
     assert_eq!(receipt.index, seq);
-    let checkpoint = receipt.verify(&entry_bytes, &app.verifier).expect("receipt verifies");
+    let checkpoint = receipt
+        .verify(&entry_bytes, &app.verifier)
+        .expect("receipt verifies");
     assert!(checkpoint.size > seq);
     body
 }
@@ -54,7 +56,9 @@ async fn writes_replays_and_conflicts(app: TestApp) {
     assert_eq!(second_replay.body, replay.body);
 
     // Same id, different content: 409, and nothing appended.
-    let conflict = app.register_org(&json!({"id": "alpha", "name": "Other", "country": "DE"})).await;
+    let conflict = app
+        .register_org(&json!({"id": "alpha", "name": "Other", "country": "DE"}))
+        .await;
     conflict.assert_problem(409, Some("id"));
     assert_eq!(app.log_size().await, 1);
 
@@ -70,10 +74,17 @@ async fn writes_replays_and_conflicts(app: TestApp) {
     assert_eq!(leaf_hash(&stored.body).to_hex(), second["leaf_hash"]);
     let listing = app.get("/v1/entries?from=0&limit=10").await;
     assert_eq!(listing.content_type, "application/x-ndjson");
-    let lines: Vec<&[u8]> = listing.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = listing
+        .body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1], &stored.body[..]);
-    assert_eq!(app.get("/v1/entries?from=1&limit=1").await.body, [&stored.body[..], b"\n"].concat());
+    assert_eq!(
+        app.get("/v1/entries?from=1&limit=1").await.body,
+        [&stored.body[..], b"\n"].concat()
+    );
     app.finish().await;
 }
 on_both_backends!(writes_replays_and_conflicts);
@@ -99,15 +110,30 @@ async fn proofs_and_their_edge_cases(app: TestApp) {
         let answer = app.get(&path).await;
         assert_eq!(answer.status, 200, "{path}");
         let entry = app.get(&format!("/v1/entries/{seq}")).await.body;
-        let checkpoint = Receipt::parse(&answer.text()).unwrap().verify(&entry, &app.verifier).unwrap();
+        let checkpoint = Receipt::parse(&answer.text())
+            .unwrap()
+            .verify(&entry, &app.verifier)
+            .unwrap();
         assert_eq!(checkpoint.size, size.unwrap_or(5));
     }
-    app.get("/v1/entries/5/proof").await.assert_problem(404, Some("seq"));
-    app.get("/v1/entries/3/proof?size=3").await.assert_problem(404, Some("seq"));
-    app.get("/v1/entries/0/proof?size=99").await.assert_problem(404, Some("size"));
-    app.get("/v1/entries/0/proof?size=-1").await.assert_problem(400, Some("size"));
-    app.get("/v1/entries/x/proof").await.assert_problem(400, Some("seq"));
-    app.get("/v1/entries/0/proof?sise=1").await.assert_problem(400, Some("sise"));
+    app.get("/v1/entries/5/proof")
+        .await
+        .assert_problem(404, Some("seq"));
+    app.get("/v1/entries/3/proof?size=3")
+        .await
+        .assert_problem(404, Some("seq"));
+    app.get("/v1/entries/0/proof?size=99")
+        .await
+        .assert_problem(404, Some("size"));
+    app.get("/v1/entries/0/proof?size=-1")
+        .await
+        .assert_problem(400, Some("size"));
+    app.get("/v1/entries/x/proof")
+        .await
+        .assert_problem(400, Some("seq"));
+    app.get("/v1/entries/0/proof?sise=1")
+        .await
+        .assert_problem(400, Some("sise"));
 
     // Consistency proofs: every pair of stored sizes verifies.
     let mut roots = Vec::new();
@@ -116,18 +142,26 @@ async fn proofs_and_their_edge_cases(app: TestApp) {
         let root = if size == 0 {
             pennytrail::log::hash::empty_root()
         } else {
-            Checkpoint::open(&Receipt::parse(&proof.text()).unwrap().checkpoint_note, &app.verifier)
-                .unwrap()
-                .root
+            Checkpoint::open(
+                &Receipt::parse(&proof.text()).unwrap().checkpoint_note,
+                &app.verifier,
+            )
+            .unwrap()
+            .root
         };
         roots.push(root);
     }
     for (i, &from) in sizes.iter().enumerate() {
         for (j, &to) in sizes.iter().enumerate().skip(i) {
-            let answer = app.get(&format!("/v1/proofs/consistency?from={from}&to={to}")).await;
+            let answer = app
+                .get(&format!("/v1/proofs/consistency?from={from}&to={to}"))
+                .await;
             assert_eq!(answer.status, 200);
             let body = answer.json();
-            assert_eq!((body["from"].as_u64(), body["to"].as_u64()), (Some(from), Some(to)));
+            assert_eq!(
+                (body["from"].as_u64(), body["to"].as_u64()),
+                (Some(from), Some(to))
+            );
             let hashes: Vec<Hash> = body["hashes"]
                 .as_array()
                 .unwrap()
@@ -140,10 +174,18 @@ async fn proofs_and_their_edge_cases(app: TestApp) {
             verify_consistency(&hashes, from, &roots[i], to, &roots[j]).unwrap();
         }
     }
-    app.get("/v1/proofs/consistency?from=3&to=2").await.assert_problem(400, Some("from"));
-    app.get("/v1/proofs/consistency?from=1&to=6").await.assert_problem(400, Some("to"));
-    app.get("/v1/proofs/consistency?from=1").await.assert_problem(400, Some("to"));
-    app.get("/v1/proofs/consistency?from=01&to=2").await.assert_problem(400, Some("from"));
+    app.get("/v1/proofs/consistency?from=3&to=2")
+        .await
+        .assert_problem(400, Some("from"));
+    app.get("/v1/proofs/consistency?from=1&to=6")
+        .await
+        .assert_problem(400, Some("to"));
+    app.get("/v1/proofs/consistency?from=1")
+        .await
+        .assert_problem(400, Some("to"));
+    app.get("/v1/proofs/consistency?from=01&to=2")
+        .await
+        .assert_problem(400, Some("from"));
     app.finish().await;
 }
 on_both_backends!(proofs_and_their_edge_cases);
@@ -155,37 +197,73 @@ async fn bad_input_never_changes_the_log(app: TestApp) {
     let token = app.operator_token.clone();
     let path = "/v1/admin/orgs";
 
-    app.post_raw(path, Some(&token), "application/json", b"{\"id\":".to_vec()).await.assert_problem(400, None);
-    app.post_raw(path, Some(&token), "text/plain", b"{}".to_vec()).await.assert_problem(415, None);
-    app.post_json(path, Some(&token), &json!({"id": "x1", "name": "X", "country": "DE", "extra": 1}))
+    app.post_raw(path, Some(&token), "application/json", b"{\"id\":".to_vec())
         .await
-        .assert_problem(422, Some("extra"));
-    app.post_json(path, Some(&token), &json!({"id": "x1", "country": "DE"})).await.assert_problem(422, None);
-    app.post_json(path, Some(&token), &json!({"id": 5, "name": "X", "country": "DE"}))
+        .assert_problem(400, None);
+    app.post_raw(path, Some(&token), "text/plain", b"{}".to_vec())
+        .await
+        .assert_problem(415, None);
+    app.post_json(
+        path,
+        Some(&token),
+        &json!({"id": "x1", "name": "X", "country": "DE", "extra": 1}),
+    )
+    .await
+    .assert_problem(422, Some("extra"));
+    app.post_json(path, Some(&token), &json!({"id": "x1", "country": "DE"}))
+        .await
+        .assert_problem(422, None);
+    app.post_json(
+        path,
+        Some(&token),
+        &json!({"id": 5, "name": "X", "country": "DE"}),
+    )
+    .await
+    .assert_problem(422, Some("id"));
+    for bad_id in ["", "-leading", "=SUM(A1)", "has space", &"a".repeat(65)] {
+        app.post_json(
+            path,
+            Some(&token),
+            &json!({"id": bad_id, "name": "X", "country": "DE"}),
+        )
         .await
         .assert_problem(422, Some("id"));
-    for bad_id in ["", "-leading", "=SUM(A1)", "has space", &"a".repeat(65)] {
-        app.post_json(path, Some(&token), &json!({"id": bad_id, "name": "X", "country": "DE"}))
-            .await
-            .assert_problem(422, Some("id"));
     }
     for bad_country in ["de", "XX", "DEU", ""] {
-        app.post_json(path, Some(&token), &json!({"id": "x1", "name": "X", "country": bad_country}))
-            .await
-            .assert_problem(422, Some("country"));
+        app.post_json(
+            path,
+            Some(&token),
+            &json!({"id": "x1", "name": "X", "country": bad_country}),
+        )
+        .await
+        .assert_problem(422, Some("country"));
     }
-    app.post_json(path, Some(&token), &json!({"id": "x1", "name": "a\nb", "country": "DE"}))
-        .await
-        .assert_problem(422, Some("name"));
-    app.post_json(path, Some(&token), &json!({"id": "x1", "name": "X", "country": "DE", "public_key": "nope"}))
-        .await
-        .assert_problem(422, Some("public_key"));
+    app.post_json(
+        path,
+        Some(&token),
+        &json!({"id": "x1", "name": "a\nb", "country": "DE"}),
+    )
+    .await
+    .assert_problem(422, Some("name"));
+    app.post_json(
+        path,
+        Some(&token),
+        &json!({"id": "x1", "name": "X", "country": "DE", "public_key": "nope"}),
+    )
+    .await
+    .assert_problem(422, Some("public_key"));
     let huge = json!({"id": "x1", "name": "x".repeat(200_000), "country": "DE"});
-    app.post_json(path, Some(&token), &huge).await.assert_problem(413, None);
+    app.post_json(path, Some(&token), &huge)
+        .await
+        .assert_problem(413, None);
 
     // Authentication: missing, malformed and wrong tokens.
-    app.post_json(path, None, &org("x2")).await.assert_problem(401, None);
-    app.post_json(path, Some("pto_wrong"), &org("x2")).await.assert_problem(401, None);
+    app.post_json(path, None, &org("x2"))
+        .await
+        .assert_problem(401, None);
+    app.post_json(path, Some("pto_wrong"), &org("x2"))
+        .await
+        .assert_problem(401, None);
     let answer = app
         .client
         .post(format!("{}{path}", app.base))
@@ -196,17 +274,30 @@ async fn bad_input_never_changes_the_log(app: TestApp) {
         .unwrap();
     assert_eq!(answer.status(), 401);
     // An org's own API token is not the operator's.
-    let org_token = app.register_org(&org("other")).await.json()["api_token"].as_str().unwrap().to_string();
-    app.post_json(path, Some(&org_token), &org("x3")).await.assert_problem(401, None);
+    let org_token = app.register_org(&org("other")).await.json()["api_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post_json(path, Some(&org_token), &org("x3"))
+        .await
+        .assert_problem(401, None);
 
     // Unknown routes and methods answer in the same shape.
     app.get("/v1/nope").await.assert_problem(404, None);
     app.get(path).await.assert_problem(405, None);
     app.get("/v1/entries/999").await.assert_problem(404, None);
-    app.get("/v1/entries?limit=0").await.assert_problem(400, Some("limit"));
-    app.get("/v1/entries?limit=1001").await.assert_problem(400, Some("limit"));
+    app.get("/v1/entries?limit=0")
+        .await
+        .assert_problem(400, Some("limit"));
+    app.get("/v1/entries?limit=1001")
+        .await
+        .assert_problem(400, Some("limit"));
 
-    assert_eq!(app.log_size().await, size + 1, "only the one valid registration was appended");
+    assert_eq!(
+        app.log_size().await,
+        size + 1,
+        "only the one valid registration was appended"
+    );
     assert_ne!(app.checkpoint_note().await, checkpoint);
     app.finish().await;
 }
@@ -237,7 +328,9 @@ async fn concurrent_writes_share_batches_and_check_passes(app: TestApp) {
     assert_eq!(seqs, expected, "every write got its own seq, gap-free");
     let app = std::sync::Arc::into_inner(app).unwrap();
     let store = pennytrail::store::open(&app.store_config()).await.unwrap();
-    let report = pennytrail::check::check_store(&store, |_, _| {}).await.unwrap();
+    let report = pennytrail::check::check_store(&store, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(report.entries, (WRITERS * EACH) as u64);
     // Group commit: concurrent writes shared batches, so fewer checkpoints than entries.
     assert!(report.checkpoints < report.entries, "{report:?}");

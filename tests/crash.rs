@@ -26,12 +26,17 @@ const CLIENTS: usize = 24;
 type Acked = Arc<Mutex<BTreeMap<String, (u64, Vec<u8>)>>>;
 
 fn rounds() -> usize {
-    std::env::var("PENNYTRAIL_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(6)
+    std::env::var("PENNYTRAIL_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6)
 }
 
 /// A small deterministic generator for kill delays (no extra dependency, reproducible).
 fn delay_ms(round: usize) -> u64 {
-    let x = (round as u64 + 1).wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let x = (round as u64 + 1)
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     150 + (x >> 33) % 450
 }
 
@@ -48,12 +53,22 @@ async fn verify_log(
     acked: &BTreeMap<String, (u64, Vec<u8>)>,
     previous: Option<&Verified>,
 ) -> Verified {
-    let note = client.get(format!("{base}/v1/checkpoint")).send().await.unwrap().text().await.unwrap();
+    let note = client
+        .get(format!("{base}/v1/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let checkpoint = Checkpoint::open(&note, verifier).expect("latest checkpoint verifies");
     let mut entries: Vec<Vec<u8>> = Vec::new();
     while (entries.len() as u64) < checkpoint.size {
         let page = client
-            .get(format!("{base}/v1/entries?from={}&limit=1000", entries.len()))
+            .get(format!(
+                "{base}/v1/entries?from={}&limit=1000",
+                entries.len()
+            ))
             .send()
             .await
             .unwrap()
@@ -61,27 +76,43 @@ async fn verify_log(
             .await
             .unwrap();
         let before = entries.len();
-        entries.extend(page.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec));
+        entries.extend(
+            page.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(<[u8]>::to_vec),
+        );
         assert!(entries.len() > before, "entries listing made no progress");
     }
     let mut ids: HashMap<String, usize> = HashMap::new();
     for bytes in &entries {
         let v: Value = serde_json::from_slice(bytes).unwrap();
-        *ids.entry(v["org"].as_str().unwrap().to_string()).or_default() += 1;
+        *ids.entry(v["org"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
     if let Some((id, n)) = ids.iter().find(|(_, n)| **n > 1) {
         panic!("org {id} is logged {n} times");
     }
     for (id, (seq, bytes)) in acked {
-        let stored = entries
-            .get(*seq as usize)
-            .unwrap_or_else(|| panic!("acknowledged {id} at seq {seq} is missing (log size {})", checkpoint.size));
+        let stored = entries.get(*seq as usize).unwrap_or_else(|| {
+            panic!(
+                "acknowledged {id} at seq {seq} is missing (log size {})",
+                checkpoint.size
+            )
+        });
         assert_eq!(stored, bytes, "acknowledged entry {seq} ({id}) changed");
     }
     if let Some(prev) = previous {
-        assert!(checkpoint.size >= prev.size, "the log shrank from {} to {}", prev.size, checkpoint.size);
+        assert!(
+            checkpoint.size >= prev.size,
+            "the log shrank from {} to {}",
+            prev.size,
+            checkpoint.size
+        );
         let proof: Value = client
-            .get(format!("{base}/v1/proofs/consistency?from={}&to={}", prev.size, checkpoint.size))
+            .get(format!(
+                "{base}/v1/proofs/consistency?from={}&to={}",
+                prev.size, checkpoint.size
+            ))
             .send()
             .await
             .unwrap()
@@ -94,8 +125,14 @@ async fn verify_log(
             .iter()
             .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
             .collect();
-        verify_consistency(&hashes, prev.size, &prev.root, checkpoint.size, &checkpoint.root)
-            .expect("new checkpoint is consistent with the previous one");
+        verify_consistency(
+            &hashes,
+            prev.size,
+            &prev.root,
+            checkpoint.size,
+            &checkpoint.root,
+        )
+        .expect("new checkpoint is consistent with the previous one");
     }
     Verified {
         size: checkpoint.size,
@@ -116,8 +153,12 @@ fn spawn_load(
     (0..CLIENTS)
         .map(|c| {
             let (base, token, tag) = (base.to_string(), token.to_string(), tag.to_string());
-            let (acked, stop, in_flight, in_flight_max) =
-                (acked.clone(), stop.clone(), in_flight.clone(), in_flight_max.clone());
+            let (acked, stop, in_flight, in_flight_max) = (
+                acked.clone(),
+                stop.clone(),
+                in_flight.clone(),
+                in_flight_max.clone(),
+            );
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 for n in 0.. {
@@ -136,10 +177,18 @@ fn spawn_load(
                     in_flight.fetch_sub(1, Ordering::SeqCst);
                     let Ok(response) = sent else { break };
                     let status = response.status();
-                    let Ok(body) = response.json::<Value>().await else { break };
-                    assert!(status == 201 || status == 200, "unexpected {status}: {body}");
+                    let Ok(body) = response.json::<Value>().await else {
+                        break;
+                    };
+                    assert!(
+                        status == 201 || status == 200,
+                        "unexpected {status}: {body}"
+                    );
                     let entry = serde_json::to_vec(&body["entry"]).unwrap();
-                    acked.lock().await.insert(id, (body["seq"].as_u64().unwrap(), entry));
+                    acked
+                        .lock()
+                        .await
+                        .insert(id, (body["seq"].as_u64().unwrap(), entry));
                 }
             })
         })
@@ -160,16 +209,46 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
     let mut max_in_flight_at_kill = usize::MAX;
 
     for round in 0..rounds() {
-        let service = ServiceProcess::start(&args).await.unwrap_or_else(|e| panic!("restart {round} failed:\n{e}"));
-        let info: Value = client.get(format!("{}/v1/log", service.base)).send().await.unwrap().json().await.unwrap();
-        let v = verifier.get_or_insert_with(|| NoteVerifier::from_text(info["verifier_key"].as_str().unwrap()).unwrap());
-        previous = Some(verify_log(&client, &service.base, v, &*acked.lock().await, previous.as_ref()).await);
-        let token = std::fs::read_to_string(dir.path().join("operator.token")).unwrap().trim().to_string();
+        let service = ServiceProcess::start(&args)
+            .await
+            .unwrap_or_else(|e| panic!("restart {round} failed:\n{e}"));
+        let info: Value = client
+            .get(format!("{}/v1/log", service.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let v = verifier.get_or_insert_with(|| {
+            NoteVerifier::from_text(info["verifier_key"].as_str().unwrap()).unwrap()
+        });
+        previous = Some(
+            verify_log(
+                &client,
+                &service.base,
+                v,
+                &*acked.lock().await,
+                previous.as_ref(),
+            )
+            .await,
+        );
+        let token = std::fs::read_to_string(dir.path().join("operator.token"))
+            .unwrap()
+            .trim()
+            .to_string();
 
         let acked_before = acked.lock().await.len();
         let stop = Arc::new(AtomicBool::new(false));
         let in_flight_max = Arc::new(AtomicUsize::new(0));
-        let clients = spawn_load(&service.base, &token, &format!("r{round}"), &acked, &stop, &in_flight_max);
+        let clients = spawn_load(
+            &service.base,
+            &token,
+            &format!("r{round}"),
+            &acked,
+            &stop,
+            &in_flight_max,
+        );
         tokio::time::sleep(Duration::from_millis(delay_ms(round))).await;
         max_in_flight_at_kill = max_in_flight_at_kill.min(in_flight_max.load(Ordering::SeqCst));
         service.kill9().await;
@@ -178,19 +257,40 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
             c.await.expect("client task");
         }
         let acked_now = acked.lock().await.len();
-        assert!(acked_now > acked_before, "round {round}: no write was acknowledged before the kill");
-        eprintln!("round {round}: killed after {} ms; {} writes acknowledged so far", delay_ms(round), acked_now);
+        assert!(
+            acked_now > acked_before,
+            "round {round}: no write was acknowledged before the kill"
+        );
+        eprintln!(
+            "round {round}: killed after {} ms; {} writes acknowledged so far",
+            delay_ms(round),
+            acked_now
+        );
     }
 
     let service = ServiceProcess::start(&args).await.expect("final restart");
-    verify_log(&client, &service.base, verifier.as_ref().unwrap(), &*acked.lock().await, previous.as_ref()).await;
+    verify_log(
+        &client,
+        &service.base,
+        verifier.as_ref().unwrap(),
+        &*acked.lock().await,
+        previous.as_ref(),
+    )
+    .await;
     let status = service.terminate().await;
     assert!(status.success(), "graceful shutdown exit status {status}");
     let (ok, output) = run_check(dir.path(), database.map(|d| d.url.as_str()));
     assert!(ok, "pennytrail check failed:\n{output}");
     assert!(output.contains("ok: "), "{output}");
-    assert!(max_in_flight_at_kill >= 16, "only {max_in_flight_at_kill} requests were in flight");
-    eprintln!("{} kills survived; {} acknowledged writes all present; {output}", rounds(), acked.lock().await.len());
+    assert!(
+        max_in_flight_at_kill >= 16,
+        "only {max_in_flight_at_kill} requests were in flight"
+    );
+    eprintln!(
+        "{} kills survived; {} acknowledged writes all present; {output}",
+        rounds(),
+        acked.lock().await.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,36 +300,63 @@ async fn sigkill_under_load_loses_nothing_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_nothing_postgres() {
-    let Some(db) = PgDatabase::create().await else { return };
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
     crash_rounds(Some(&db)).await;
     db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgres_database_never_fork() {
-    let Some(db) = PgDatabase::create().await else { return };
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
     let key_dir = tempfile::tempdir().unwrap();
     let key = key_dir.path().join("log.key");
     pennytrail::keys::generate_signer(ORIGIN, &key).unwrap();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let args = |dir: &tempfile::TempDir| -> Vec<String> {
-        ["--data-dir", dir.path().to_str().unwrap(), "--database-url", &db.url, "--log-key", key.to_str().unwrap(), "--origin", ORIGIN]
-            .map(String::from)
-            .to_vec()
+        [
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--database-url",
+            &db.url,
+            "--log-key",
+            key.to_str().unwrap(),
+            "--origin",
+            ORIGIN,
+        ]
+        .map(String::from)
+        .to_vec()
     };
     let args_a = args(&dir_a);
-    let a = ServiceProcess::start(&args_a.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
+    let a = ServiceProcess::start(&args_a.iter().map(String::as_str).collect::<Vec<_>>())
+        .await
+        .unwrap();
     let args_b = args(&dir_b);
-    let b = ServiceProcess::start(&args_b.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
+    let b = ServiceProcess::start(&args_b.iter().map(String::as_str).collect::<Vec<_>>())
+        .await
+        .unwrap();
     // The first process created the operator token; both accept it.
-    let token = std::fs::read_to_string(dir_a.path().join("operator.token")).unwrap().trim().to_string();
+    let token = std::fs::read_to_string(dir_a.path().join("operator.token"))
+        .unwrap()
+        .trim()
+        .to_string();
     assert!(!dir_b.path().join("operator.token").exists());
 
     let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let in_flight_max = Arc::new(AtomicUsize::new(0));
     let mut clients = spawn_load(&a.base, &token, "a", &acked, &stop, &in_flight_max);
-    clients.extend(spawn_load(&b.base, &token, "b", &acked, &stop, &in_flight_max));
+    clients.extend(spawn_load(
+        &b.base,
+        &token,
+        "b",
+        &acked,
+        &stop,
+        &in_flight_max,
+    ));
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
     for c in clients {
@@ -238,17 +365,39 @@ async fn two_processes_on_one_postgres_database_never_fork() {
     let acked = acked.lock().await.clone();
     let from_a = acked.keys().filter(|k| k.starts_with("a-")).count();
     let from_b = acked.len() - from_a;
-    assert!(from_a > 20 && from_b > 20, "both processes appended ({from_a}, {from_b})");
+    assert!(
+        from_a > 20 && from_b > 20,
+        "both processes appended ({from_a}, {from_b})"
+    );
     let client = reqwest::Client::new();
-    let info: Value = client.get(format!("{}/v1/log", b.base)).send().await.unwrap().json().await.unwrap();
+    let info: Value = client
+        .get(format!("{}/v1/log", b.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let verifier = NoteVerifier::from_text(info["verifier_key"].as_str().unwrap()).unwrap();
     let seen_a = verify_log(&client, &a.base, &verifier, &acked, None).await;
     let seen_b = verify_log(&client, &b.base, &verifier, &acked, None).await;
-    assert_eq!(seen_a.size, acked.len() as u64, "no lost and no extra entries");
-    assert_eq!((seen_a.size, seen_a.root), (seen_b.size, seen_b.root), "both serve one log");
+    assert_eq!(
+        seen_a.size,
+        acked.len() as u64,
+        "no lost and no extra entries"
+    );
+    assert_eq!(
+        (seen_a.size, seen_a.root),
+        (seen_b.size, seen_b.root),
+        "both serve one log"
+    );
     let mut seqs: Vec<u64> = acked.values().map(|(s, _)| *s).collect();
     seqs.sort();
-    assert_eq!(seqs, (0..acked.len() as u64).collect::<Vec<_>>(), "seq is gap-free and unique");
+    assert_eq!(
+        seqs,
+        (0..acked.len() as u64).collect::<Vec<_>>(),
+        "seq is gap-free and unique"
+    );
     assert!(a.terminate().await.success());
     assert!(b.terminate().await.success());
     let (ok, output) = run_check(dir_a.path(), Some(&db.url));

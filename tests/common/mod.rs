@@ -51,7 +51,9 @@ impl PgDatabase {
         let mut conn = match sqlx::PgConnection::connect(&admin).await {
             Ok(c) => c,
             Err(e) if !in_ci() => {
-                eprintln!("WARNING: PostgreSQL at {admin} is unreachable ({e}); SKIPPING this PostgreSQL test");
+                eprintln!(
+                    "WARNING: PostgreSQL at {admin} is unreachable ({e}); SKIPPING this PostgreSQL test"
+                );
                 return None;
             }
             Err(e) => panic!("CI=true and PostgreSQL at {admin} is unreachable: {e}"),
@@ -60,13 +62,20 @@ impl PgDatabase {
             "pt_test_{}_{}_{}",
             std::process::id(),
             DB_COUNTER.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() % 1_000_000
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_micros()
+                % 1_000_000
         );
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("creating a test database");
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin.clone());
         Some(PgDatabase {
             url: format!("{base}/{name}"),
             name,
@@ -75,9 +84,12 @@ impl PgDatabase {
 
     pub async fn drop_database(&self) {
         if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_database_url()).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
-                .execute(&mut conn)
-                .await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut conn)
+            .await;
         }
     }
 }
@@ -113,11 +125,21 @@ impl Answer {
 
     /// Asserts an RFC 9457 problem with this status (and field, if given).
     pub fn assert_problem(&self, status: u16, field: Option<&str>) -> Value {
-        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
         assert_eq!(self.content_type, "application/problem+json");
         let problem = self.json();
         assert_eq!(problem["status"], status);
-        assert!(problem["type"].as_str().unwrap().starts_with("urn:pennytrail:problem:"));
+        assert!(
+            problem["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:pennytrail:problem:")
+        );
         assert!(!problem["detail"].as_str().unwrap().is_empty());
         if let Some(field) = field {
             assert_eq!(problem["field"], field, "problem: {problem}");
@@ -134,7 +156,9 @@ impl TestApp {
             Backend::Sqlite => None,
             Backend::Postgres => Some(PgDatabase::create().await?),
         };
-        let running = start(config(data_dir.path(), db.as_ref(), None)).await.expect("service starts");
+        let running = start(config(data_dir.path(), db.as_ref(), None))
+            .await
+            .expect("service starts");
         let operator_token = std::fs::read_to_string(data_dir.path().join("operator.token"))
             .expect("operator token written")
             .trim()
@@ -164,7 +188,11 @@ impl TestApp {
     }
 
     /// Starts the service again on the same data; returns the startup error, if any.
-    pub async fn restart_with(&mut self, log_key: Option<PathBuf>, origin: Option<&str>) -> anyhow::Result<()> {
+    pub async fn restart_with(
+        &mut self,
+        log_key: Option<PathBuf>,
+        origin: Option<&str>,
+    ) -> anyhow::Result<()> {
         self.stop_service().await;
         let mut cfg = config(self.data_dir.path(), self.db.as_ref(), log_key);
         if let Some(o) = origin {
@@ -189,11 +217,22 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Answer {
-        let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
         answer(response).await
     }
 
-    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Answer {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
         let mut request = self
             .client
             .post(format!("{}{path}", self.base))
@@ -206,11 +245,18 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
-        self.post_raw(path, token, "application/json", serde_json::to_vec(body).unwrap()).await
+        self.post_raw(
+            path,
+            token,
+            "application/json",
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
     }
 
     pub async fn register_org(&self, body: &Value) -> Answer {
-        self.post_json("/v1/admin/orgs", Some(&self.operator_token), body).await
+        self.post_json("/v1/admin/orgs", Some(&self.operator_token), body)
+            .await
     }
 
     pub async fn log_size(&self) -> u64 {
@@ -334,7 +380,11 @@ impl ServiceProcess {
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("running") as i32;
         // SAFETY-free: plain kill(2) through the shell's `kill` to avoid a libc dependency.
-        std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+        std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
         self.child.wait().await.expect("wait")
     }
 }
@@ -349,6 +399,10 @@ pub fn run_check(data_dir: &Path, database_url: Option<&str>) -> (bool, String) 
     let out = cmd.output().expect("run pennytrail check");
     (
         out.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }

@@ -1,0 +1,224 @@
+//! Startup refuses a store and key that do not belong together, and `pennytrail check`
+//! finds tampering in a store and names it.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+
+use common::{Backend, ORIGIN, PgDatabase, TestApp, run_check};
+use serde_json::json;
+use sqlx::Connection as _;
+
+async fn register(app: &TestApp, id: &str) {
+    let answer = app
+        .register_org(&json!({"id": id, "name": "N", "country": "FR"}))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+}
+
+fn error_text(result: anyhow::Result<()>) -> String {
+    format!("{:#}", result.expect_err("startup must be refused"))
+}
+
+/// A copy of the store as it is now (the service must be stopped).
+async fn backup(app: &TestApp) -> Option<PgDatabase> {
+    match app.backend {
+        Backend::Sqlite => {
+            let dir = app.data_dir.path();
+            for file in ["pennytrail.db", "pennytrail.db-wal", "pennytrail.db-shm"] {
+                if dir.join(file).exists() {
+                    std::fs::copy(dir.join(file), dir.join(format!("{file}.bak"))).unwrap();
+                } else {
+                    let _ = std::fs::remove_file(dir.join(format!("{file}.bak")));
+                }
+            }
+            None
+        }
+        Backend::Postgres => {
+            let copy = PgDatabase::create().await.unwrap();
+            let mut conn = sqlx::PgConnection::connect(&common::admin_database_url())
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {}", copy.name)))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let source = &app.db.as_ref().unwrap().name;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE {} TEMPLATE {source}",
+                copy.name
+            )))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            Some(copy)
+        }
+    }
+}
+
+/// Puts the backup back in place of the live store.
+async fn restore(app: &mut TestApp, copy: Option<PgDatabase>) {
+    match copy {
+        None => {
+            let dir = app.data_dir.path();
+            for file in ["pennytrail.db", "pennytrail.db-wal", "pennytrail.db-shm"] {
+                let _ = std::fs::remove_file(dir.join(file));
+                if dir.join(format!("{file}.bak")).exists() {
+                    std::fs::rename(dir.join(format!("{file}.bak")), dir.join(file)).unwrap();
+                }
+            }
+        }
+        Some(db) => {
+            if let Some(old) = app.db.replace(db) {
+                old.drop_database().await;
+            }
+        }
+    }
+}
+
+async fn refuses_a_store_behind_what_the_key_signed(mut app: TestApp) {
+    register(&app, "a").await;
+    app.stop_service().await;
+    let copy = backup(&app).await;
+    app.restart().await;
+    register(&app, "b").await;
+    register(&app, "c").await;
+    app.stop_service().await;
+    restore(&mut app, copy).await;
+    let error = error_text(app.restart_with(None, None).await);
+    assert!(error.contains("the database is behind"), "{error}");
+    assert!(
+        error.contains("holds 1 entries") && error.contains("size 3"),
+        "{error}"
+    );
+    app.finish().await;
+}
+on_both_backends!(refuses_a_store_behind_what_the_key_signed);
+
+async fn refuses_a_wrong_key_origin_or_fork(mut app: TestApp) {
+    register(&app, "a").await;
+    register(&app, "b").await;
+    app.stop_service().await;
+
+    let other_key = app.data_dir.path().join("other.key");
+    pennytrail::keys::generate_signer(ORIGIN, &other_key).unwrap();
+    let error = error_text(app.restart_with(Some(other_key), None).await);
+    assert!(
+        error.contains("refusing to start with the wrong key"),
+        "{error}"
+    );
+
+    let error = error_text(app.restart_with(None, Some("another.example/log")).await);
+    assert!(
+        error.contains("holds the log") && error.contains("another.example/log"),
+        "{error}"
+    );
+
+    let missing = app.data_dir.path().join("missing.key");
+    let error = error_text(app.restart_with(Some(missing), None).await);
+    assert!(error.contains("does not exist"), "{error}");
+
+    let key = app.data_dir.path().join("log.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let error = error_text(app.restart_with(None, None).await);
+    assert!(error.contains("readable by other users"), "{error}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // The key's record of what it signed disagrees with the store: a fork.
+    let state = app.data_dir.path().join("log.key.signed");
+    let text = std::fs::read_to_string(&state).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let forged = format!(
+        "{}\n{}\n1\n{}\n",
+        lines[0],
+        lines[1],
+        pennytrail::log::hash::sha256(b"x").to_base64()
+    );
+    std::fs::write(&state, forged).unwrap();
+    let error = error_text(app.restart_with(None, None).await);
+    assert!(error.contains("forks the log"), "{error}");
+    std::fs::write(&state, &text).unwrap();
+
+    app.restart().await;
+    assert_eq!(app.log_size().await, 2);
+    app.finish().await;
+}
+on_both_backends!(refuses_a_wrong_key_origin_or_fork);
+
+/// Edits the SQLite store behind the service's back (dropping the append-only triggers,
+/// as an attacker with file access could) and checks that `pennytrail check` names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_tampering_precisely() {
+    let mut app = TestApp::start(Backend::Sqlite).await.unwrap();
+    for id in ["a", "b", "c", "d"] {
+        register(&app, id).await;
+    }
+    app.stop_service().await;
+    let (ok, output) = run_check(app.data_dir.path(), None);
+    assert!(ok && output.contains("ok: 4 entries"), "{output}");
+
+    let db_path = app.data_dir.path().join("pennytrail.db");
+    let tamper = |sql: &'static str| {
+        let db_path = db_path.clone();
+        async move {
+            let mut conn =
+                sqlx::SqliteConnection::connect(&format!("sqlite://{}", db_path.display()))
+                    .await
+                    .unwrap();
+            for trigger in [
+                "entries_no_update",
+                "tree_hashes_no_update",
+                "checkpoints_no_update",
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP TRIGGER IF EXISTS {trigger}"
+                )))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        }
+    };
+    let original: Vec<u8> = {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db_path.display()))
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT body FROM entries WHERE seq = 2")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert!(
+        std::str::from_utf8(&original)
+            .unwrap()
+            .contains("\"name\":\"N\"")
+    );
+
+    tamper("UPDATE entries SET body = CAST(REPLACE(CAST(body AS TEXT), '\"name\":\"N\"', '\"name\":\"M\"') AS BLOB) WHERE seq = 2").await;
+    let (ok, output) = run_check(app.data_dir.path(), None);
+    assert!(
+        !ok && output.contains("tree hash") && output.contains("entry 2"),
+        "{output}"
+    );
+
+    tamper("UPDATE entries SET body = CAST(REPLACE(CAST(body AS TEXT), '\"name\":\"M\"', '\"name\": \"N\"') AS BLOB) WHERE seq = 2").await;
+    let (ok, output) = run_check(app.data_dir.path(), None);
+    assert!(
+        !ok && output.contains("entry 2") && output.contains("canonical"),
+        "{output}"
+    );
+
+    tamper("UPDATE entries SET body = CAST(REPLACE(CAST(body AS TEXT), '\"name\": \"N\"', '\"name\":\"N\"') AS BLOB) WHERE seq = 2").await;
+    let (ok, output) = run_check(app.data_dir.path(), None);
+    assert!(ok, "restored bytes pass again: {output}");
+
+    tamper("UPDATE checkpoints SET note = REPLACE(note, char(10) || '3' || char(10), char(10) || '4' || char(10)) WHERE size = 3").await;
+    let (ok, output) = run_check(app.data_dir.path(), None);
+    assert!(!ok && output.contains("checkpoint of size 3"), "{output}");
+
+    // The service itself refuses nothing here (the head is intact), but check did.
+    app.restart().await;
+    app.finish().await;
+}
