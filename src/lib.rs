@@ -13,6 +13,7 @@ pub mod app;
 pub mod check;
 pub mod keys;
 pub mod ledger;
+pub mod loadgen;
 pub mod log;
 pub mod sequencer;
 pub mod store;

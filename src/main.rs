@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 use pennytrail::app::{self, ServeConfig};
 use pennytrail::check::check_store;
 use pennytrail::keys;
+use pennytrail::loadgen::{self, LoadConfig, Workload};
 use pennytrail::log::checkpoint::is_valid_origin;
 use pennytrail::store::{self, StoreConfig};
 
@@ -40,6 +41,24 @@ enum Command {
     },
     /// Re-verify a whole store from its entries up and report the first fault.
     Check(StoreArgs),
+    /// Load-test a running service and report rates and latency percentiles.
+    Loadgen {
+        /// Base URL of the service.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Bearer token (operator token for register-orgs).
+        #[arg(long, env = "PENNYTRAIL_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Concurrent connections, each with one request in flight.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Seconds per workload.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Workload; `healthz` is also measured after any other, in the same run.
+        #[arg(long, value_enum, default_value = "register-orgs")]
+        workload: Workload,
+    },
 }
 
 #[derive(Args)]
@@ -110,6 +129,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 out.display()
             );
             println!("{}", signer.verifier().to_text());
+            Ok(())
+        }
+        Command::Loadgen {
+            url,
+            token,
+            concurrency,
+            seconds,
+            workload,
+        } => {
+            if !(1..=10_000).contains(&concurrency) {
+                anyhow::bail!("--concurrency must be between 1 and 10000");
+            }
+            let mut config = LoadConfig {
+                url: url.trim_end_matches('/').to_string(),
+                token,
+                concurrency,
+                duration: std::time::Duration::from_secs(seconds.max(1)),
+                workload,
+            };
+            let report = loadgen::run(&config).await?;
+            println!("{report}");
+            if workload != Workload::Healthz {
+                config.workload = Workload::Healthz;
+                let healthz = loadgen::run(&config).await?;
+                println!("{healthz}");
+                println!(
+                    "ratio: {:?} rate is {:.1}% of the /healthz rate under the same generator",
+                    workload,
+                    100.0 * report.rate_per_s() / healthz.rate_per_s()
+                );
+            }
             Ok(())
         }
         Command::Check(args) => {

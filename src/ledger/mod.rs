@@ -1,8 +1,11 @@
 //! The ledger: what each entry kind says and the rules it must obey. Like [`crate::log`]
 //! it has no I/O, so the server and the verifier apply the very same rules.
 
+pub mod allocation;
 pub mod fields;
 pub mod iso;
+pub mod money;
 pub mod org;
+pub mod records;
 
 pub use fields::FieldError;

@@ -362,7 +362,7 @@ fn run_consistency(proof: &[Hash], lo: u64, hi: u64, n: u64, old: &Hash) -> Opti
         if lo == 0 {
             return proof.is_empty().then_some((*old, *old));
         }
-        return (proof.len() == 1).then_some((proof[0], proof[0]));
+        return (proof.len() == 1).then(|| (proof[0], proof[0]));
     }
     let (last, rest) = proof.split_last()?;
     let (k, _) = max_pow2_below(hi - lo);

@@ -1,0 +1,138 @@
+//! Money: integer amounts in a currency's minor units, and ISO 4217 currencies with their
+//! exponents. There is no floating point anywhere near money.
+
+use serde::{Deserialize, Serialize};
+
+use super::fields::FieldError;
+use crate::log::canonical::MAX_SAFE_INTEGER;
+
+/// A non-negative amount in minor units (cents for EUR, yen for JPY, fils/1000 for KWD).
+/// Bounded by 2^53 − 1 so every JSON reader represents it exactly.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Amount(i64);
+
+impl Amount {
+    pub const ZERO: Amount = Amount(0);
+
+    /// Any amount from 0 to 2^53 − 1.
+    pub fn non_negative(field: &str, minor_units: i64) -> Result<Amount, FieldError> {
+        if minor_units < 0 {
+            return Err(FieldError::new(field, "must not be negative"));
+        }
+        if minor_units > MAX_SAFE_INTEGER {
+            return Err(FieldError::new(
+                field,
+                "must be at most 9007199254740991 (2^53-1) minor units",
+            ));
+        }
+        Ok(Amount(minor_units))
+    }
+
+    /// An amount of at least one minor unit.
+    pub fn positive(field: &str, minor_units: i64) -> Result<Amount, FieldError> {
+        if minor_units <= 0 {
+            return Err(FieldError::new(
+                field,
+                "must be a positive integer number of minor units",
+            ));
+        }
+        Amount::non_negative(field, minor_units)
+    }
+
+    pub fn minor_units(self) -> i64 {
+        self.0
+    }
+
+    /// Sum, or None past 2^53 − 1.
+    pub fn checked_add(self, other: Amount) -> Option<Amount> {
+        self.0
+            .checked_add(other.0)
+            .filter(|v| *v <= MAX_SAFE_INTEGER)
+            .map(Amount)
+    }
+
+    /// Difference, or None below zero.
+    pub fn checked_sub(self, other: Amount) -> Option<Amount> {
+        self.0.checked_sub(other.0).filter(|v| *v >= 0).map(Amount)
+    }
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An ISO 4217 currency that has minor units (funds and precious metals, which have none,
+/// are refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency {
+    code: &'static str,
+    exponent: u16,
+}
+
+impl Currency {
+    pub fn parse(field: &str, code: &str) -> Result<Currency, FieldError> {
+        let currency = (code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()))
+            .then(|| iso_currency::Currency::from_code(code))
+            .flatten()
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    format!("{code:?} is not an ISO 4217 currency code such as EUR or KES"),
+                )
+            })?;
+        let exponent = currency.exponent().ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("{code} has no minor unit; use a currency such as EUR"),
+            )
+        })?;
+        Ok(Currency {
+            code: currency.code(),
+            exponent,
+        })
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Digits after the decimal point: 2 for EUR, 0 for JPY, 3 for KWD.
+    pub fn exponent(&self) -> u16 {
+        self.exponent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_bounded_integers() {
+        assert!(Amount::positive("amount", 0).is_err());
+        assert!(Amount::positive("amount", -1).is_err());
+        assert!(Amount::non_negative("fee", 0).is_ok());
+        assert!(Amount::non_negative("fee", MAX_SAFE_INTEGER + 1).is_err());
+        let max = Amount::non_negative("x", MAX_SAFE_INTEGER).unwrap();
+        assert_eq!(max.checked_add(Amount(1)), None);
+        assert_eq!(Amount(1).checked_sub(Amount(2)), None);
+    }
+
+    #[test]
+    fn currencies_carry_their_exponent() {
+        assert_eq!(Currency::parse("c", "EUR").unwrap().exponent(), 2);
+        assert_eq!(Currency::parse("c", "JPY").unwrap().exponent(), 0);
+        assert_eq!(Currency::parse("c", "KWD").unwrap().exponent(), 3);
+        for bad in ["eur", "EURO", "XXY", "", "XAU"] {
+            assert_eq!(
+                Currency::parse("currency", bad).unwrap_err().field,
+                "currency",
+                "{bad}"
+            );
+        }
+    }
+}
