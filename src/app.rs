@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub store: StoreConfig,
     pub origin: Option<String>,
     pub log_key: Option<PathBuf>,
+    /// The donor-commitment secret (default: `<data-dir>/donor.secret`, created on first start).
+    pub donor_secret: Option<PathBuf>,
 }
 
 /// A running service.
@@ -282,10 +284,31 @@ async fn ensure_operator_token(store: &Store, data_dir: &Path) -> anyhow::Result
     Ok(())
 }
 
+/// Loads (or creates) the donor secret and checks it is the one this database was used
+/// with: a different secret would silently break every lookup by donor reference.
+async fn load_donor_secret(store: &Store, config: &ServeConfig) -> anyhow::Result<[u8; 32]> {
+    let path = config
+        .donor_secret
+        .clone()
+        .unwrap_or_else(|| config.store.data_dir.join(keys::DONOR_SECRET_FILE));
+    let secret = keys::load_or_create_donor_secret(&path, config.donor_secret.is_none())?;
+    let id = keys::donor_secret_id(&secret);
+    let stored = store.setting_or_insert("donor_secret_id", &id).await?;
+    if stored != id {
+        bail!(
+            "the donor secret {} (id {id}) is not the one this database uses (id {stored}); \
+             every process sharing a database needs the same --donor-secret file",
+            path.display()
+        );
+    }
+    Ok(secret)
+}
+
 /// Starts the service on `config.listen` and returns once it accepts connections.
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
     let opened = open_log(&config).await?;
     ensure_operator_token(&opened.store, &config.store.data_dir).await?;
+    let donor_secret = load_donor_secret(&opened.store, &config).await?;
     let (sequencer, sequencer_task) = sequencer::start(
         opened.store.clone(),
         opened.signer.clone(),
@@ -300,6 +323,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         store: opened.store.clone(),
         sequencer,
         log: identity.clone(),
+        donor_secret: Arc::new(donor_secret),
+        donor_lookups: Arc::new(api::limits::RateLimiter::new(
+            api::limits::DONOR_LOOKUPS_PER_MINUTE,
+            std::time::Duration::from_secs(60),
+        )),
     };
     let router = api::router(state);
     let listener = TcpListener::bind(config.listen)

@@ -160,3 +160,37 @@ impl SignedState {
         sync_parent(&self.path)
     }
 }
+
+/// File name of the donor-commitment secret inside the data directory.
+pub const DONOR_SECRET_FILE: &str = "donor.secret";
+
+/// Reads the 32-byte donor secret (64 hex digits) from `path`, creating it (mode 0600)
+/// when `create` is true and it does not exist.
+pub fn load_or_create_donor_secret(path: &Path, create: bool) -> anyhow::Result<[u8; 32]> {
+    if !path.exists() {
+        if !create {
+            bail!("donor secret {} does not exist", path.display());
+        }
+        write_secret_file(path, &format!("{}\n", hex::encode(random_bytes()?)))?;
+    }
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("reading donor secret {}", path.display()))?;
+    let bytes = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .with_context(|| {
+            format!(
+                "{} must hold 64 hex digits (a 32-byte secret)",
+                path.display()
+            )
+        })?;
+    Ok(bytes)
+}
+
+/// A public fingerprint of the donor secret, stored in the database so that a process
+/// started with a different secret is refused instead of silently breaking lookups.
+pub fn donor_secret_id(secret: &[u8; 32]) -> String {
+    let mut input = b"pennytrail donor secret id\n".to_vec();
+    input.extend_from_slice(secret);
+    crate::log::hash::sha256(&input).to_hex()[..16].to_string()
+}

@@ -84,6 +84,10 @@ struct ServeArgs {
     /// The log's private key file (default: <data-dir>/log.key, created on first start).
     #[arg(long, env = "PENNYTRAIL_LOG_KEY")]
     log_key: Option<PathBuf>,
+    /// The secret keying donor commitments (default: <data-dir>/donor.secret, created on
+    /// first start). Every process sharing a database must use the same one.
+    #[arg(long, env = "PENNYTRAIL_DONOR_SECRET")]
+    donor_secret: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -115,6 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 store: args.store.config(),
                 origin: args.origin,
                 log_key: args.log_key,
+                donor_secret: args.donor_secret,
             })
             .await?;
             running.wait().await

@@ -12,17 +12,21 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::keys::{SignedState, SignedTree};
+use crate::ledger::records::{Derived, Record, RecordKey};
+use crate::ledger::rules::{self, RuleViolation, StateKey};
+use crate::ledger::state::LedgerMemory;
 use crate::log::checkpoint::Checkpoint;
-use crate::log::entry::{self, COMMON_FIELDS, ChainHead, EntryError};
+use crate::log::entry::{self, ChainHead, EntryError};
 use crate::log::hash::{Hash, leaf_hash};
 use crate::log::merkle::Frontier;
 use crate::log::note::NoteSigner;
 use crate::log::time::UnixMillis;
-use crate::store::{AppendTx, RecordKey, Store, StoreError, StoredCheckpoint};
+use crate::store::{
+    AppendTx, CorrectionRow, DisbursementRow, DonationRow, Store, StoreError, StoredCheckpoint,
+};
 
 /// Most entries committed in one transaction. 4,096 entries of at most 16 KiB is at most
 /// 64 MiB per batch; typical donations (~300 bytes) make ~1.2 MiB, which SQLite and
@@ -53,15 +57,12 @@ pub enum SideEffect {
     IssueOrgToken { org: String, token_hash: Hash },
 }
 
-/// One entry to append.
+/// One entry to append: a validated record of an org. Its kind, idempotency key and
+/// derived fields follow from the record.
 #[derive(Debug, Clone)]
 pub struct AppendRequest {
-    pub kind: &'static str,
-    pub org: Option<String>,
-    /// The kind's fields (the common fields are added by the sequencer).
-    pub body: Map<String, Value>,
-    /// The client-chosen id that makes the append idempotent.
-    pub key: RecordKey,
+    pub org: String,
+    pub record: Record,
     pub side_effect: Option<SideEffect>,
 }
 
@@ -87,13 +88,18 @@ pub enum AppendError {
         key: RecordKey,
         seq: u64,
     },
-    #[error("item {index}: {error}")]
+    #[error("{error}")]
     Entry { index: usize, error: EntryError },
     #[error("{} {:?} appears twice in one request (items {first} and {index})", key.scope, key.id)]
     DuplicateInJob {
         index: usize,
         first: usize,
         key: RecordKey,
+    },
+    #[error("{violation}")]
+    Rule {
+        index: usize,
+        violation: RuleViolation,
     },
     #[error("the log is unavailable: {0}")]
     Unavailable(String),
@@ -181,56 +187,88 @@ struct BatchWrites {
     first_tree_index: Option<u64>,
     records: Vec<(RecordKey, u64)>,
     side_effects: Vec<SideEffect>,
-    /// What each key appended in this batch said, for replays within the batch.
-    new_keys: HashMap<RecordKey, NewRecord>,
+    donations: Vec<DonationRow>,
+    disbursements: Vec<DisbursementRow>,
+    corrections: Vec<CorrectionRow>,
+    /// Each record appended in this batch, for replays within the batch.
+    new_keys: HashMap<RecordKey, (u64, Record)>,
 }
 
-/// A record appended earlier in the same batch.
-struct NewRecord {
-    seq: u64,
-    kind: &'static str,
-    org: Option<String>,
-    body: Map<String, Value>,
-}
+/// Lengths of a [`BatchWrites`]' lists, to roll a refused job back to.
+struct WritesMark([usize; 7]);
 
 impl BatchWrites {
-    fn mark(&self) -> (usize, usize, usize, usize) {
-        (
+    fn mark(&self) -> WritesMark {
+        WritesMark([
             self.entries.len(),
             self.tree_hashes.len(),
             self.records.len(),
             self.side_effects.len(),
-        )
+            self.donations.len(),
+            self.disbursements.len(),
+            self.corrections.len(),
+        ])
     }
 
-    fn rollback_to(&mut self, mark: (usize, usize, usize, usize)) {
-        for (key, _) in self.records.drain(mark.2..) {
+    fn rollback_to(&mut self, WritesMark(m): WritesMark) {
+        for (key, _) in self.records.drain(m[2]..) {
             self.new_keys.remove(&key);
         }
-        self.entries.truncate(mark.0);
-        self.tree_hashes.truncate(mark.1);
-        self.side_effects.truncate(mark.3);
+        self.entries.truncate(m[0]);
+        self.tree_hashes.truncate(m[1]);
+        self.side_effects.truncate(m[3]);
+        self.donations.truncate(m[4]);
+        self.disbursements.truncate(m[5]);
+        self.corrections.truncate(m[6]);
         if self.tree_hashes.is_empty() {
             self.first_tree_index = None;
         }
     }
-}
 
-/// Whether a stored entry says exactly what a new request would say, ignoring the fields
-/// the log assigns (`v`, `seq`, `prev`, `time`).
-fn same_content(stored: &entry::Entry, req: &AppendRequest) -> bool {
-    stored.kind == req.kind
-        && stored.org == req.org
-        && stored
-            .fields
-            .iter()
-            .filter(|(k, _)| !COMMON_FIELDS.contains(&k.as_str()))
-            .count()
-            == req.body.len()
-        && req
-            .body
-            .iter()
-            .all(|(k, v)| stored.fields.get(k) == Some(v))
+    /// The ledger rows a newly appended record adds.
+    fn add_rows(&mut self, org: &str, seq: u64, record: &Record, derived: &Derived) {
+        match (record, derived) {
+            (
+                Record::Donation(d),
+                Derived::Donation {
+                    net,
+                    received_before,
+                    ..
+                },
+            ) => self.donations.push(DonationRow {
+                org: org.to_string(),
+                id: d.id.clone(),
+                campaign: d.campaign.clone(),
+                seq,
+                amount: d.amount.minor_units(),
+                fee: d.fee.minor_units(),
+                net: net.minor_units(),
+                received_before: received_before.minor_units(),
+                donor_commitment: d.donor_commitment.clone(),
+            }),
+            (
+                Record::Disbursement(x),
+                Derived::Disbursement {
+                    disbursed_before, ..
+                },
+            ) => self.disbursements.push(DisbursementRow {
+                org: org.to_string(),
+                id: x.id.clone(),
+                campaign: x.campaign.clone(),
+                beneficiary: x.beneficiary.clone(),
+                seq,
+                amount: x.amount.minor_units(),
+                disbursed_before: disbursed_before.minor_units(),
+            }),
+            (Record::Correction(c), _) => self.corrections.push(CorrectionRow {
+                org: org.to_string(),
+                id: c.id.clone(),
+                corrects: c.corrects,
+                seq,
+            }),
+            _ => {}
+        }
+    }
 }
 
 impl SequencerTask {
@@ -333,31 +371,34 @@ impl SequencerTask {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             self.head = head;
         }
-        let mut chain = self.head;
-        let mut frontier = self.frontier.clone();
-        let mut writes = BatchWrites::default();
-        let clock = now();
+        let mut batch = BatchState {
+            chain: self.head,
+            frontier: self.frontier.clone(),
+            writes: BatchWrites::default(),
+            ledger: LedgerMemory::overlay(),
+            clock: now(),
+        };
 
         for p in pending.iter_mut() {
-            let mark = writes.mark();
-            let (chain_before, frontier_before) = (chain, frontier.clone());
-            let result = self
-                .sequence_job(
-                    &mut tx,
-                    &p.job.items,
-                    &mut chain,
-                    &mut frontier,
-                    &mut writes,
-                    clock,
-                )
-                .await?;
+            let writes_mark = batch.writes.mark();
+            let ledger_mark = batch.ledger.mark();
+            let (chain_before, frontier_before) = (batch.chain, batch.frontier.clone());
+            let result = sequence_job(&mut tx, &p.job.items, &mut batch).await?;
             if result.is_err() {
-                writes.rollback_to(mark);
-                chain = chain_before;
-                frontier = frontier_before;
+                batch.writes.rollback_to(writes_mark);
+                batch.ledger.rollback(ledger_mark);
+                batch.chain = chain_before;
+                batch.frontier = frontier_before;
             }
             p.result = Some(result);
         }
+        let BatchState {
+            chain,
+            frontier,
+            mut writes,
+            mut ledger,
+            clock,
+        } = batch;
 
         if writes.entries.is_empty() {
             // Only replays and refusals: nothing to write, nothing to sign.
@@ -393,6 +434,11 @@ impl SequencerTask {
         let record_rows: Vec<(&RecordKey, u64)> =
             writes.records.iter().map(|(k, s)| (k, *s)).collect();
         tx.insert_records(&record_rows).await?;
+        tx.save_state(&ledger.take_changes()).await?;
+        tx.insert_donations(&writes.donations).await?;
+        tx.insert_disbursements(&writes.disbursements).await?;
+        tx.insert_corrections(&std::mem::take(&mut writes.corrections))
+            .await?;
         for effect in &writes.side_effects {
             match effect {
                 SideEffect::IssueOrgToken { org, token_hash } => {
@@ -425,95 +471,118 @@ impl SequencerTask {
         );
         Ok(Some(stored))
     }
+}
 
-    /// Sequences one job's items on top of the batch so far. `Ok(Err(_))` refuses the job
-    /// alone; `Err(_)` fails the whole batch (a storage error).
-    async fn sequence_job(
-        &self,
-        tx: &mut AppendTx,
-        items: &[AppendRequest],
-        chain: &mut ChainHead,
-        frontier: &mut Frontier,
-        writes: &mut BatchWrites,
-        clock: UnixMillis,
-    ) -> Result<Result<Vec<Sequenced>, AppendError>, BatchFailure> {
-        let mut outcomes = Vec::with_capacity(items.len());
-        let mut seen_in_job: HashMap<&RecordKey, usize> = HashMap::new();
-        let keys: Vec<&RecordKey> = items.iter().map(|r| &r.key).collect();
-        let stored_seqs = tx.record_seqs(&keys).await?;
-        for (index, (req, stored_seq)) in items.iter().zip(stored_seqs).enumerate() {
-            if let Some(&first) = seen_in_job.get(&req.key) {
-                return Ok(Err(AppendError::DuplicateInJob {
+/// Everything a batch has decided so far, on top of the stored head.
+struct BatchState {
+    chain: ChainHead,
+    frontier: Frontier,
+    writes: BatchWrites,
+    ledger: LedgerMemory,
+    clock: UnixMillis,
+}
+
+/// Sequences one job's items on top of the batch so far. `Ok(Err(_))` refuses the job
+/// alone (the caller rolls it back); `Err(_)` fails the whole batch (a storage error).
+async fn sequence_job(
+    tx: &mut AppendTx,
+    items: &[AppendRequest],
+    batch: &mut BatchState,
+) -> Result<Result<Vec<Sequenced>, AppendError>, BatchFailure> {
+    let keys: Vec<RecordKey> = items.iter().map(|r| r.record.key(&r.org)).collect();
+    let key_refs: Vec<&RecordKey> = keys.iter().collect();
+    let stored_seqs = tx.record_seqs(&key_refs).await?;
+    let state_keys: Vec<StateKey> = items
+        .iter()
+        .flat_map(|r| rules::state_keys(&r.org, &r.record))
+        .collect();
+    let missing = batch.ledger.missing(&state_keys);
+    if !missing.is_empty() {
+        let mut unique: Vec<&StateKey> = missing;
+        unique.sort();
+        unique.dedup();
+        for (key, value) in tx.load_state(&unique).await? {
+            batch.ledger.load(key, value);
+        }
+    }
+
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut seen_in_job: HashMap<&RecordKey, usize> = HashMap::new();
+    for (index, ((req, key), stored_seq)) in items.iter().zip(&keys).zip(stored_seqs).enumerate() {
+        if let Some(&first) = seen_in_job.get(key) {
+            return Ok(Err(AppendError::DuplicateInJob {
+                index,
+                first,
+                key: key.clone(),
+            }));
+        }
+        seen_in_job.insert(key, index);
+
+        if let Some(seq) = stored_seq {
+            let bytes = tx.entry(seq).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!("record points at missing entry {seq}"))
+            })?;
+            let stored = entry::parse(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+            let (logged, _) = Record::from_entry(&stored)
+                .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+            if !logged.same_request(&req.record) {
+                return Ok(Err(AppendError::Conflict {
                     index,
-                    first,
-                    key: req.key.clone(),
+                    key: key.clone(),
+                    seq,
                 }));
             }
-            seen_in_job.insert(&req.key, index);
-
-            if let Some(seq) = stored_seq {
-                let bytes = tx.entry(seq).await?.ok_or_else(|| {
-                    StoreError::Corrupt(format!("record points at missing entry {seq}"))
-                })?;
-                let stored = entry::parse(&bytes)
-                    .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
-                if !same_content(&stored, req) {
-                    return Ok(Err(AppendError::Conflict {
-                        index,
-                        key: req.key.clone(),
-                        seq,
-                    }));
-                }
-                outcomes.push(Sequenced::Replayed { seq });
-                continue;
-            }
-            if let Some(earlier) = writes.new_keys.get(&req.key) {
-                if earlier.kind != req.kind || earlier.org != req.org || earlier.body != req.body {
-                    return Ok(Err(AppendError::Conflict {
-                        index,
-                        key: req.key.clone(),
-                        seq: earlier.seq,
-                    }));
-                }
-                outcomes.push(Sequenced::Replayed { seq: earlier.seq });
-                continue;
-            }
-
-            let header = chain.next_header(clock);
-            let bytes = match entry::seal(&header, req.kind, req.org.as_deref(), &req.body) {
-                Ok(b) => b,
-                Err(error) => return Ok(Err(AppendError::Entry { index, error })),
-            };
-            let leaf = leaf_hash(&bytes);
-            let (first_index, hashes) = frontier.append(leaf);
-            writes.first_tree_index.get_or_insert(first_index);
-            writes.tree_hashes.extend(hashes);
-            *chain = ChainHead {
-                size: header.seq + 1,
-                leaf_hash: leaf,
-                time: header.time,
-            };
-            writes.entries.push((header.seq, bytes));
-            writes.records.push((req.key.clone(), header.seq));
-            writes.new_keys.insert(
-                req.key.clone(),
-                NewRecord {
-                    seq: header.seq,
-                    kind: req.kind,
-                    org: req.org.clone(),
-                    body: req.body.clone(),
-                },
-            );
-            if let Some(effect) = &req.side_effect {
-                writes.side_effects.push(effect.clone());
-            }
-            outcomes.push(Sequenced::New {
-                seq: header.seq,
-                leaf_hash: leaf,
-            });
+            outcomes.push(Sequenced::Replayed { seq });
+            continue;
         }
-        Ok(Ok(outcomes))
+        if let Some((seq, logged)) = batch.writes.new_keys.get(key) {
+            if !logged.same_request(&req.record) {
+                return Ok(Err(AppendError::Conflict {
+                    index,
+                    key: key.clone(),
+                    seq: *seq,
+                }));
+            }
+            outcomes.push(Sequenced::Replayed { seq: *seq });
+            continue;
+        }
+
+        let header = batch.chain.next_header(batch.clock);
+        let derived = match rules::apply(&mut batch.ledger, &req.org, header.seq, &req.record) {
+            Ok(d) => d,
+            Err(violation) => return Ok(Err(AppendError::Rule { index, violation })),
+        };
+        let body = req.record.entry_body(&derived);
+        let bytes = match entry::seal(&header, req.record.kind(), Some(&req.org), &body) {
+            Ok(b) => b,
+            Err(error) => return Ok(Err(AppendError::Entry { index, error })),
+        };
+        let leaf = leaf_hash(&bytes);
+        let (first_index, hashes) = batch.frontier.append(leaf);
+        let writes = &mut batch.writes;
+        writes.first_tree_index.get_or_insert(first_index);
+        writes.tree_hashes.extend(hashes);
+        batch.chain = ChainHead {
+            size: header.seq + 1,
+            leaf_hash: leaf,
+            time: header.time,
+        };
+        writes.entries.push((header.seq, bytes));
+        writes.records.push((key.clone(), header.seq));
+        writes.add_rows(&req.org, header.seq, &req.record, &derived);
+        writes
+            .new_keys
+            .insert(key.clone(), (header.seq, req.record.clone()));
+        if let Some(effect) = &req.side_effect {
+            writes.side_effects.push(effect.clone());
+        }
+        outcomes.push(Sequenced::New {
+            seq: header.seq,
+            leaf_hash: leaf,
+        });
     }
+    Ok(Ok(outcomes))
 }
 
 enum BatchFailure {

@@ -315,6 +315,9 @@ async fn two_processes_on_one_postgres_database_never_fork() {
     let key_dir = tempfile::tempdir().unwrap();
     let key = key_dir.path().join("log.key");
     pennytrail::keys::generate_signer(ORIGIN, &key).unwrap();
+    // Processes sharing a database share its secrets too (the donor secret is checked).
+    let secret = key_dir.path().join("donor.secret");
+    pennytrail::keys::load_or_create_donor_secret(&secret, true).unwrap();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let args = |dir: &tempfile::TempDir| -> Vec<String> {
         [
@@ -326,6 +329,8 @@ async fn two_processes_on_one_postgres_database_never_fork() {
             key.to_str().unwrap(),
             "--origin",
             ORIGIN,
+            "--donor-secret",
+            secret.to_str().unwrap(),
         ]
         .map(String::from)
         .to_vec()

@@ -1329,6 +1329,7 @@ async fn go_verifies_a_running_service() -> anyhow::Result<()> {
         },
         origin: Some(ORIGIN.into()),
         log_key: None,
+        donor_secret: None,
     })
     .await?;
     let operator_token = std::fs::read_to_string(data_dir.join("operator.token"))?

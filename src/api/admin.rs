@@ -9,9 +9,9 @@ use super::auth::{ORG_TOKEN_PREFIX, new_token, require_operator};
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::write::{WriteResponse, respond};
-use crate::ledger::org::{KIND_ORG_REGISTERED, OrgRegistration, OrgRegistrationInput};
+use crate::ledger::org::{OrgRegistration, OrgRegistrationInput};
+use crate::ledger::records::Record;
 use crate::sequencer::{AppendOutcome, AppendRequest, SideEffect};
-use crate::store::RecordKey;
 
 /// `POST /v1/admin/orgs`: appends `org.registered` and returns the org's API token once.
 pub async fn register_org(
@@ -24,20 +24,18 @@ pub async fn register_org(
     let (token, token_hash) =
         new_token(ORG_TOKEN_PREFIX).map_err(|e| ApiError::unavailable("token generation", &e))?;
     let request = AppendRequest {
-        kind: KIND_ORG_REGISTERED,
-        org: Some(org.id.clone()),
-        body: org.entry_body(),
-        key: RecordKey {
-            org: org.id.clone(),
-            scope: "org",
-            id: org.id.clone(),
-        },
+        org: org.id.clone(),
         side_effect: Some(SideEffect::IssueOrgToken {
             org: org.id.clone(),
             token_hash,
         }),
+        record: Record::Org(org),
     };
-    let outcomes = state.sequencer.append(vec![request]).await?;
+    let outcomes = state
+        .sequencer
+        .append(vec![request])
+        .await
+        .map_err(|e| ApiError::from_append(e, None))?;
     let outcome = &outcomes[0];
     let (status, Json(mut response)) = respond(&state.store, outcome).await?;
     if matches!(outcome, AppendOutcome::Appended { .. }) {

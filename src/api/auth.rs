@@ -55,3 +55,45 @@ pub async fn require_operator(store: &Store, headers: &HeaderMap) -> Result<(), 
         _ => Err(ApiError::unauthorized("the operator token is not valid")),
     }
 }
+
+/// Requires the API token of `org`: 401 for a missing or unknown token, 403 for the
+/// token of another org (an org can only write its own records).
+pub async fn require_org(store: &Store, headers: &HeaderMap, org: &str) -> Result<(), ApiError> {
+    let token = bearer(headers)?;
+    let hash = token_hash(token);
+    match store.org_of_token(&hash).await? {
+        // The lookup is by hash; compare again in constant time before trusting it.
+        Some(owner) if owner == org => match store.org_token_hash(org).await? {
+            Some(stored) if matches(token, &stored) => Ok(()),
+            _ => Err(ApiError::unauthorized("the API token is not valid")),
+        },
+        Some(_) => Err(ApiError::forbidden(format!(
+            "this API token may not write records of org {org:?}"
+        ))),
+        None => Err(ApiError::unauthorized("the API token is not valid")),
+    }
+}
+
+/// The org whose API token authorised this request (checked before the body is read).
+pub struct OrgWriter(pub String);
+
+impl axum::extract::FromRequestParts<super::AppState> for OrgWriter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &super::AppState,
+    ) -> Result<Self, ApiError> {
+        let axum::extract::Path(params) = axum::extract::Path::<
+            std::collections::HashMap<String, String>,
+        >::from_request_parts(parts, state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let org = params
+            .get("org")
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request("route has no org"))?;
+        require_org(&state.store, &parts.headers, &org).await?;
+        Ok(OrgWriter(org))
+    }
+}

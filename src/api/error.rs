@@ -18,6 +18,10 @@ pub struct ApiError {
     pub kind: &'static str,
     pub detail: String,
     pub field: Option<String>,
+    /// The money or log rule broken, for 422s from the ledger rules.
+    pub rule: Option<&'static str>,
+    /// Seconds to wait, for 429 answers (sent as the Retry-After header).
+    pub retry_after_s: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -29,6 +33,8 @@ struct Problem<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
 }
 
 impl ApiError {
@@ -38,6 +44,8 @@ impl ApiError {
             kind,
             detail: detail.into(),
             field: None,
+            rule: None,
+            retry_after_s: None,
         }
     }
 
@@ -93,24 +101,47 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<AppendError> for ApiError {
-    fn from(e: AppendError) -> Self {
-        match &e {
-            AppendError::Conflict { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()).with_field("id")
+impl ApiError {
+    /// The answer to a refused append. `items` names the request's list for batch
+    /// endpoints, so a field reads `donations[3].amount`; single writes pass `None`.
+    pub fn from_append(e: AppendError, items: Option<&str>) -> ApiError {
+        let path = |index: usize, field: &str| match items {
+            Some(list) => format!("{list}[{index}].{field}"),
+            None => field.to_string(),
+        };
+        let detail = match (&e, items) {
+            (
+                AppendError::Conflict { index, .. }
+                | AppendError::DuplicateInJob { index, .. }
+                | AppendError::Rule { index, .. }
+                | AppendError::Entry { index, .. },
+                Some(list),
+            ) => format!("{list}[{index}]: {e}"),
+            _ => e.to_string(),
+        };
+        match e {
+            AppendError::Conflict { index, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", detail)
+                    .with_field(path(index, "id"))
             }
-            AppendError::DuplicateInJob { .. } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "duplicate-id",
-                e.to_string(),
-            )
-            .with_field("id"),
-            AppendError::Entry { .. } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-entry",
-                e.to_string(),
-            ),
-            AppendError::Unavailable(reason) => ApiError::unavailable("append failed", reason),
+            AppendError::DuplicateInJob { index, .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "duplicate-id", detail)
+                    .with_field(path(index, "id"))
+            }
+            AppendError::Rule {
+                index,
+                ref violation,
+            } => {
+                let mut error =
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule-violation", detail)
+                        .with_field(path(index, &violation.field));
+                error.rule = Some(violation.rule);
+                error
+            }
+            AppendError::Entry { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-entry", detail)
+            }
+            AppendError::Unavailable(reason) => ApiError::unavailable("append failed", &reason),
         }
     }
 }
@@ -124,6 +155,7 @@ impl IntoResponse for ApiError {
             status: self.status.as_u16(),
             detail: &self.detail,
             field: self.field.as_deref(),
+            rule: self.rule,
         })
         .unwrap_or_default();
         let mut response = (self.status, body).into_response();
@@ -131,6 +163,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after_s
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

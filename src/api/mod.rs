@@ -3,9 +3,17 @@
 
 pub mod admin;
 pub mod auth;
+pub mod beneficiaries;
+pub mod campaigns;
+pub mod corrections;
+pub mod disbursements;
+pub mod donations;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod log_routes;
+pub mod orgs;
+pub mod views;
 pub mod write;
 
 use std::sync::Arc;
@@ -36,6 +44,9 @@ pub struct AppState {
     pub store: Store,
     pub sequencer: Sequencer,
     pub log: Arc<LogIdentity>,
+    /// Key of the per-org HMAC that turns donor references into commitments.
+    pub donor_secret: Arc<[u8; 32]>,
+    pub donor_lookups: Arc<limits::RateLimiter>,
 }
 
 /// The log's public identity, fixed for the life of the process.
@@ -62,6 +73,72 @@ pub fn router(state: AppState) -> Router {
             get(log_routes::get_consistency_proof),
         )
         .route("/v1/admin/orgs", post(admin::register_org))
+        .route("/v1/orgs", get(orgs::list_orgs))
+        .route("/v1/orgs/{org}", get(orgs::get_org))
+        .route(
+            "/v1/orgs/{org}/beneficiaries",
+            post(beneficiaries::create_beneficiary).get(beneficiaries::list_beneficiaries),
+        )
+        .route(
+            "/v1/orgs/{org}/beneficiaries/batch",
+            post(beneficiaries::create_beneficiaries_batch)
+                .layer(DefaultBodyLimit::max(write::MAX_BATCH_BODY_BYTES)),
+        )
+        .route(
+            "/v1/orgs/{org}/beneficiaries/{id}",
+            get(beneficiaries::get_beneficiary),
+        )
+        .route(
+            "/v1/orgs/{org}/campaigns",
+            post(campaigns::create_campaign).get(campaigns::list_campaigns),
+        )
+        .route(
+            "/v1/orgs/{org}/campaigns/{campaign}",
+            get(campaigns::get_campaign),
+        )
+        .route(
+            "/v1/orgs/{org}/campaigns/{campaign}/beneficiaries",
+            post(campaigns::state_beneficiaries),
+        )
+        .route(
+            "/v1/orgs/{org}/donations",
+            post(donations::create_donation).get(donations::list_donations),
+        )
+        .route(
+            "/v1/orgs/{org}/donations/batch",
+            post(donations::create_donations_batch)
+                .layer(DefaultBodyLimit::max(write::MAX_BATCH_BODY_BYTES)),
+        )
+        .route(
+            "/v1/orgs/{org}/donations/{id}",
+            get(donations::get_donation),
+        )
+        .route(
+            "/v1/orgs/{org}/donations/{id}/trace",
+            get(donations::trace_donation),
+        )
+        .route(
+            "/v1/orgs/{org}/disbursements",
+            post(disbursements::create_disbursement).get(disbursements::list_disbursements),
+        )
+        .route(
+            "/v1/orgs/{org}/disbursements/batch",
+            post(disbursements::create_disbursements_batch)
+                .layer(DefaultBodyLimit::max(write::MAX_BATCH_BODY_BYTES)),
+        )
+        .route(
+            "/v1/orgs/{org}/disbursements/{id}",
+            get(disbursements::get_disbursement),
+        )
+        .route(
+            "/v1/orgs/{org}/disbursements/{id}/sources",
+            get(disbursements::disbursement_sources),
+        )
+        .route(
+            "/v1/orgs/{org}/corrections",
+            post(corrections::create_correction),
+        )
+        .route("/v1/donors/lookup", post(donations::donor_lookup))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))

@@ -7,11 +7,14 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::AppState;
 use super::error::ApiError;
+use crate::ledger::records::Record;
 use crate::log::hash::leaf_hash;
 use crate::log::merkle::{inclusion_proof, inclusion_proof_indexes};
 use crate::log::receipt::Receipt;
 use crate::sequencer::AppendOutcome;
+use crate::sequencer::AppendRequest;
 use crate::store::{Store, StoreError, StoredCheckpoint};
 
 /// `{"seq","leaf_hash","entry","receipt"}` plus, once only, a new org's `api_token`.
@@ -80,4 +83,154 @@ pub async fn respond(
             api_token: None,
         }),
     ))
+}
+
+/// Appends one record of `org` and answers 201 (or 200 for a replay).
+pub async fn append_one(
+    state: &AppState,
+    org: &str,
+    record: Record,
+) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
+    let request = AppendRequest {
+        org: org.to_string(),
+        record,
+        side_effect: None,
+    };
+    let outcomes = state
+        .sequencer
+        .append(vec![request])
+        .await
+        .map_err(|e| ApiError::from_append(e, None))?;
+    respond(&state.store, &outcomes[0]).await
+}
+
+/// Most records in one batch request. 1,000 donations of ~350 bytes make a ~350 KB
+/// request and a quarter of one sequencer batch ([`crate::sequencer::MAX_BATCH_ENTRIES`]).
+pub const MAX_BATCH_ITEMS: usize = 1000;
+
+/// Largest batch request body: 1,000 items of up to 2 KiB of JSON each.
+pub const MAX_BATCH_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// One item of a batch answer.
+#[derive(Serialize)]
+pub struct BatchItem {
+    pub index: usize,
+    pub seq: u64,
+    pub leaf_hash: String,
+    /// `created`, or `replayed` for an item already logged with identical content.
+    pub status: &'static str,
+}
+
+/// `{"items":[{"index","seq","leaf_hash","status"}],"checkpoint"}`: the checkpoint
+/// covers every item, so each can be proven with `GET /v1/entries/{seq}/proof?size=N`.
+#[derive(Serialize)]
+pub struct BatchResponse {
+    pub items: Vec<BatchItem>,
+    pub checkpoint: String,
+}
+
+/// Appends `records` of `org` atomically, with contiguous seqs for the new ones.
+pub async fn append_batch(
+    state: &AppState,
+    org: &str,
+    records: Vec<Record>,
+    list: &str,
+) -> Result<(StatusCode, Json<BatchResponse>), ApiError> {
+    let requests = records
+        .into_iter()
+        .map(|record| AppendRequest {
+            org: org.to_string(),
+            record,
+            side_effect: None,
+        })
+        .collect();
+    let outcomes = state
+        .sequencer
+        .append(requests)
+        .await
+        .map_err(|e| ApiError::from_append(e, Some(list)))?;
+    let mut items = Vec::with_capacity(outcomes.len());
+    let mut checkpoint: Option<StoredCheckpoint> = None;
+    let mut max_seq = 0;
+    for (index, outcome) in outcomes.iter().enumerate() {
+        let (seq, leaf, status) = match outcome {
+            AppendOutcome::Appended {
+                seq,
+                leaf_hash,
+                checkpoint: cp,
+            } => {
+                checkpoint = Some((**cp).clone());
+                (*seq, *leaf_hash, "created")
+            }
+            AppendOutcome::Replayed { seq } => {
+                let bytes = state
+                    .store
+                    .entry(*seq)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt(format!("entry {seq} is missing")))?;
+                (*seq, leaf_hash(&bytes), "replayed")
+            }
+        };
+        max_seq = max_seq.max(seq);
+        items.push(BatchItem {
+            index,
+            seq,
+            leaf_hash: leaf.to_hex(),
+            status,
+        });
+    }
+    let created = checkpoint.is_some();
+    let checkpoint = match checkpoint {
+        Some(cp) => cp,
+        None => state
+            .store
+            .checkpoint_covering(max_seq)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("no checkpoint covers entry {max_seq}")))?,
+    };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(BatchResponse {
+            items,
+            checkpoint: checkpoint.note,
+        }),
+    ))
+}
+
+/// Parses every item of a batch, naming the first bad one as `list[i].field`.
+pub fn parse_batch<I, T>(
+    list: &str,
+    inputs: Vec<I>,
+    parse: impl Fn(I) -> Result<T, crate::ledger::FieldError>,
+) -> Result<Vec<T>, ApiError> {
+    if inputs.is_empty() {
+        return Err(ApiError::invalid_field(crate::ledger::FieldError::new(
+            list,
+            "send at least one item",
+        )));
+    }
+    if inputs.len() > MAX_BATCH_ITEMS {
+        return Err(ApiError::invalid_field(crate::ledger::FieldError::new(
+            list,
+            format!(
+                "at most {MAX_BATCH_ITEMS} items per batch (got {})",
+                inputs.len()
+            ),
+        )));
+    }
+    inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, input)| {
+            parse(input).map_err(|mut e| {
+                e.field = format!("{list}[{i}].{}", e.field);
+                ApiError::invalid_field(e)
+            })
+        })
+        .collect()
 }

@@ -2,10 +2,13 @@
 //! it has no I/O, so the server and the verifier apply the very same rules.
 
 pub mod allocation;
+pub mod donor;
 pub mod fields;
 pub mod iso;
 pub mod money;
 pub mod org;
 pub mod records;
+pub mod rules;
+pub mod state;
 
 pub use fields::FieldError;

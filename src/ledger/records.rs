@@ -372,7 +372,6 @@ pub fn correctable_fields(kind: &str) -> &'static [&'static str] {
         KIND_ORG_REGISTERED => &["name", "charity_number"],
         KIND_BENEFICIARY_REGISTERED => &["label"],
         KIND_CAMPAIGN_OPENED => &["title", "purpose"],
-        KIND_DONATION_RECEIVED => &["channel"],
         KIND_DISBURSEMENT_MADE => &["purpose"],
         _ => &[],
     }
@@ -382,7 +381,6 @@ pub fn correctable_fields(kind: &str) -> &'static [&'static str] {
 fn max_chars(field: &str) -> usize {
     match field {
         "purpose" => MAX_PURPOSE_CHARS,
-        "channel" => MAX_CHANNEL_CHARS,
         _ => MAX_NAME_CHARS,
     }
 }

@@ -11,6 +11,7 @@ use super::{
     LogMeta, MAX_ROWS_PER_STATEMENT, Store, StoreResult, StoredCheckpoint, order_hashes, to_hash,
     to_i64, to_u64,
 };
+use crate::ledger::records::RecordKey;
 use crate::log::entry::ChainHead;
 use crate::log::hash::Hash;
 use crate::log::time::UnixMillis;
@@ -35,16 +36,6 @@ macro_rules! on_tx {
             }
         }
     };
-}
-
-/// An idempotency key: a client-chosen id within an org and a scope (the record type).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RecordKey {
-    /// The org the record belongs to (for an org's own registration, its id).
-    pub org: String,
-    /// What kind of record the id names: `org`, `donation`, `campaign`, …
-    pub scope: &'static str,
-    pub id: String,
 }
 
 /// The stored head is not the one the batch was built on: another writer appended first.
@@ -223,6 +214,19 @@ impl AppendTx {
             "INSERT INTO operator_token (id, token_hash, created_at_ms) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING"
         ).bind(&token_hash.0[..]).bind(now.0).execute(conn).await?.rows_affected());
         Ok(result == 1)
+    }
+
+    pub(super) async fn setting_or_insert(
+        &mut self,
+        name: &str,
+        value: &str,
+    ) -> StoreResult<String> {
+        on_tx!(self, conn => {
+            sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(name).bind(value).execute(&mut *conn).await?;
+            Ok(sqlx::query("SELECT value FROM settings WHERE name = $1").bind(name)
+                .fetch_one(&mut *conn).await?.get::<String, _>(0))
+        })
     }
 
     /// Moves the head from `old` to `new`, but only if the stored head is still `old`.

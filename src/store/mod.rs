@@ -8,7 +8,9 @@
 //! SQLite, `SELECT … FOR UPDATE` on the head row in PostgreSQL).
 
 mod append;
+mod ledger;
 mod open;
+mod queries;
 
 use sqlx::{PgPool, QueryBuilder, Row, SqlitePool};
 
@@ -16,8 +18,11 @@ use crate::log::entry::ChainHead;
 use crate::log::hash::Hash;
 use crate::log::time::UnixMillis;
 
-pub use append::{AppendTx, HeadMoved, RecordKey};
+pub use crate::ledger::records::RecordKey;
+pub use append::{AppendTx, HeadMoved};
+pub use ledger::{CorrectionRow, DisbursementRow, DonationRow};
 pub use open::{StoreConfig, open};
+pub use queries::{BeneficiaryRow, CampaignRow, DisbursementView, DonationView, StatedRow};
 
 /// Most rows bound in one multi-row statement: 1,000 rows × at most 4 parameters stays
 /// far below SQLite's 32,766 and PostgreSQL's 65,535 bound-parameter limits.
@@ -59,6 +64,7 @@ macro_rules! dispatch {
         }
     };
 }
+pub(crate) use dispatch;
 
 /// The identity of the log a store holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +263,14 @@ impl Store {
         let inserted = tx.insert_operator_token(token_hash, now).await?;
         tx.commit().await?;
         Ok(inserted)
+    }
+
+    /// Stores `value` under `name` unless a value is there; returns the stored value.
+    pub async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+        let mut tx = self.begin_append().await?;
+        let stored = tx.setting_or_insert(name, value).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     pub async fn org_token_hash(&self, org: &str) -> StoreResult<Option<Hash>> {

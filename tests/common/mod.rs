@@ -277,6 +277,7 @@ fn config(data_dir: &Path, db: Option<&PgDatabase>, log_key: Option<PathBuf>) ->
         },
         origin: Some(ORIGIN.to_string()),
         log_key,
+        donor_secret: None,
     }
 }
 

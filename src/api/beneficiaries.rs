@@ -1,0 +1,154 @@
+//! Beneficiaries: registered by their org (one at a time or thousands per batch, for
+//! micro-payout programmes), and read by anyone.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::OrgWriter;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use super::views::{Page, effective_fields, text};
+use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
+use crate::ledger::records::{Beneficiary, BeneficiaryInput, Record};
+
+/// `POST /v1/orgs/{org}/beneficiaries`
+pub async fn create_beneficiary(
+    State(state): State<AppState>,
+    OrgWriter(org): OrgWriter,
+    ApiJson(input): ApiJson<BeneficiaryInput>,
+) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
+    let record = Beneficiary::parse(input).map_err(ApiError::invalid_field)?;
+    append_one(&state, &org, Record::Beneficiary(record)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeneficiaryBatch {
+    pub beneficiaries: Vec<BeneficiaryInput>,
+}
+
+/// `POST /v1/orgs/{org}/beneficiaries/batch`: all or nothing, contiguous seqs.
+pub async fn create_beneficiaries_batch(
+    State(state): State<AppState>,
+    OrgWriter(org): OrgWriter,
+    ApiJson(batch): ApiJson<BeneficiaryBatch>,
+) -> Result<(StatusCode, Json<BatchResponse>), ApiError> {
+    let records = parse_batch("beneficiaries", batch.beneficiaries, |b| {
+        Beneficiary::parse(b).map(Record::Beneficiary)
+    })?;
+    append_batch(&state, &org, records, "beneficiaries").await
+}
+
+#[derive(Serialize)]
+pub struct CampaignReceipt {
+    pub campaign: String,
+    pub currency: String,
+    /// Minor units received from this campaign.
+    pub amount: i64,
+    pub disbursements: u64,
+}
+
+#[derive(Serialize)]
+pub struct BeneficiaryView {
+    pub org: String,
+    pub id: String,
+    pub label: String,
+    pub kind: String,
+    pub country: String,
+    /// The beneficiary's C2SP verifier key, if its org stated one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Where the key came from: it is the org's statement, so an acknowledgement signed
+    /// with it is only as strong as the org's honesty about whose key it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key_provenance: Option<String>,
+    pub seq: u64,
+    pub registered_at: String,
+    pub corrections: Vec<u64>,
+    /// What it received, per campaign that stated it.
+    pub received: Vec<CampaignReceipt>,
+}
+
+#[derive(Serialize)]
+pub struct BeneficiaryList {
+    pub beneficiaries: Vec<BeneficiaryView>,
+    pub next: Option<u64>,
+}
+
+async fn beneficiary_view(
+    state: &AppState,
+    org: &str,
+    id: &str,
+    seq: u64,
+    kind: String,
+) -> Result<BeneficiaryView, ApiError> {
+    let e = effective_fields(&state.store, seq).await?;
+    let public_key = text(&e.fields, "public_key");
+    let received = state
+        .store
+        .beneficiary_receipts(org, id)
+        .await?
+        .into_iter()
+        .map(
+            |(campaign, currency, amount, disbursements)| CampaignReceipt {
+                campaign,
+                currency,
+                amount,
+                disbursements,
+            },
+        )
+        .collect();
+    Ok(BeneficiaryView {
+        org: org.to_string(),
+        id: id.to_string(),
+        label: text(&e.fields, "label").unwrap_or_default(),
+        kind,
+        country: text(&e.fields, "country").unwrap_or_default(),
+        public_key_provenance: public_key
+            .as_ref()
+            .map(|_| format!("stated by org {org:?} in entry {seq}; not independently verified")),
+        public_key,
+        seq,
+        registered_at: e.time,
+        corrections: e.corrections,
+        received,
+    })
+}
+
+/// `GET /v1/orgs/{org}/beneficiaries/{id}`
+pub async fn get_beneficiary(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+) -> Result<Json<BeneficiaryView>, ApiError> {
+    let row = state.store.beneficiary(&org, &id).await?.ok_or_else(|| {
+        ApiError::not_found(format!("beneficiary {id:?} of org {org:?} does not exist"))
+    })?;
+    Ok(Json(
+        beneficiary_view(&state, &org, &id, row.seq, row.kind).await?,
+    ))
+}
+
+/// `GET /v1/orgs/{org}/beneficiaries`: in log order.
+pub async fn list_beneficiaries(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    query: ApiQuery,
+) -> Result<Json<BeneficiaryList>, ApiError> {
+    let page = Page::from_query(&query, &[])?;
+    let rows = state
+        .store
+        .beneficiaries(&org, page.after, page.limit)
+        .await?;
+    let next = page.next(&rows, |r| r.seq);
+    let mut beneficiaries = Vec::with_capacity(rows.len());
+    for r in rows {
+        beneficiaries.push(beneficiary_view(&state, &org, &r.id, r.seq, r.kind).await?);
+    }
+    Ok(Json(BeneficiaryList {
+        beneficiaries,
+        next,
+    }))
+}

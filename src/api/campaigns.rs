@@ -1,0 +1,153 @@
+//! Campaigns (restricted funds): opened with their stated beneficiaries, extended with
+//! more, and read with their running totals.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use super::AppState;
+use super::auth::OrgWriter;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use super::views::{MAX_LIST_PAGE, Page, effective_fields, text};
+use super::write::{WriteResponse, append_one};
+use crate::ledger::records::{Campaign, CampaignInput, Record, Statement, StatementInput};
+use crate::store::CampaignRow;
+
+/// `POST /v1/orgs/{org}/campaigns`
+pub async fn create_campaign(
+    State(state): State<AppState>,
+    OrgWriter(org): OrgWriter,
+    ApiJson(input): ApiJson<CampaignInput>,
+) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
+    let record = Campaign::parse(input).map_err(ApiError::invalid_field)?;
+    append_one(&state, &org, Record::Campaign(record)).await
+}
+
+/// `POST /v1/orgs/{org}/campaigns/{campaign}/beneficiaries`: states more beneficiaries,
+/// who may receive money from entries after this one.
+pub async fn state_beneficiaries(
+    State(state): State<AppState>,
+    OrgWriter(org): OrgWriter,
+    Path((_, campaign)): Path<(String, String)>,
+    ApiJson(input): ApiJson<StatementInput>,
+) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
+    let record = Statement::parse(&campaign, input).map_err(ApiError::invalid_field)?;
+    append_one(&state, &org, Record::Statement(record)).await
+}
+
+/// A campaign's money, all in minor units of its currency.
+#[derive(Serialize)]
+pub struct CampaignTotalsView {
+    pub received: i64,
+    pub fees: i64,
+    pub net: i64,
+    pub disbursed: i64,
+    pub held: i64,
+    pub donations: u64,
+    pub disbursements: u64,
+}
+
+#[derive(Serialize)]
+pub struct StatedBeneficiaryView {
+    pub beneficiary: String,
+    pub kind: String,
+    /// Seq of the entry that stated it for this campaign.
+    pub stated_at: u64,
+    pub disbursed: i64,
+    pub disbursements: u64,
+}
+
+#[derive(Serialize)]
+pub struct CampaignView {
+    pub org: String,
+    pub id: String,
+    pub title: String,
+    pub purpose: String,
+    pub currency: String,
+    pub seq: u64,
+    pub opened_at: String,
+    pub corrections: Vec<u64>,
+    pub totals: CampaignTotalsView,
+    /// Up to 500 stated beneficiaries, in the order they were stated.
+    pub beneficiaries: Vec<StatedBeneficiaryView>,
+}
+
+#[derive(Serialize)]
+pub struct CampaignList {
+    pub campaigns: Vec<CampaignView>,
+    pub next: Option<u64>,
+}
+
+async fn campaign_view(
+    state: &AppState,
+    row: CampaignRow,
+    with_beneficiaries: bool,
+) -> Result<CampaignView, ApiError> {
+    let e = effective_fields(&state.store, row.seq).await?;
+    let beneficiaries = if with_beneficiaries {
+        state
+            .store
+            .stated(&row.org, &row.id, MAX_LIST_PAGE)
+            .await?
+            .into_iter()
+            .map(|s| StatedBeneficiaryView {
+                beneficiary: s.beneficiary,
+                kind: s.kind,
+                stated_at: s.stated_at,
+                disbursed: s.disbursed,
+                disbursements: s.disbursements,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(CampaignView {
+        title: text(&e.fields, "title").unwrap_or_default(),
+        purpose: text(&e.fields, "purpose").unwrap_or_default(),
+        opened_at: e.time,
+        corrections: e.corrections,
+        totals: CampaignTotalsView {
+            received: row.received,
+            fees: row.fees,
+            net: row.net,
+            disbursed: row.disbursed,
+            held: row.net - row.disbursed,
+            donations: row.donations,
+            disbursements: row.disbursements,
+        },
+        beneficiaries,
+        org: row.org,
+        id: row.id,
+        currency: row.currency,
+        seq: row.seq,
+    })
+}
+
+/// `GET /v1/orgs/{org}/campaigns/{campaign}`
+pub async fn get_campaign(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+) -> Result<Json<CampaignView>, ApiError> {
+    let row = state.store.campaign(&org, &id).await?.ok_or_else(|| {
+        ApiError::not_found(format!("campaign {id:?} of org {org:?} does not exist"))
+    })?;
+    Ok(Json(campaign_view(&state, row, true).await?))
+}
+
+/// `GET /v1/orgs/{org}/campaigns`: in log order, totals without the beneficiary lists.
+pub async fn list_campaigns(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    query: ApiQuery,
+) -> Result<Json<CampaignList>, ApiError> {
+    let page = Page::from_query(&query, &[])?;
+    let rows = state.store.campaigns(&org, page.after, page.limit).await?;
+    let next = page.next(&rows, |r| r.seq);
+    let mut campaigns = Vec::with_capacity(rows.len());
+    for row in rows {
+        campaigns.push(campaign_view(&state, row, false).await?);
+    }
+    Ok(Json(CampaignList { campaigns, next }))
+}

@@ -1,0 +1,294 @@
+//! Donations: recorded by their org (singly or in batches of micro-donations), looked up
+//! by anyone, traced to the disbursements they funded, and found by a donor's own
+//! reference (which travels in a request body and is never stored).
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use super::AppState;
+use super::auth::OrgWriter;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use super::views::{MAX_LIST_PAGE, Page, effective_fields, receipts, text};
+use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
+use crate::ledger::allocation::{Span, held};
+use crate::ledger::donor::commitment;
+use crate::ledger::fields;
+use crate::ledger::records::{Donation, DonationInput, Record};
+use crate::store::DonationView;
+
+/// Most flows per trace page: each flow carries a receipt (O(log n) hash reads), so 100
+/// keeps a page to a few thousand reads even on a very large log.
+pub const MAX_TRACE_PAGE: u64 = 100;
+
+fn parse_donation(
+    state: &AppState,
+    org: &str,
+    input: DonationInput,
+) -> Result<Donation, crate::ledger::FieldError> {
+    Donation::parse(input, |reference| {
+        commitment(&state.donor_secret, org, reference).to_hex()
+    })
+}
+
+/// `POST /v1/orgs/{org}/donations`
+pub async fn create_donation(
+    State(state): State<AppState>,
+    OrgWriter(org): OrgWriter,
+    ApiJson(input): ApiJson<DonationInput>,
+) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
+    let record = parse_donation(&state, &org, input).map_err(ApiError::invalid_field)?;
+    append_one(&state, &org, Record::Donation(record)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DonationBatch {
+    pub donations: Vec<DonationInput>,
+}
+
+/// `POST /v1/orgs/{org}/donations/batch`: all or nothing, contiguous seqs.
+pub async fn create_donations_batch(
+    State(state): State<AppState>,
+    OrgWriter(org): OrgWriter,
+    ApiJson(batch): ApiJson<DonationBatch>,
+) -> Result<(StatusCode, Json<BatchResponse>), ApiError> {
+    let records = parse_batch("donations", batch.donations, |d| {
+        parse_donation(&state, &org, d).map(Record::Donation)
+    })?;
+    append_batch(&state, &org, records, "donations").await
+}
+
+#[derive(Serialize)]
+pub struct DonationRecordView {
+    pub org: String,
+    pub id: String,
+    pub campaign: String,
+    pub currency: String,
+    pub amount: i64,
+    pub fee: i64,
+    pub net: i64,
+    /// Position of this donation on its campaign's money line (the allocation rule).
+    pub received_before: i64,
+    pub channel: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<String>,
+    pub seq: u64,
+    pub received_at: String,
+    pub corrections: Vec<u64>,
+}
+
+async fn donation_view(
+    state: &AppState,
+    row: DonationView,
+) -> Result<DonationRecordView, ApiError> {
+    let e = effective_fields(&state.store, row.seq).await?;
+    Ok(DonationRecordView {
+        currency: text(&e.fields, "currency").unwrap_or_default(),
+        channel: text(&e.fields, "channel").unwrap_or_default(),
+        occurred_at: text(&e.fields, "occurred_at"),
+        received_at: e.time,
+        corrections: e.corrections,
+        org: row.org,
+        id: row.id,
+        campaign: row.campaign,
+        amount: row.amount,
+        fee: row.fee,
+        net: row.net,
+        received_before: row.received_before,
+        seq: row.seq,
+    })
+}
+
+async fn find_donation(state: &AppState, org: &str, id: &str) -> Result<DonationView, ApiError> {
+    state.store.donation(org, id).await?.ok_or_else(|| {
+        ApiError::not_found(format!("donation {id:?} of org {org:?} does not exist"))
+    })
+}
+
+/// `GET /v1/orgs/{org}/donations/{id}`
+pub async fn get_donation(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+) -> Result<Json<DonationRecordView>, ApiError> {
+    let row = find_donation(&state, &org, &id).await?;
+    Ok(Json(donation_view(&state, row).await?))
+}
+
+#[derive(Serialize)]
+pub struct DonationList {
+    pub donations: Vec<DonationRecordView>,
+    pub next: Option<u64>,
+}
+
+/// `GET /v1/orgs/{org}/donations`: in log order.
+pub async fn list_donations(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    query: ApiQuery,
+) -> Result<Json<DonationList>, ApiError> {
+    let page = Page::from_query(&query, &[])?;
+    let rows = state.store.donations(&org, page.after, page.limit).await?;
+    let next = page.next(&rows, |r| r.seq);
+    let mut donations = Vec::with_capacity(rows.len());
+    for row in rows {
+        donations.push(donation_view(&state, row).await?);
+    }
+    Ok(Json(DonationList { donations, next }))
+}
+
+/// Part of a donation that went to one disbursement.
+#[derive(Serialize)]
+pub struct Flow {
+    pub disbursement: String,
+    pub beneficiary: String,
+    pub beneficiary_kind: String,
+    /// Minor units of this donation in that disbursement.
+    pub amount: i64,
+    /// Seq of the disbursement's entry (its receipt is under `receipts`).
+    pub seq: u64,
+}
+
+#[derive(Serialize)]
+pub struct Trace {
+    pub org: String,
+    pub donation: String,
+    pub campaign: String,
+    pub currency: String,
+    pub net: i64,
+    pub seq: u64,
+    /// This page of flows, in the order the money was paid out.
+    pub flows: Vec<Flow>,
+    /// Everything this donation has funded so far (all pages).
+    pub funded: i64,
+    /// What of its net is still held by the campaign.
+    pub held: i64,
+    /// Pass as `after` for the next page of flows; null on the last page.
+    pub next: Option<i64>,
+    /// The signed checkpoint every receipt below proves inclusion in.
+    pub checkpoint: String,
+    /// C2SP tlog-proof receipts by seq: the donation's entry and each flow's disbursement.
+    pub receipts: BTreeMap<u64, String>,
+}
+
+fn trace_page(query: &ApiQuery) -> Result<(Option<i64>, u64), ApiError> {
+    query.only(&["after", "limit"])?;
+    let limit = query.u64("limit")?.unwrap_or(MAX_TRACE_PAGE);
+    if !(1..=MAX_TRACE_PAGE).contains(&limit) {
+        return Err(ApiError::bad_parameter(
+            "limit",
+            format!("limit must be between 1 and {MAX_TRACE_PAGE}"),
+        ));
+    }
+    Ok((query.u64("after")?.map(|a| a as i64), limit))
+}
+
+/// `GET /v1/orgs/{org}/donations/{id}/trace`: where the money went, with receipts.
+pub async fn trace_donation(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    query: ApiQuery,
+) -> Result<Json<Trace>, ApiError> {
+    let (after, limit) = trace_page(&query)?;
+    let donation = find_donation(&state, &org, &id).await?;
+    // Order matters: the campaign's disbursed total first, then the checkpoint. Every
+    // disbursement below that total was committed, with its checkpoint, before it.
+    let campaign = state
+        .store
+        .campaign(&org, &donation.campaign)
+        .await?
+        .ok_or_else(|| {
+            crate::store::StoreError::Corrupt(format!("campaign {} is missing", donation.campaign))
+        })?;
+    let checkpoint = state.store.latest_checkpoint().await?;
+    let span = Span {
+        start: donation.received_before,
+        len: donation.net,
+    };
+    let upper = span.end().min(campaign.disbursed);
+    let rows = if upper > span.start {
+        state
+            .store
+            .disbursements_on_line(&org, &donation.campaign, span.start, upper, after, limit)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|r| r.disbursed_before))
+        .flatten();
+    let flows: Vec<Flow> = rows
+        .into_iter()
+        .map(|x| Flow {
+            amount: span.overlap(&Span {
+                start: x.disbursed_before,
+                len: x.amount,
+            }),
+            disbursement: x.id,
+            beneficiary: x.beneficiary,
+            beneficiary_kind: x.beneficiary_kind,
+            seq: x.seq,
+        })
+        .collect();
+    let still_held = held(&span, campaign.disbursed);
+    let seqs: Vec<u64> = std::iter::once(donation.seq)
+        .chain(flows.iter().map(|f| f.seq))
+        .collect();
+    let receipts = receipts(&state.store, seqs, &checkpoint).await?;
+    Ok(Json(Trace {
+        org,
+        donation: donation.id,
+        campaign: donation.campaign,
+        currency: campaign.currency,
+        net: donation.net,
+        seq: donation.seq,
+        flows,
+        funded: donation.net - still_held,
+        held: still_held,
+        next,
+        checkpoint: checkpoint.note,
+        receipts,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DonorLookup {
+    pub org: String,
+    /// The donor's own reference, as they gave it to the charity.
+    pub donor_ref: String,
+}
+
+/// `POST /v1/donors/lookup`: a donor's donations at one org. The reference is in the
+/// body so it never reaches a URL or an access log; lookups are rate-limited per client.
+pub async fn donor_lookup(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(lookup): ApiJson<DonorLookup>,
+) -> Result<Json<DonationList>, ApiError> {
+    state.donor_lookups.check(client.ip())?;
+    let org = fields::id("org", &lookup.org).map_err(ApiError::invalid_field)?;
+    if lookup.donor_ref.trim().is_empty() || lookup.donor_ref.chars().count() > 320 {
+        return Err(ApiError::invalid_field(fields::FieldError::new(
+            "donor_ref",
+            "must be 1 to 320 characters",
+        )));
+    }
+    let commitment = commitment(&state.donor_secret, &org, &lookup.donor_ref);
+    let rows = state
+        .store
+        .donations_by_commitment(&org, &commitment, MAX_LIST_PAGE)
+        .await?;
+    let mut donations = Vec::with_capacity(rows.len());
+    for row in rows {
+        donations.push(donation_view(&state, row).await?);
+    }
+    Ok(Json(DonationList {
+        donations,
+        next: None,
+    }))
+}

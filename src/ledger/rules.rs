@@ -1,0 +1,401 @@
+//! The money rules, decided when an entry takes its place in the log: campaigns and
+//! beneficiaries exist, a disbursement goes only to a beneficiary stated for its campaign
+//! before it, a campaign never pays out more than its net received, currencies match,
+//! totals stay within 2^53 − 1, and corrections touch only non-money fields.
+//!
+//! [`apply`] is the only place these rules live. The sequencer calls it inside the append
+//! transaction (with a view of the database); the verifier calls it while replaying a
+//! bundle (with a view in memory) and compares the derived fields with the entry's.
+
+use super::money::{Amount, Currency};
+use super::records::{BeneficiaryKind, Derived, Record, correctable_fields};
+
+/// A rule an entry breaks: which rule, which field, and what the numbers were.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{rule}: {message}")]
+pub struct RuleViolation {
+    /// Stable name of the rule (`overspend`, `unstated-beneficiary`, …).
+    pub rule: &'static str,
+    pub field: String,
+    pub message: String,
+}
+
+fn violation(
+    rule: &'static str,
+    field: impl Into<String>,
+    message: impl Into<String>,
+) -> RuleViolation {
+    RuleViolation {
+        rule,
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// A campaign's running totals, all in its currency's minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CampaignTotals {
+    pub currency: Currency,
+    /// Seq of the `campaign.opened` entry.
+    pub seq: u64,
+    pub received: Amount,
+    pub fees: Amount,
+    pub net: Amount,
+    pub disbursed: Amount,
+    pub donations: u64,
+    pub disbursements: u64,
+}
+
+impl CampaignTotals {
+    /// Net received and not yet disbursed.
+    pub fn held(&self) -> Amount {
+        self.net
+            .checked_sub(self.disbursed)
+            .expect("a campaign never disburses more than its net")
+    }
+}
+
+/// What one stated beneficiary of a campaign has received from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatedTotals {
+    /// Seq of the entry that stated the beneficiary for the campaign.
+    pub stated_at: u64,
+    pub disbursed: Amount,
+    pub disbursements: u64,
+}
+
+/// A logged entry as corrections need to see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySummary {
+    pub kind: String,
+    pub org: Option<String>,
+}
+
+/// The state the rules read and update. Implementations answer from memory (the
+/// verifier) or from a per-batch overlay over the database (the sequencer), which must
+/// have loaded every key [`state_keys`] names before [`apply`] runs.
+pub trait LedgerState {
+    fn org_registered(&self, org: &str) -> bool;
+    fn register_org(&mut self, org: &str, seq: u64);
+    fn beneficiary(&self, org: &str, id: &str) -> Option<BeneficiaryKind>;
+    fn register_beneficiary(&mut self, org: &str, id: &str, kind: BeneficiaryKind, seq: u64);
+    fn campaign(&self, org: &str, id: &str) -> Option<CampaignTotals>;
+    fn put_campaign(&mut self, org: &str, id: &str, totals: CampaignTotals);
+    fn stated(&self, org: &str, campaign: &str, beneficiary: &str) -> Option<StatedTotals>;
+    fn put_stated(&mut self, org: &str, campaign: &str, beneficiary: &str, totals: StatedTotals);
+    fn entry(&self, seq: u64) -> Option<EntrySummary>;
+    /// Remembers an entry that a later correction may name (kinds with correctable fields).
+    fn note_entry(&mut self, seq: u64, summary: EntrySummary);
+}
+
+/// A piece of state a record's rules read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StateKey {
+    Org(String),
+    Beneficiary(String, String),
+    Campaign(String, String),
+    Stated(String, String, String),
+    Entry(u64),
+}
+
+/// Every piece of state [`apply`] reads for `record` in `org`.
+pub fn state_keys(org: &str, record: &Record) -> Vec<StateKey> {
+    let o = || org.to_string();
+    let mut keys = vec![StateKey::Org(o())];
+    match record {
+        Record::Org(_) => {}
+        Record::Beneficiary(b) => keys.push(StateKey::Beneficiary(o(), b.id.clone())),
+        Record::Campaign(c) => {
+            keys.push(StateKey::Campaign(o(), c.id.clone()));
+            for b in &c.beneficiaries {
+                keys.push(StateKey::Beneficiary(o(), b.clone()));
+                keys.push(StateKey::Stated(o(), c.id.clone(), b.clone()));
+            }
+        }
+        Record::Statement(s) => {
+            keys.push(StateKey::Campaign(o(), s.campaign.clone()));
+            for b in &s.beneficiaries {
+                keys.push(StateKey::Beneficiary(o(), b.clone()));
+                keys.push(StateKey::Stated(o(), s.campaign.clone(), b.clone()));
+            }
+        }
+        Record::Donation(d) => keys.push(StateKey::Campaign(o(), d.campaign.clone())),
+        Record::Disbursement(x) => {
+            keys.push(StateKey::Campaign(o(), x.campaign.clone()));
+            keys.push(StateKey::Beneficiary(o(), x.beneficiary.clone()));
+            keys.push(StateKey::Stated(
+                o(),
+                x.campaign.clone(),
+                x.beneficiary.clone(),
+            ));
+        }
+        Record::Correction(c) => keys.push(StateKey::Entry(c.corrects)),
+    }
+    keys
+}
+
+fn campaign_of<S: LedgerState>(
+    state: &S,
+    org: &str,
+    id: &str,
+) -> Result<CampaignTotals, RuleViolation> {
+    state.campaign(org, id).ok_or_else(|| {
+        violation(
+            "unknown-campaign",
+            "campaign",
+            format!("campaign {id:?} does not exist in {org:?}"),
+        )
+    })
+}
+
+fn add(total: Amount, more: Amount, field: &str) -> Result<Amount, RuleViolation> {
+    total.checked_add(more).ok_or_else(|| {
+        violation(
+            "total-overflow",
+            field,
+            "the campaign's running total would pass 2^53-1 minor units",
+        )
+    })
+}
+
+/// States `ids` for a campaign at `seq`: each must be registered and not yet stated.
+fn state_beneficiaries<S: LedgerState>(
+    state: &mut S,
+    org: &str,
+    campaign: &str,
+    ids: &[String],
+    seq: u64,
+) -> Result<(), RuleViolation> {
+    for (i, id) in ids.iter().enumerate() {
+        let field = format!("beneficiaries[{i}]");
+        if state.beneficiary(org, id).is_none() {
+            return Err(violation(
+                "unknown-beneficiary",
+                field,
+                format!("beneficiary {id:?} is not registered in {org:?}"),
+            ));
+        }
+        if state.stated(org, campaign, id).is_some() {
+            return Err(violation(
+                "already-stated",
+                field,
+                format!("beneficiary {id:?} is already stated for campaign {campaign:?}"),
+            ));
+        }
+        state.put_stated(
+            org,
+            campaign,
+            id,
+            StatedTotals {
+                stated_at: seq,
+                disbursed: Amount::ZERO,
+                disbursements: 0,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Checks `record`, which takes seq `seq` in `org`, against the state; updates the state
+/// and returns the fields the log derives. On error the state may be partly updated: the
+/// caller discards it (the sequencer rolls back the job, the verifier stops).
+pub fn apply<S: LedgerState>(
+    state: &mut S,
+    org: &str,
+    seq: u64,
+    record: &Record,
+) -> Result<Derived, RuleViolation> {
+    let derived = apply_rules(state, org, seq, record)?;
+    if !correctable_fields(record.kind()).is_empty() {
+        state.note_entry(
+            seq,
+            EntrySummary {
+                kind: record.kind().to_string(),
+                org: Some(org.to_string()),
+            },
+        );
+    }
+    Ok(derived)
+}
+
+fn apply_rules<S: LedgerState>(
+    state: &mut S,
+    org: &str,
+    seq: u64,
+    record: &Record,
+) -> Result<Derived, RuleViolation> {
+    if let Record::Org(_) = record {
+        if state.org_registered(org) {
+            return Err(violation(
+                "duplicate-id",
+                "id",
+                format!("org {org:?} is already registered"),
+            ));
+        }
+        state.register_org(org, seq);
+        return Ok(Derived::Nothing);
+    }
+    if !state.org_registered(org) {
+        return Err(violation(
+            "unknown-org",
+            "org",
+            format!("org {org:?} is not registered"),
+        ));
+    }
+    match record {
+        Record::Org(_) => unreachable!("handled above"),
+        Record::Beneficiary(b) => {
+            if state.beneficiary(org, &b.id).is_some() {
+                return Err(violation(
+                    "duplicate-id",
+                    "id",
+                    format!("beneficiary {:?} is already registered", b.id),
+                ));
+            }
+            state.register_beneficiary(org, &b.id, b.kind, seq);
+            Ok(Derived::Nothing)
+        }
+        Record::Campaign(c) => {
+            if state.campaign(org, &c.id).is_some() {
+                return Err(violation(
+                    "duplicate-id",
+                    "id",
+                    format!("campaign {:?} already exists", c.id),
+                ));
+            }
+            state.put_campaign(
+                org,
+                &c.id,
+                CampaignTotals {
+                    currency: c.currency,
+                    seq,
+                    received: Amount::ZERO,
+                    fees: Amount::ZERO,
+                    net: Amount::ZERO,
+                    disbursed: Amount::ZERO,
+                    donations: 0,
+                    disbursements: 0,
+                },
+            );
+            state_beneficiaries(state, org, &c.id, &c.beneficiaries, seq)?;
+            Ok(Derived::Nothing)
+        }
+        Record::Statement(s) => {
+            campaign_of(state, org, &s.campaign)?;
+            state_beneficiaries(state, org, &s.campaign, &s.beneficiaries, seq)?;
+            Ok(Derived::Nothing)
+        }
+        Record::Donation(d) => {
+            let mut campaign = campaign_of(state, org, &d.campaign)?;
+            if let Some(currency) = d.currency
+                && currency != campaign.currency
+            {
+                return Err(violation(
+                    "currency-mismatch",
+                    "currency",
+                    format!(
+                        "campaign {:?} is in {}, not {}",
+                        d.campaign,
+                        campaign.currency.code(),
+                        currency.code()
+                    ),
+                ));
+            }
+            let net = d.net();
+            let received_before = campaign.net;
+            campaign.received = add(campaign.received, d.amount, "amount")?;
+            campaign.fees = add(campaign.fees, d.fee, "fee")?;
+            campaign.net = add(campaign.net, net, "amount")?;
+            campaign.donations += 1;
+            state.put_campaign(org, &d.campaign, campaign);
+            Ok(Derived::Donation {
+                currency: campaign.currency,
+                net,
+                received_before,
+            })
+        }
+        Record::Disbursement(x) => {
+            let mut campaign = campaign_of(state, org, &x.campaign)?;
+            if state.beneficiary(org, &x.beneficiary).is_none() {
+                return Err(violation(
+                    "unknown-beneficiary",
+                    "beneficiary",
+                    format!(
+                        "beneficiary {:?} is not registered in {org:?}",
+                        x.beneficiary
+                    ),
+                ));
+            }
+            let Some(mut stated) = state.stated(org, &x.campaign, &x.beneficiary) else {
+                return Err(violation(
+                    "unstated-beneficiary",
+                    "beneficiary",
+                    format!(
+                        "beneficiary {:?} was not stated for campaign {:?} before this disbursement",
+                        x.beneficiary, x.campaign
+                    ),
+                ));
+            };
+            let available = campaign.held();
+            if x.amount > available {
+                return Err(violation(
+                    "overspend",
+                    "amount",
+                    format!(
+                        "campaign {:?} holds {available} {} minor units; cannot disburse {}",
+                        x.campaign,
+                        campaign.currency.code(),
+                        x.amount
+                    ),
+                ));
+            }
+            let disbursed_before = campaign.disbursed;
+            campaign.disbursed = add(campaign.disbursed, x.amount, "amount")?;
+            campaign.disbursements += 1;
+            stated.disbursed = add(stated.disbursed, x.amount, "amount")?;
+            stated.disbursements += 1;
+            state.put_campaign(org, &x.campaign, campaign);
+            state.put_stated(org, &x.campaign, &x.beneficiary, stated);
+            Ok(Derived::Disbursement {
+                currency: campaign.currency,
+                disbursed_before,
+            })
+        }
+        Record::Correction(c) => {
+            let target = state
+                .entry(c.corrects)
+                .filter(|e| e.org.as_deref() == Some(org))
+                .ok_or_else(|| {
+                    violation(
+                        "correction-target",
+                        "corrects",
+                        format!(
+                            "entry {} does not exist or does not belong to {org:?}",
+                            c.corrects
+                        ),
+                    )
+                })?;
+            let allowed = correctable_fields(&target.kind);
+            if let Some((name, _)) = c
+                .fields
+                .iter()
+                .find(|(name, _)| !allowed.contains(&name.as_str()))
+            {
+                return Err(violation(
+                    "uncorrectable-field",
+                    format!("fields.{name}"),
+                    format!(
+                        "{name:?} of a {} entry cannot be corrected (correctable: {})",
+                        target.kind,
+                        if allowed.is_empty() {
+                            "none".to_string()
+                        } else {
+                            allowed.join(", ")
+                        }
+                    ),
+                ));
+            }
+            Ok(Derived::Nothing)
+        }
+    }
+}

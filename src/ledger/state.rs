@@ -1,0 +1,177 @@
+//! [`LedgerMemory`]: the ledger state in memory. The verifier replays a whole log into
+//! one; the sequencer uses one per batch as an overlay over the database, loading the
+//! keys a record needs first ([`LedgerMemory::missing`], [`LedgerMemory::load`]), and
+//! rolling a refused job back ([`LedgerMemory::mark`], [`LedgerMemory::rollback`]).
+//!
+//! A key that was never loaded reads as absent, which can only make a rule refuse (an
+//! unknown campaign, an unstated beneficiary), never let something through.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::records::BeneficiaryKind;
+use super::rules::{CampaignTotals, EntrySummary, LedgerState, StateKey, StatedTotals};
+
+/// A loaded or changed value of one key: `None` means "known to be absent".
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateValue {
+    Org(Option<u64>),
+    Beneficiary(Option<(BeneficiaryKind, u64)>),
+    Campaign(Option<CampaignTotals>),
+    Stated(Option<StatedTotals>),
+    Entry(Option<EntrySummary>),
+}
+
+/// Ledger state keyed by [`StateKey`], with an undo journal.
+#[derive(Debug, Default)]
+pub struct LedgerMemory {
+    values: HashMap<StateKey, StateValue>,
+    /// (key, value before the change; `None` if the key was not present).
+    journal: Vec<(StateKey, Option<StateValue>)>,
+    /// Keys changed since the last [`LedgerMemory::take_changes`].
+    changed: BTreeSet<StateKey>,
+    /// Whether changes are journaled (the sequencer's overlay) or not (the verifier).
+    journaled: bool,
+}
+
+impl LedgerMemory {
+    /// State for replaying a whole log: no journal.
+    pub fn new() -> LedgerMemory {
+        LedgerMemory::default()
+    }
+
+    /// An overlay for one batch: changes are journaled and reported.
+    pub fn overlay() -> LedgerMemory {
+        LedgerMemory {
+            journaled: true,
+            ..LedgerMemory::default()
+        }
+    }
+
+    /// Which of `keys` are not loaded yet.
+    pub fn missing<'a>(&self, keys: &'a [StateKey]) -> Vec<&'a StateKey> {
+        keys.iter()
+            .filter(|k| !self.values.contains_key(*k))
+            .collect()
+    }
+
+    /// Loads a value read from storage (not a change).
+    pub fn load(&mut self, key: StateKey, value: StateValue) {
+        self.values.entry(key).or_insert(value);
+    }
+
+    pub fn mark(&self) -> usize {
+        self.journal.len()
+    }
+
+    /// Undoes every change made after `mark`.
+    pub fn rollback(&mut self, mark: usize) {
+        while self.journal.len() > mark {
+            let (key, before) = self.journal.pop().expect("journal longer than mark");
+            match before {
+                Some(v) => self.values.insert(key, v),
+                None => self.values.remove(&key),
+            };
+        }
+    }
+
+    /// The changed keys with their current values, clearing the journal.
+    pub fn take_changes(&mut self) -> Vec<(StateKey, StateValue)> {
+        self.journal.clear();
+        std::mem::take(&mut self.changed)
+            .into_iter()
+            .filter_map(|k| self.values.get(&k).cloned().map(|v| (k, v)))
+            .collect()
+    }
+
+    fn set(&mut self, key: StateKey, value: StateValue) {
+        let before = self.values.insert(key.clone(), value);
+        if self.journaled {
+            self.journal.push((key.clone(), before));
+            self.changed.insert(key);
+        }
+    }
+
+    fn get(&self, key: &StateKey) -> Option<&StateValue> {
+        self.values.get(key)
+    }
+}
+
+fn k2(a: &str, b: &str) -> (String, String) {
+    (a.to_string(), b.to_string())
+}
+
+impl LedgerState for LedgerMemory {
+    fn org_registered(&self, org: &str) -> bool {
+        matches!(
+            self.get(&StateKey::Org(org.to_string())),
+            Some(StateValue::Org(Some(_)))
+        )
+    }
+
+    fn register_org(&mut self, org: &str, seq: u64) {
+        self.set(StateKey::Org(org.to_string()), StateValue::Org(Some(seq)));
+    }
+
+    fn beneficiary(&self, org: &str, id: &str) -> Option<BeneficiaryKind> {
+        let (o, i) = k2(org, id);
+        match self.get(&StateKey::Beneficiary(o, i)) {
+            Some(StateValue::Beneficiary(Some((kind, _)))) => Some(*kind),
+            _ => None,
+        }
+    }
+
+    fn register_beneficiary(&mut self, org: &str, id: &str, kind: BeneficiaryKind, seq: u64) {
+        let (o, i) = k2(org, id);
+        self.set(
+            StateKey::Beneficiary(o, i),
+            StateValue::Beneficiary(Some((kind, seq))),
+        );
+    }
+
+    fn campaign(&self, org: &str, id: &str) -> Option<CampaignTotals> {
+        let (o, i) = k2(org, id);
+        match self.get(&StateKey::Campaign(o, i)) {
+            Some(StateValue::Campaign(Some(t))) => Some(*t),
+            _ => None,
+        }
+    }
+
+    fn put_campaign(&mut self, org: &str, id: &str, totals: CampaignTotals) {
+        let (o, i) = k2(org, id);
+        self.set(StateKey::Campaign(o, i), StateValue::Campaign(Some(totals)));
+    }
+
+    fn stated(&self, org: &str, campaign: &str, beneficiary: &str) -> Option<StatedTotals> {
+        let key = StateKey::Stated(
+            org.to_string(),
+            campaign.to_string(),
+            beneficiary.to_string(),
+        );
+        match self.get(&key) {
+            Some(StateValue::Stated(Some(t))) => Some(*t),
+            _ => None,
+        }
+    }
+
+    fn put_stated(&mut self, org: &str, campaign: &str, beneficiary: &str, totals: StatedTotals) {
+        let key = StateKey::Stated(
+            org.to_string(),
+            campaign.to_string(),
+            beneficiary.to_string(),
+        );
+        self.set(key, StateValue::Stated(Some(totals)));
+    }
+
+    fn entry(&self, seq: u64) -> Option<EntrySummary> {
+        match self.get(&StateKey::Entry(seq)) {
+            Some(StateValue::Entry(Some(e))) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    fn note_entry(&mut self, seq: u64, summary: EntrySummary) {
+        // Journaled like any change, so a refused job's seq leaves nothing behind;
+        // storage skips entry keys (the log itself stores entries).
+        self.set(StateKey::Entry(seq), StateValue::Entry(Some(summary)));
+    }
+}

@@ -1,0 +1,243 @@
+//! The ledger tables inside an append transaction: loading the state the money rules read,
+//! and saving what a batch changed, in the same transaction as its entries.
+
+use sqlx::{QueryBuilder, Row};
+
+use super::append::AppendTx;
+use super::{MAX_ROWS_PER_STATEMENT, StoreError, StoreResult, to_i64, to_u64};
+use crate::ledger::money::{Amount, Currency};
+use crate::ledger::records::BeneficiaryKind;
+use crate::ledger::rules::{CampaignTotals, EntrySummary, StateKey, StatedTotals};
+use crate::ledger::state::StateValue;
+use crate::log::entry;
+
+/// A donation's place on its campaign's money line.
+#[derive(Debug, Clone)]
+pub struct DonationRow {
+    pub org: String,
+    pub id: String,
+    pub campaign: String,
+    pub seq: u64,
+    pub amount: i64,
+    pub fee: i64,
+    pub net: i64,
+    pub received_before: i64,
+    pub donor_commitment: Option<String>,
+}
+
+/// A disbursement's place on its campaign's money line.
+#[derive(Debug, Clone)]
+pub struct DisbursementRow {
+    pub org: String,
+    pub id: String,
+    pub campaign: String,
+    pub beneficiary: String,
+    pub seq: u64,
+    pub amount: i64,
+    pub disbursed_before: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CorrectionRow {
+    pub org: String,
+    pub id: String,
+    pub corrects: u64,
+    pub seq: u64,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn amount(v: i64, what: &str) -> StoreResult<Amount> {
+    Amount::non_negative(what, v).map_err(|e| corrupt(&e.to_string()))
+}
+
+macro_rules! on_conn {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            AppendTx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            AppendTx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl AppendTx {
+    /// Reads the current value of each key (absent keys read as `None`).
+    pub async fn load_state(
+        &mut self,
+        keys: &[&StateKey],
+    ) -> StoreResult<Vec<(StateKey, StateValue)>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let value = match key {
+                StateKey::Org(org) => {
+                    let seq: Option<i64> = on_conn!(self, c => sqlx::query(
+                        "SELECT seq FROM record_ids WHERE org = $1 AND scope = 'org' AND id = $1"
+                    ).bind(org).fetch_optional(c).await?.map(|r| r.get(0)));
+                    StateValue::Org(seq.map(|s| to_u64(s, "seq")).transpose()?)
+                }
+                StateKey::Beneficiary(org, id) => {
+                    let row: Option<(String, i64)> = on_conn!(self, c => sqlx::query(
+                        "SELECT kind, seq FROM beneficiaries WHERE org = $1 AND id = $2"
+                    ).bind(org).bind(id).fetch_optional(c).await?.map(|r| (r.get(0), r.get(1))));
+                    StateValue::Beneficiary(
+                        row.map(|(kind, seq)| {
+                            let kind = BeneficiaryKind::parse("kind", &kind)
+                                .map_err(|e| corrupt(&e.to_string()))?;
+                            Ok::<_, StoreError>((kind, to_u64(seq, "seq")?))
+                        })
+                        .transpose()?,
+                    )
+                }
+                StateKey::Campaign(org, id) => {
+                    let totals = on_conn!(self, c => match sqlx::query(
+                        "SELECT currency, seq, received, fees, net, disbursed, donations_count, disbursements_count \
+                         FROM campaigns WHERE org = $1 AND id = $2"
+                    ).bind(org).bind(id).fetch_optional(c).await? {
+                        None => None,
+                        Some(r) => Some(CampaignTotals {
+                            currency: Currency::parse("currency", &r.try_get::<String, _>(0)?)
+                                .map_err(|e| corrupt(&e.to_string()))?,
+                            seq: to_u64(r.try_get(1)?, "seq")?,
+                            received: amount(r.try_get(2)?, "received")?,
+                            fees: amount(r.try_get(3)?, "fees")?,
+                            net: amount(r.try_get(4)?, "net")?,
+                            disbursed: amount(r.try_get(5)?, "disbursed")?,
+                            donations: to_u64(r.try_get(6)?, "donations_count")?,
+                            disbursements: to_u64(r.try_get(7)?, "disbursements_count")?,
+                        }),
+                    });
+                    StateValue::Campaign(totals)
+                }
+                StateKey::Stated(org, campaign, beneficiary) => {
+                    let row: Option<(i64, i64, i64)> = on_conn!(self, c => sqlx::query(
+                        "SELECT stated_at, disbursed, disbursements_count FROM campaign_beneficiaries \
+                         WHERE org = $1 AND campaign = $2 AND beneficiary = $3"
+                    ).bind(org).bind(campaign).bind(beneficiary).fetch_optional(c).await?
+                        .map(|r| (r.get(0), r.get(1), r.get(2))));
+                    StateValue::Stated(
+                        row.map(|(stated_at, disbursed, count)| {
+                            Ok::<_, StoreError>(StatedTotals {
+                                stated_at: to_u64(stated_at, "stated_at")?,
+                                disbursed: amount(disbursed, "disbursed")?,
+                                disbursements: to_u64(count, "disbursements_count")?,
+                            })
+                        })
+                        .transpose()?,
+                    )
+                }
+                StateKey::Entry(seq) => {
+                    let summary = match self.entry(*seq).await? {
+                        None => None,
+                        Some(bytes) => {
+                            let e = entry::parse(&bytes)
+                                .map_err(|e| corrupt(&format!("entry {seq}: {e}")))?;
+                            Some(EntrySummary {
+                                kind: e.kind,
+                                org: e.org,
+                            })
+                        }
+                    };
+                    StateValue::Entry(summary)
+                }
+            };
+            out.push(((*key).clone(), value));
+        }
+        Ok(out)
+    }
+
+    /// Writes the state a batch changed (insert or update; entry keys are skipped).
+    pub async fn save_state(&mut self, changes: &[(StateKey, StateValue)]) -> StoreResult<()> {
+        for (key, value) in changes {
+            match (key, value) {
+                (StateKey::Beneficiary(org, id), StateValue::Beneficiary(Some((kind, seq)))) => {
+                    on_conn!(self, c => sqlx::query(
+                        "INSERT INTO beneficiaries (org, id, kind, seq) VALUES ($1, $2, $3, $4)"
+                    ).bind(org).bind(id).bind(kind.as_str()).bind(to_i64(*seq)).execute(c).await?.rows_affected());
+                }
+                (StateKey::Campaign(org, id), StateValue::Campaign(Some(t))) => {
+                    on_conn!(self, c => sqlx::query(
+                        "INSERT INTO campaigns (org, id, currency, seq, received, fees, net, disbursed, donations_count, disbursements_count) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                         ON CONFLICT (org, id) DO UPDATE SET received = excluded.received, fees = excluded.fees, \
+                         net = excluded.net, disbursed = excluded.disbursed, donations_count = excluded.donations_count, \
+                         disbursements_count = excluded.disbursements_count"
+                    ).bind(org).bind(id).bind(t.currency.code()).bind(to_i64(t.seq))
+                        .bind(t.received.minor_units()).bind(t.fees.minor_units()).bind(t.net.minor_units())
+                        .bind(t.disbursed.minor_units()).bind(to_i64(t.donations)).bind(to_i64(t.disbursements))
+                        .execute(c).await?.rows_affected());
+                }
+                (StateKey::Stated(org, campaign, beneficiary), StateValue::Stated(Some(t))) => {
+                    on_conn!(self, c => sqlx::query(
+                        "INSERT INTO campaign_beneficiaries (org, campaign, beneficiary, stated_at, disbursed, disbursements_count) \
+                         VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (org, campaign, beneficiary) DO UPDATE SET disbursed = excluded.disbursed, \
+                         disbursements_count = excluded.disbursements_count"
+                    ).bind(org).bind(campaign).bind(beneficiary).bind(to_i64(t.stated_at))
+                        .bind(t.disbursed.minor_units()).bind(to_i64(t.disbursements))
+                        .execute(c).await?.rows_affected());
+                }
+                // Orgs live in record_ids (written with their entry); entries in the log.
+                (StateKey::Org(_), _) | (StateKey::Entry(_), _) => {}
+                // Rolled back to "absent": nothing to write.
+                (
+                    _,
+                    StateValue::Beneficiary(None)
+                    | StateValue::Campaign(None)
+                    | StateValue::Stated(None),
+                ) => {}
+                (key, value) => return Err(corrupt(&format!("state key {key:?} holds {value:?}"))),
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn insert_donations(&mut self, rows: &[DonationRow]) -> StoreResult<()> {
+        for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT / 2) {
+            on_conn!(self, c => {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO donations (org, id, campaign, seq, amount, fee, net, received_before, donor_commitment) ",
+                );
+                q.push_values(chunk, |mut row, d| {
+                    row.push_bind(&d.org).push_bind(&d.id).push_bind(&d.campaign).push_bind(to_i64(d.seq))
+                        .push_bind(d.amount).push_bind(d.fee).push_bind(d.net).push_bind(d.received_before)
+                        .push_bind(&d.donor_commitment);
+                });
+                q.build().execute(c).await?;
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn insert_disbursements(&mut self, rows: &[DisbursementRow]) -> StoreResult<()> {
+        for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT / 2) {
+            on_conn!(self, c => {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO disbursements (org, id, campaign, beneficiary, seq, amount, disbursed_before) ",
+                );
+                q.push_values(chunk, |mut row, x| {
+                    row.push_bind(&x.org).push_bind(&x.id).push_bind(&x.campaign).push_bind(&x.beneficiary)
+                        .push_bind(to_i64(x.seq)).push_bind(x.amount).push_bind(x.disbursed_before);
+                });
+                q.build().execute(c).await?;
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn insert_corrections(&mut self, rows: &[CorrectionRow]) -> StoreResult<()> {
+        for r in rows {
+            on_conn!(self, c => sqlx::query(
+                "INSERT INTO corrections (org, id, corrects, seq) VALUES ($1, $2, $3, $4)"
+            ).bind(&r.org).bind(&r.id).bind(to_i64(r.corrects)).bind(to_i64(r.seq)).execute(c).await?.rows_affected());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,362 @@
+//! Read-side queries for the public API: records by id, lists in log order, and the
+//! allocation range lookups (DESIGN.md "Allocation rule"), each O(log n + results) on an
+//! index over a campaign's money line.
+
+use sqlx::Row;
+
+use super::{Store, StoreResult, dispatch, to_i64, to_u64};
+use crate::log::hash::Hash;
+
+/// A campaign's totals row.
+#[derive(Debug, Clone)]
+pub struct CampaignRow {
+    pub org: String,
+    pub id: String,
+    pub currency: String,
+    pub seq: u64,
+    pub received: i64,
+    pub fees: i64,
+    pub net: i64,
+    pub disbursed: i64,
+    pub donations: u64,
+    pub disbursements: u64,
+}
+
+/// A beneficiary stated for a campaign, with what it received from it.
+#[derive(Debug, Clone)]
+pub struct StatedRow {
+    pub beneficiary: String,
+    pub kind: String,
+    pub stated_at: u64,
+    pub disbursed: i64,
+    pub disbursements: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct BeneficiaryRow {
+    pub org: String,
+    pub id: String,
+    pub kind: String,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DonationView {
+    pub org: String,
+    pub id: String,
+    pub campaign: String,
+    pub seq: u64,
+    pub amount: i64,
+    pub fee: i64,
+    pub net: i64,
+    pub received_before: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DisbursementView {
+    pub org: String,
+    pub id: String,
+    pub campaign: String,
+    pub beneficiary: String,
+    pub beneficiary_kind: String,
+    pub seq: u64,
+    pub amount: i64,
+    pub disbursed_before: i64,
+}
+
+const CAMPAIGN_COLUMNS: &str =
+    "org, id, currency, seq, received, fees, net, disbursed, donations_count, disbursements_count";
+const DONATION_COLUMNS: &str = "org, id, campaign, seq, amount, fee, net, received_before";
+const DISBURSEMENT_COLUMNS: &str =
+    "d.org, d.id, d.campaign, d.beneficiary, b.kind, d.seq, d.amount, d.disbursed_before";
+
+macro_rules! campaign_row {
+    ($r:expr) => {
+        CampaignRow {
+            org: $r.try_get(0)?,
+            id: $r.try_get(1)?,
+            currency: $r.try_get(2)?,
+            seq: to_u64($r.try_get(3)?, "seq")?,
+            received: $r.try_get(4)?,
+            fees: $r.try_get(5)?,
+            net: $r.try_get(6)?,
+            disbursed: $r.try_get(7)?,
+            donations: to_u64($r.try_get(8)?, "count")?,
+            disbursements: to_u64($r.try_get(9)?, "count")?,
+        }
+    };
+}
+
+macro_rules! donation_row {
+    ($r:expr) => {
+        DonationView {
+            org: $r.try_get(0)?,
+            id: $r.try_get(1)?,
+            campaign: $r.try_get(2)?,
+            seq: to_u64($r.try_get(3)?, "seq")?,
+            amount: $r.try_get(4)?,
+            fee: $r.try_get(5)?,
+            net: $r.try_get(6)?,
+            received_before: $r.try_get(7)?,
+        }
+    };
+}
+
+macro_rules! disbursement_row {
+    ($r:expr) => {
+        DisbursementView {
+            org: $r.try_get(0)?,
+            id: $r.try_get(1)?,
+            campaign: $r.try_get(2)?,
+            beneficiary: $r.try_get(3)?,
+            beneficiary_kind: $r.try_get(4)?,
+            seq: to_u64($r.try_get(5)?, "seq")?,
+            amount: $r.try_get(6)?,
+            disbursed_before: $r.try_get(7)?,
+        }
+    };
+}
+
+impl Store {
+    /// Seq of an org's registration, if registered.
+    pub async fn org_seq(&self, org: &str) -> StoreResult<Option<u64>> {
+        self.record_seq(&crate::ledger::records::RecordKey {
+            org: org.to_string(),
+            scope: "org",
+            id: org.to_string(),
+        })
+        .await
+    }
+
+    /// Registered orgs in log order after `after_seq`: (org, seq).
+    pub async fn orgs(
+        &self,
+        after_seq: Option<u64>,
+        limit: u64,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        dispatch!(self, pool => sqlx::query(
+            "SELECT id, seq FROM record_ids WHERE scope = 'org' AND seq > $1 ORDER BY seq LIMIT $2"
+        ).bind(after_seq.map(to_i64).unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?
+            .into_iter().map(|r| Ok((r.try_get(0)?, to_u64(r.try_get(1)?, "seq")?))).collect())
+    }
+
+    pub async fn campaign(&self, org: &str, id: &str) -> StoreResult<Option<CampaignRow>> {
+        dispatch!(self, pool => {
+            let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE org = $1 AND id = $2");
+            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(id).fetch_optional(pool).await? {
+                Some(r) => Ok(Some(campaign_row!(r))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn campaigns(
+        &self,
+        org: &str,
+        after_seq: Option<u64>,
+        limit: u64,
+    ) -> StoreResult<Vec<CampaignRow>> {
+        dispatch!(self, pool => {
+            let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org)
+                .bind(after_seq.map(to_i64).unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(campaign_row!(r))).collect()
+        })
+    }
+
+    /// The stated beneficiaries of a campaign, in the order they were stated.
+    pub async fn stated(
+        &self,
+        org: &str,
+        campaign: &str,
+        limit: u64,
+    ) -> StoreResult<Vec<StatedRow>> {
+        dispatch!(self, pool => sqlx::query(
+            "SELECT s.beneficiary, b.kind, s.stated_at, s.disbursed, s.disbursements_count \
+             FROM campaign_beneficiaries s JOIN beneficiaries b ON b.org = s.org AND b.id = s.beneficiary \
+             WHERE s.org = $1 AND s.campaign = $2 ORDER BY s.stated_at, s.beneficiary LIMIT $3"
+        ).bind(org).bind(campaign).bind(to_i64(limit)).fetch_all(pool).await?.into_iter().map(|r| Ok(StatedRow {
+            beneficiary: r.try_get(0)?,
+            kind: r.try_get(1)?,
+            stated_at: to_u64(r.try_get(2)?, "seq")?,
+            disbursed: r.try_get(3)?,
+            disbursements: to_u64(r.try_get(4)?, "count")?,
+        })).collect())
+    }
+
+    pub async fn beneficiary(&self, org: &str, id: &str) -> StoreResult<Option<BeneficiaryRow>> {
+        dispatch!(self, pool => match sqlx::query(
+            "SELECT org, id, kind, seq FROM beneficiaries WHERE org = $1 AND id = $2"
+        ).bind(org).bind(id).fetch_optional(pool).await? {
+            Some(r) => Ok(Some(BeneficiaryRow {
+                org: r.try_get(0)?, id: r.try_get(1)?, kind: r.try_get(2)?, seq: to_u64(r.try_get(3)?, "seq")?,
+            })),
+            None => Ok(None),
+        })
+    }
+
+    pub async fn beneficiaries(
+        &self,
+        org: &str,
+        after_seq: Option<u64>,
+        limit: u64,
+    ) -> StoreResult<Vec<BeneficiaryRow>> {
+        dispatch!(self, pool => sqlx::query(
+            "SELECT org, id, kind, seq FROM beneficiaries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        ).bind(org).bind(after_seq.map(to_i64).unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?
+            .into_iter().map(|r| Ok(BeneficiaryRow {
+                org: r.try_get(0)?, id: r.try_get(1)?, kind: r.try_get(2)?, seq: to_u64(r.try_get(3)?, "seq")?,
+            })).collect())
+    }
+
+    /// Per campaign, what a beneficiary received: (campaign, currency, disbursed, count).
+    pub async fn beneficiary_receipts(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> StoreResult<Vec<(String, String, i64, u64)>> {
+        dispatch!(self, pool => sqlx::query(
+            "SELECT s.campaign, c.currency, s.disbursed, s.disbursements_count FROM campaign_beneficiaries s \
+             JOIN campaigns c ON c.org = s.org AND c.id = s.campaign \
+             WHERE s.org = $1 AND s.beneficiary = $2 ORDER BY s.stated_at"
+        ).bind(org).bind(id).fetch_all(pool).await?.into_iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, to_u64(r.try_get(3)?, "count")?))).collect())
+    }
+
+    pub async fn donation(&self, org: &str, id: &str) -> StoreResult<Option<DonationView>> {
+        dispatch!(self, pool => {
+            let sql = format!("SELECT {DONATION_COLUMNS} FROM donations WHERE org = $1 AND id = $2");
+            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(id).fetch_optional(pool).await? {
+                Some(r) => Ok(Some(donation_row!(r))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn donations(
+        &self,
+        org: &str,
+        after_seq: Option<u64>,
+        limit: u64,
+    ) -> StoreResult<Vec<DonationView>> {
+        dispatch!(self, pool => {
+            let sql = format!("SELECT {DONATION_COLUMNS} FROM donations WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org)
+                .bind(after_seq.map(to_i64).unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(donation_row!(r))).collect()
+        })
+    }
+
+    /// A donor's donations at an org, found by the commitment to their reference.
+    pub async fn donations_by_commitment(
+        &self,
+        org: &str,
+        commitment: &Hash,
+        limit: u64,
+    ) -> StoreResult<Vec<DonationView>> {
+        dispatch!(self, pool => {
+            let sql = format!("SELECT {DONATION_COLUMNS} FROM donations WHERE org = $1 AND donor_commitment = $2 ORDER BY seq LIMIT $3");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(commitment.to_hex())
+                .bind(to_i64(limit)).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(donation_row!(r))).collect()
+        })
+    }
+
+    pub async fn disbursement(&self, org: &str, id: &str) -> StoreResult<Option<DisbursementView>> {
+        dispatch!(self, pool => {
+            let sql = format!(
+                "SELECT {DISBURSEMENT_COLUMNS} FROM disbursements d JOIN beneficiaries b ON b.org = d.org AND b.id = d.beneficiary \
+                 WHERE d.org = $1 AND d.id = $2"
+            );
+            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(id).fetch_optional(pool).await? {
+                Some(r) => Ok(Some(disbursement_row!(r))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn disbursements(
+        &self,
+        org: &str,
+        after_seq: Option<u64>,
+        limit: u64,
+    ) -> StoreResult<Vec<DisbursementView>> {
+        dispatch!(self, pool => {
+            let sql = format!(
+                "SELECT {DISBURSEMENT_COLUMNS} FROM disbursements d JOIN beneficiaries b ON b.org = d.org AND b.id = d.beneficiary \
+                 WHERE d.org = $1 AND d.seq > $2 ORDER BY d.seq LIMIT $3"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org)
+                .bind(after_seq.map(to_i64).unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(disbursement_row!(r))).collect()
+        })
+    }
+
+    /// Disbursements of a campaign whose spans overlap [from, to), in line order, starting
+    /// after line position `after` (a page cursor): the donation-trace range lookup.
+    pub async fn disbursements_on_line(
+        &self,
+        org: &str,
+        campaign: &str,
+        from: i64,
+        to: i64,
+        after: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<Vec<DisbursementView>> {
+        dispatch!(self, pool => {
+            // The disbursement holding position `from` starts at the largest start <= from;
+            // spans are non-empty and contiguous, so starts strictly increase.
+            let sql = format!(
+                "SELECT {DISBURSEMENT_COLUMNS} FROM disbursements d JOIN beneficiaries b ON b.org = d.org AND b.id = d.beneficiary \
+                 WHERE d.org = $1 AND d.campaign = $2 AND d.disbursed_before < $4 AND d.disbursed_before > $5 \
+                 AND d.disbursed_before >= COALESCE((SELECT MAX(disbursed_before) FROM disbursements \
+                     WHERE org = $1 AND campaign = $2 AND disbursed_before <= $3), 0) \
+                 ORDER BY d.disbursed_before LIMIT $6"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(campaign).bind(from).bind(to)
+                .bind(after.unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(disbursement_row!(r))).collect()
+        })
+    }
+
+    /// Donations of a campaign whose spans overlap [from, to), in line order, after line
+    /// position `after`: the reverse lookup, from a disbursement to its sources.
+    /// Donations whose whole amount went to fees (net 0) cover nothing and are skipped.
+    pub async fn donations_on_line(
+        &self,
+        org: &str,
+        campaign: &str,
+        from: i64,
+        to: i64,
+        after: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<Vec<DonationView>> {
+        dispatch!(self, pool => {
+            let sql = format!(
+                "SELECT {DONATION_COLUMNS} FROM donations \
+                 WHERE org = $1 AND campaign = $2 AND net > 0 AND received_before < $4 AND received_before > $5 \
+                 AND received_before >= COALESCE((SELECT MAX(received_before) FROM donations \
+                     WHERE org = $1 AND campaign = $2 AND net > 0 AND received_before <= $3), 0) \
+                 ORDER BY received_before LIMIT $6"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(campaign).bind(from).bind(to)
+                .bind(after.unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(donation_row!(r))).collect()
+        })
+    }
+
+    /// Seqs of the corrections of entry `seq`, oldest first.
+    pub async fn corrections_of(&self, seq: u64) -> StoreResult<Vec<u64>> {
+        dispatch!(self, pool => sqlx::query("SELECT seq FROM corrections WHERE corrects = $1 ORDER BY seq LIMIT 1000")
+            .bind(to_i64(seq)).fetch_all(pool).await?.into_iter()
+            .map(|r| to_u64(r.try_get(0)?, "seq")).collect())
+    }
+
+    /// The org an API token belongs to (looked up by the token's hash).
+    pub async fn org_of_token(&self, token_hash: &Hash) -> StoreResult<Option<String>> {
+        Ok(
+            dispatch!(self, pool => sqlx::query("SELECT org FROM org_tokens WHERE token_hash = $1")
+            .bind(&token_hash.0[..]).fetch_optional(pool).await?.map(|r| r.get::<String, _>(0))),
+        )
+    }
+}
