@@ -344,9 +344,12 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
             }
             tracing::info!("shutting down: finishing in-flight requests");
         };
-        axum::serve(listener, router)
-            .with_graceful_shutdown(signal)
-            .await?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await?;
         // The router (and every sequencer handle in it) is gone: the queue drains.
         sequencer_task.await.context("sequencer panicked")?;
         match store {

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod app;
 pub mod check;
+pub mod demo;
 pub mod keys;
 pub mod ledger;
 pub mod loadgen;

@@ -1,39 +1,56 @@
 //! `pennytrail loadgen`: a load generator for a running service. Many concurrent
 //! connections, unique ids, bounded duration; it prints requests/s and latency
-//! percentiles, and measures `GET /healthz` under the same generator in the same run so
-//! the write rate can be read against what the machine's HTTP stack does at all.
+//! percentiles. Write workloads are followed by `GET /healthz` under the same generator
+//! in the same run, so rates can be read against what the HTTP stack does at all.
+//!
+//! Setup goes through the public API with the operator token: a fresh org (its id
+//! carries a random run id), beneficiaries and a campaign.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// What each request does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Workload {
     /// `GET /healthz`: no I/O; the ceiling of the HTTP stack.
     Healthz,
-    /// `POST /v1/admin/orgs`, one new org per request (needs the operator token).
+    /// `POST /v1/admin/orgs`, one new org per request.
     RegisterOrgs,
+    /// `POST …/donations`, one donation per request.
+    Donations,
+    /// `POST …/donations/batch`, `--batch-size` donations per request (sequential ids).
+    DonationBatches,
+    /// `GET /v1/entries/{seq}/proof` for random entries of the log.
+    Proofs,
+    /// `GET …/donations/{id}/trace` for random donations of a campaign preloaded with
+    /// `--preload` donations and disbursements spread over its line.
+    Traces,
 }
 
 /// Settings of one run.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     pub url: String,
-    pub token: Option<String>,
+    pub operator_token: String,
     pub concurrency: usize,
     pub duration: Duration,
     pub workload: Workload,
+    pub batch_size: usize,
+    pub preload: usize,
 }
 
 /// Result of one run.
 #[derive(Debug, Clone)]
 pub struct LoadReport {
     pub workload: Workload,
+    /// Successful requests.
     pub ok: u64,
+    /// Items written or read by them (donations for batches; requests otherwise).
+    pub items: u64,
     pub errors: u64,
     pub elapsed: Duration,
     pub p50_ms: f64,
@@ -45,18 +62,25 @@ impl LoadReport {
     pub fn rate_per_s(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
+
+    pub fn items_per_s(&self) -> f64 {
+        self.items as f64 / self.elapsed.as_secs_f64()
+    }
 }
 
 impl std::fmt::Display for LoadReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:?}: {} ok, {} errors in {:.1} s = {:.0}/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "{:?}: {} ok ({} items), {} errors in {:.1} s = {:.0} requests/s, {:.0} items/s; \
+             latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             self.workload,
             self.ok,
+            self.items,
             self.errors,
             self.elapsed.as_secs_f64(),
             self.rate_per_s(),
+            self.items_per_s(),
             self.p50_ms,
             self.p99_ms,
             self.max_ms
@@ -64,11 +88,120 @@ impl std::fmt::Display for LoadReport {
     }
 }
 
+/// What the workers need: the org they write to, and what exists to read.
+#[derive(Debug, Clone, Default)]
+struct Target {
+    org: String,
+    org_token: String,
+    campaign: String,
+    /// Donation ids `pre-{0..preloaded}` exist.
+    preloaded: usize,
+    log_size: u64,
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .with_context(|| format!("POST {url}"))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("POST {url}: {status}: {text}");
+    }
+    Ok(serde_json::from_str(&text)?)
+}
+
+async fn setup(
+    client: &reqwest::Client,
+    config: &LoadConfig,
+    run_id: &str,
+) -> anyhow::Result<Target> {
+    let url = &config.url;
+    let org = format!("load-{run_id}");
+    let registered = post(
+        client,
+        &format!("{url}/v1/admin/orgs"),
+        &config.operator_token,
+        &json!({"id": org, "name": "Load test", "country": "NL"}),
+    )
+    .await?;
+    let org_token = registered["api_token"]
+        .as_str()
+        .context("no api_token")?
+        .to_string();
+    let base = format!("{url}/v1/orgs/{org}");
+    for (id, kind) in [("supplier", "supplier"), ("overhead", "overhead")] {
+        post(
+            client,
+            &format!("{base}/beneficiaries"),
+            &org_token,
+            &json!({"id": id, "label": id, "kind": kind, "country": "NL"}),
+        )
+        .await?;
+    }
+    let campaign = "load".to_string();
+    post(
+        client,
+        &format!("{base}/campaigns"),
+        &org_token,
+        &json!({"id": campaign, "title": "Load",
+        "purpose": "Load test", "currency": "EUR", "beneficiaries": ["supplier", "overhead"]}),
+    )
+    .await?;
+    let mut target = Target {
+        org,
+        org_token,
+        campaign,
+        ..Target::default()
+    };
+    if config.workload == Workload::Traces {
+        // Preload donations of 10 minor units and, after every 1,000 of them, one
+        // disbursement of 9,000: traces then cross the whole line.
+        let started = Instant::now();
+        let chunk = 1000;
+        for start in (0..config.preload).step_by(chunk) {
+            let items: Vec<Value> = (start..(start + chunk).min(config.preload))
+                .map(|i| json!({"id": format!("pre-{i}"), "campaign": target.campaign, "amount": 10, "fee": 0, "channel": "card"}))
+                .collect();
+            post(
+                client,
+                &format!("{base}/donations/batch"),
+                &target.org_token,
+                &json!({"donations": items}),
+            )
+            .await?;
+            post(client, &format!("{base}/disbursements"), &target.org_token, &json!({"id": format!("pay-{start}"),
+                "campaign": target.campaign, "beneficiary": "supplier", "amount": 9000, "purpose": "Invoice"})).await?;
+            if start % 100_000 == 0 {
+                eprintln!(
+                    "  preloaded {start} donations ({:.0} s)",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        target.preloaded = config.preload;
+    }
+    let log: Value = client
+        .get(format!("{url}/v1/log"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    target.log_size = log["size"].as_u64().unwrap_or(0);
+    Ok(target)
+}
+
 /// Runs one workload for the configured duration.
 pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
-    if config.workload != Workload::Healthz && config.token.is_none() {
-        bail!("--token is required for {:?}", config.workload);
-    }
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(config.concurrency)
         .build()
@@ -79,32 +212,68 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
         .await
         .with_context(|| format!("the service at {} does not answer", config.url))?;
     let run_id = hex::encode(&crate::keys::random_bytes()?[..4]);
+    let target = Arc::new(if config.workload == Workload::Healthz {
+        Target::default()
+    } else {
+        setup(&client, config, &run_id).await?
+    });
+    if config.workload == Workload::Traces && target.preloaded == 0 {
+        bail!("--preload must be at least 1 for the traces workload");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..config.concurrency {
-        let (client, config, stop, errors, run_id) = (
+        let (client, config, stop, errors, run_id, target) = (
             client.clone(),
             config.clone(),
             stop.clone(),
             errors.clone(),
             run_id.clone(),
+            target.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut latencies_us: Vec<u32> = Vec::new();
+            let mut items = 0u64;
             let mut n = 0u64;
+            let mut rng = (worker as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut random = move |below: u64| {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (rng >> 33) % below.max(1)
+            };
+            let base = format!("{}/v1/orgs/{}", config.url, target.org);
             while !stop.load(Ordering::Relaxed) {
                 let sent = Instant::now();
-                let request = match config.workload {
-                    Workload::Healthz => client.get(format!("{}/healthz", config.url)),
+                let (request, count) = match config.workload {
+                    Workload::Healthz => (client.get(format!("{}/healthz", config.url)), 1),
                     Workload::RegisterOrgs => {
                         let id = format!("lg{run_id}-{worker}-{n}");
-                        client
-                            .post(format!("{}/v1/admin/orgs", config.url))
-                            .bearer_auth(config.token.as_deref().unwrap_or_default())
-                            .json(&json!({"id": id, "name": format!("Load test {id}"), "country": "NL"}))
+                        (client.post(format!("{}/v1/admin/orgs", config.url)).bearer_auth(&config.operator_token)
+                            .json(&json!({"id": id, "name": format!("Load test {id}"), "country": "NL"})), 1)
                     }
+                    Workload::Donations => (
+                        client.post(format!("{base}/donations")).bearer_auth(&target.org_token).json(&json!({
+                            "id": format!("d-{worker}-{n}"), "campaign": target.campaign,
+                            "amount": 10, "fee": 1, "channel": "card"})),
+                        1,
+                    ),
+                    Workload::DonationBatches => {
+                        let items: Vec<Value> = (0..config.batch_size)
+                            .map(|i| json!({"id": format!("b-{worker}-{n}-{i}"), "campaign": target.campaign,
+                                "amount": 10, "fee": 1, "channel": "card"}))
+                            .collect();
+                        (client.post(format!("{base}/donations/batch")).bearer_auth(&target.org_token)
+                            .json(&json!({"donations": items})), config.batch_size as u64)
+                    }
+                    Workload::Proofs => (
+                        client.get(format!("{}/v1/entries/{}/proof", config.url, random(target.log_size))),
+                        1,
+                    ),
+                    Workload::Traces => (
+                        client.get(format!("{base}/donations/pre-{}/trace", random(target.preloaded as u64))),
+                        1,
+                    ),
                 };
                 n += 1;
                 let ok = match request.send().await {
@@ -116,48 +285,41 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
                 };
                 if ok {
                     latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    items += count;
                 } else {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            latencies_us
+            (latencies_us, items)
         }));
     }
-    let ticker = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            let mut second = 0;
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                second += 1;
-                eprint!("\r  … {second} s");
-            }
-            eprintln!();
-        }
-    });
     tokio::time::sleep(config.duration).await;
     stop.store(true, Ordering::Relaxed);
     let mut all: Vec<u32> = Vec::new();
+    let mut items = 0;
     for t in tasks {
-        all.extend(t.await.context("load worker panicked")?);
+        let (latencies, count) = t.await.context("load worker panicked")?;
+        all.extend(latencies);
+        items += count;
     }
     let elapsed = started.elapsed();
-    ticker.abort();
     all.sort_unstable();
-    let pct = |p: f64| -> f64 {
+    let pct = |p: u64| -> f64 {
         if all.is_empty() {
             return 0.0;
         }
-        let i = ((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1;
-        f64::from(all[i]) / 1000.0
+        let len = all.len() as u64;
+        let i = (len * p).div_ceil(100).clamp(1, len) - 1;
+        f64::from(all[i as usize]) / 1000.0
     };
     Ok(LoadReport {
         workload: config.workload,
         ok: all.len() as u64,
+        items,
         errors: errors.load(Ordering::Relaxed),
         elapsed,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        p50_ms: pct(50),
+        p99_ms: pct(99),
         max_ms: all.last().map(|v| f64::from(*v) / 1000.0).unwrap_or(0.0),
     })
 }

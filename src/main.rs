@@ -41,23 +41,40 @@ enum Command {
     },
     /// Re-verify a whole store from its entries up and report the first fault.
     Check(StoreArgs),
+    /// Seed a running service with a realistic demo data set, through its public API.
+    Demo {
+        /// Base URL of the service.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// File holding the operator token.
+        #[arg(long, default_value = "./data/operator.token")]
+        token_file: PathBuf,
+        /// Micro-donations per charity (at least 200).
+        #[arg(long, default_value_t = pennytrail::demo::DEFAULT_DONATIONS_PER_ORG)]
+        donations: usize,
+    },
     /// Load-test a running service and report rates and latency percentiles.
     Loadgen {
         /// Base URL of the service.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
-        /// Bearer token (operator token for register-orgs).
-        #[arg(long, env = "PENNYTRAIL_TOKEN", hide_env_values = true)]
-        token: Option<String>,
+        /// File holding the operator token (used to set up a fresh org for the run).
+        #[arg(long, default_value = "./data/operator.token")]
+        token_file: PathBuf,
         /// Concurrent connections, each with one request in flight.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
         /// Seconds per workload.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
-        /// Workload; `healthz` is also measured after any other, in the same run.
-        #[arg(long, value_enum, default_value = "register-orgs")]
+        #[arg(long, value_enum, default_value = "donations")]
         workload: Workload,
+        /// Donations per request for donation-batches (at most 1000).
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+        /// Donations preloaded into the campaign for the traces workload.
+        #[arg(long, default_value_t = 100_000)]
+        preload: usize,
     },
 }
 
@@ -138,20 +155,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Loadgen {
             url,
-            token,
+            token_file,
             concurrency,
             seconds,
             workload,
+            batch_size,
+            preload,
         } => {
             if !(1..=10_000).contains(&concurrency) {
                 anyhow::bail!("--concurrency must be between 1 and 10000");
             }
+            if !(1..=1000).contains(&batch_size) {
+                anyhow::bail!("--batch-size must be between 1 and 1000");
+            }
+            let operator_token = std::fs::read_to_string(&token_file).with_context(|| {
+                format!("reading the operator token from {}", token_file.display())
+            })?;
             let mut config = LoadConfig {
                 url: url.trim_end_matches('/').to_string(),
-                token,
+                operator_token: operator_token.trim().to_string(),
                 concurrency,
                 duration: std::time::Duration::from_secs(seconds.max(1)),
                 workload,
+                batch_size,
+                preload,
             };
             let report = loadgen::run(&config).await?;
             println!("{report}");
@@ -160,12 +187,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let healthz = loadgen::run(&config).await?;
                 println!("{healthz}");
                 println!(
-                    "ratio: {:?} rate is {:.1}% of the /healthz rate under the same generator",
+                    "ratio: {:?} requests/s are {:.1}% of /healthz requests/s under the same generator",
                     workload,
                     100.0 * report.rate_per_s() / healthz.rate_per_s()
                 );
             }
             Ok(())
+        }
+        Command::Demo {
+            url,
+            token_file,
+            donations,
+        } => {
+            if !(200..=1_000_000).contains(&donations) {
+                anyhow::bail!("--donations must be between 200 and 1000000");
+            }
+            let token = std::fs::read_to_string(&token_file).with_context(|| {
+                format!("reading the operator token from {}", token_file.display())
+            })?;
+            pennytrail::demo::seed(&url, token.trim(), donations).await
         }
         Command::Check(args) => {
             let store = store::open(&args.config())

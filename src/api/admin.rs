@@ -8,12 +8,36 @@ use super::AppState;
 use super::auth::{ORG_TOKEN_PREFIX, new_token, require_operator};
 use super::error::ApiError;
 use super::extract::ApiJson;
+use super::openapi::problem;
 use super::write::{WriteResponse, respond};
 use crate::ledger::org::{OrgRegistration, OrgRegistrationInput};
 use crate::ledger::records::Record;
 use crate::sequencer::{AppendOutcome, AppendRequest, SideEffect};
 
 /// `POST /v1/admin/orgs`: appends `org.registered` and returns the org's API token once.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/orgs",
+    tag = "admin",
+    summary = "Register a charity",
+    description = "Logs `org.registered` and answers with the org's API token (`api_token`), in \
+        the 201 answer only: a replay (200) leaves it out.",
+    request_body = OrgRegistrationInput,
+    security(("operator_token" = [])),
+    responses(
+        (status = 201, description = "Registered: the entry, its receipt and the org's API token.",
+            body = WriteResponse),
+        (status = 200, description = "A replay: this id was already logged with the same content; \
+            the original answer.", body = WriteResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BodyTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidInput),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn register_org(
     State(state): State<AppState>,
     headers: HeaderMap,

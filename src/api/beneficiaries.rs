@@ -8,13 +8,38 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::OrgWriter;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
+use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{Page, effective_fields, text};
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
 use crate::ledger::records::{Beneficiary, BeneficiaryInput, Record};
 
 /// `POST /v1/orgs/{org}/beneficiaries`
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/beneficiaries",
+    tag = "beneficiaries",
+    summary = "Register a beneficiary",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+    ),
+    request_body = BeneficiaryInput,
+    security(("org_token" = [])),
+    responses(
+        (status = 201, description = "Logged: the entry with its receipt.", body = WriteResponse),
+        (status = 200, description = "A replay: this id was already logged with the same content; \
+            the original answer.", body = WriteResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BodyTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidInput),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn create_beneficiary(
     State(state): State<AppState>,
     OrgWriter(org): OrgWriter,
@@ -24,13 +49,40 @@ pub async fn create_beneficiary(
     append_one(&state, &org, Record::Beneficiary(record)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BeneficiaryBatch {
     pub beneficiaries: Vec<BeneficiaryInput>,
 }
 
 /// `POST /v1/orgs/{org}/beneficiaries/batch`: all or nothing, contiguous seqs.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/beneficiaries/batch",
+    tag = "beneficiaries",
+    summary = "Register up to 1000 beneficiaries at once",
+    description = "All or nothing: either every item is logged, with contiguous seqs and one \
+        checkpoint covering all, or none is.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+    ),
+    request_body = BeneficiaryBatch,
+    security(("org_token" = [])),
+    responses(
+        (status = 201, description = "Logged atomically, with contiguous seqs (items already \
+            logged with the same content are `replayed`).", body = BatchResponse),
+        (status = 200, description = "Every item was already logged with identical content.",
+            body = BatchResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BatchTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidBatch),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn create_beneficiaries_batch(
     State(state): State<AppState>,
     OrgWriter(org): OrgWriter,
@@ -42,7 +94,7 @@ pub async fn create_beneficiaries_batch(
     append_batch(&state, &org, records, "beneficiaries").await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CampaignReceipt {
     pub campaign: String,
     pub currency: String,
@@ -51,7 +103,7 @@ pub struct CampaignReceipt {
     pub disbursements: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BeneficiaryView {
     pub org: String,
     pub id: String,
@@ -60,10 +112,12 @@ pub struct BeneficiaryView {
     pub country: String,
     /// The beneficiary's C2SP verifier key, if its org stated one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub public_key: Option<String>,
     /// Where the key came from: it is the org's statement, so an acknowledgement signed
     /// with it is only as strong as the org's honesty about whose key it is.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub public_key_provenance: Option<String>,
     pub seq: u64,
     pub registered_at: String,
@@ -72,9 +126,10 @@ pub struct BeneficiaryView {
     pub received: Vec<CampaignReceipt>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BeneficiaryList {
     pub beneficiaries: Vec<BeneficiaryView>,
+    #[schema(required = true)]
     pub next: Option<u64>,
 }
 
@@ -119,6 +174,23 @@ async fn beneficiary_view(
 }
 
 /// `GET /v1/orgs/{org}/beneficiaries/{id}`
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/beneficiaries/{id}",
+    tag = "beneficiaries",
+    summary = "One beneficiary",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("id" = String, Path, description = "The beneficiary's id."),
+    ),
+    responses(
+        (status = 200, description = "The beneficiary, with what it received per campaign.",
+            body = BeneficiaryView),
+        (status = 404, description = "The org has no beneficiary with this id.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_beneficiary(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
@@ -132,6 +204,25 @@ pub async fn get_beneficiary(
 }
 
 /// `GET /v1/orgs/{org}/beneficiaries`: in log order.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/beneficiaries",
+    tag = "beneficiaries",
+    summary = "An org's beneficiaries",
+    description = "In log order, with what each received per campaign.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
+            description = "Page size (default 100, at most 500)."),
+    ),
+    responses(
+        (status = 200, description = "A page of beneficiaries (empty for an unknown org).",
+            body = BeneficiaryList),
+        (status = 400, response = problem::BadQuery),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn list_beneficiaries(
     State(state): State<AppState>,
     Path(org): Path<String>,

@@ -8,14 +8,40 @@ use serde::Serialize;
 
 use super::AppState;
 use super::auth::OrgWriter;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
+use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{MAX_LIST_PAGE, Page, effective_fields, text};
 use super::write::{WriteResponse, append_one};
 use crate::ledger::records::{Campaign, CampaignInput, Record, Statement, StatementInput};
 use crate::store::CampaignRow;
 
 /// `POST /v1/orgs/{org}/campaigns`
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/campaigns",
+    tag = "campaigns",
+    summary = "Open a campaign",
+    description = "Opens a restricted fund in one currency, stating the beneficiaries it may pay.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+    ),
+    request_body = CampaignInput,
+    security(("org_token" = [])),
+    responses(
+        (status = 201, description = "Logged: the entry with its receipt.", body = WriteResponse),
+        (status = 200, description = "A replay: this id was already logged with the same content; \
+            the original answer.", body = WriteResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BodyTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidInput),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn create_campaign(
     State(state): State<AppState>,
     OrgWriter(org): OrgWriter,
@@ -27,6 +53,33 @@ pub async fn create_campaign(
 
 /// `POST /v1/orgs/{org}/campaigns/{campaign}/beneficiaries`: states more beneficiaries,
 /// who may receive money from entries after this one.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/campaigns/{campaign}/beneficiaries",
+    tag = "campaigns",
+    summary = "State more beneficiaries for a campaign",
+    description = "The stated beneficiaries may receive money from entries after this one. The \
+        same list for the same campaign is the same statement (a replay).",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("campaign" = String, Path, description = "The campaign's id."),
+    ),
+    request_body = StatementInput,
+    security(("org_token" = [])),
+    responses(
+        (status = 201, description = "Logged: the entry with its receipt.", body = WriteResponse),
+        (status = 200, description = "A replay: this campaign already has this statement; the \
+            original answer.", body = WriteResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BodyTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidInput),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn state_beneficiaries(
     State(state): State<AppState>,
     OrgWriter(org): OrgWriter,
@@ -38,7 +91,7 @@ pub async fn state_beneficiaries(
 }
 
 /// A campaign's money, all in minor units of its currency.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CampaignTotalsView {
     pub received: i64,
     pub fees: i64,
@@ -49,7 +102,7 @@ pub struct CampaignTotalsView {
     pub disbursements: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct StatedBeneficiaryView {
     pub beneficiary: String,
     pub kind: String,
@@ -59,7 +112,7 @@ pub struct StatedBeneficiaryView {
     pub disbursements: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CampaignView {
     pub org: String,
     pub id: String,
@@ -74,9 +127,10 @@ pub struct CampaignView {
     pub beneficiaries: Vec<StatedBeneficiaryView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CampaignList {
     pub campaigns: Vec<CampaignView>,
+    #[schema(required = true)]
     pub next: Option<u64>,
 }
 
@@ -126,6 +180,23 @@ async fn campaign_view(
 }
 
 /// `GET /v1/orgs/{org}/campaigns/{campaign}`
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/campaigns/{campaign}",
+    tag = "campaigns",
+    summary = "One campaign",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("campaign" = String, Path, description = "The campaign's id."),
+    ),
+    responses(
+        (status = 200, description = "The campaign with its totals and stated beneficiaries.",
+            body = CampaignView),
+        (status = 404, description = "The org has no campaign with this id.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_campaign(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
@@ -137,6 +208,25 @@ pub async fn get_campaign(
 }
 
 /// `GET /v1/orgs/{org}/campaigns`: in log order, totals without the beneficiary lists.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/campaigns",
+    tag = "campaigns",
+    summary = "An org's campaigns",
+    description = "In log order, with running totals (without the beneficiary lists).",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
+            description = "Page size (default 100, at most 500)."),
+    ),
+    responses(
+        (status = 200, description = "A page of campaigns (empty for an unknown org).",
+            body = CampaignList),
+        (status = 400, response = problem::BadQuery),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn list_campaigns(
     State(state): State<AppState>,
     Path(org): Path<String>,

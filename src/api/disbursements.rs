@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use super::AppState;
 use super::auth::OrgWriter;
 use super::donations::MAX_TRACE_PAGE;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
+use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{Page, effective_fields, receipts, text};
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
 use crate::ledger::allocation::Span;
@@ -19,6 +20,33 @@ use crate::ledger::records::{Disbursement, DisbursementInput, Record};
 use crate::store::DisbursementView;
 
 /// `POST /v1/orgs/{org}/disbursements`
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/disbursements",
+    tag = "disbursements",
+    summary = "Record a disbursement",
+    description = "To a beneficiary stated for the campaign before this entry, and never more \
+        than the campaign still holds; the log derives `disbursed_before` (its place on the \
+        money line).",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+    ),
+    request_body = DisbursementInput,
+    security(("org_token" = [])),
+    responses(
+        (status = 201, description = "Logged: the entry with its receipt.", body = WriteResponse),
+        (status = 200, description = "A replay: this id was already logged with the same content; \
+            the original answer.", body = WriteResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BodyTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidInput),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn create_disbursement(
     State(state): State<AppState>,
     OrgWriter(org): OrgWriter,
@@ -28,13 +56,40 @@ pub async fn create_disbursement(
     append_one(&state, &org, Record::Disbursement(record)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisbursementBatch {
     pub disbursements: Vec<DisbursementInput>,
 }
 
 /// `POST /v1/orgs/{org}/disbursements/batch`: all or nothing, contiguous seqs.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/disbursements/batch",
+    tag = "disbursements",
+    summary = "Record up to 1000 disbursements at once",
+    description = "All or nothing: either every item is logged, with contiguous seqs and one \
+        checkpoint covering all, or none is.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+    ),
+    request_body = DisbursementBatch,
+    security(("org_token" = [])),
+    responses(
+        (status = 201, description = "Logged atomically, with contiguous seqs (items already \
+            logged with the same content are `replayed`).", body = BatchResponse),
+        (status = 200, description = "Every item was already logged with identical content.",
+            body = BatchResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BatchTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidBatch),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn create_disbursements_batch(
     State(state): State<AppState>,
     OrgWriter(org): OrgWriter,
@@ -46,7 +101,7 @@ pub async fn create_disbursements_batch(
     append_batch(&state, &org, records, "disbursements").await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DisbursementRecordView {
     pub org: String,
     pub id: String,
@@ -59,6 +114,7 @@ pub struct DisbursementRecordView {
     pub disbursed_before: i64,
     pub purpose: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub evidence_sha256: Option<String>,
     pub seq: u64,
     pub disbursed_at: String,
@@ -98,6 +154,22 @@ async fn find_disbursement(
 }
 
 /// `GET /v1/orgs/{org}/disbursements/{id}`
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/disbursements/{id}",
+    tag = "disbursements",
+    summary = "One disbursement",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("id" = String, Path, description = "The disbursement's id."),
+    ),
+    responses(
+        (status = 200, description = "The disbursement.", body = DisbursementRecordView),
+        (status = 404, description = "The org has no disbursement with this id.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_disbursement(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
@@ -106,13 +178,33 @@ pub async fn get_disbursement(
     Ok(Json(disbursement_view(&state, row).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DisbursementList {
     pub disbursements: Vec<DisbursementRecordView>,
+    #[schema(required = true)]
     pub next: Option<u64>,
 }
 
 /// `GET /v1/orgs/{org}/disbursements`: in log order.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/disbursements",
+    tag = "disbursements",
+    summary = "An org's disbursements",
+    description = "In log order.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
+            description = "Page size (default 100, at most 500)."),
+    ),
+    responses(
+        (status = 200, description = "A page of disbursements (empty for an unknown org).",
+            body = DisbursementList),
+        (status = 400, response = problem::BadQuery),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn list_disbursements(
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -135,7 +227,7 @@ pub async fn list_disbursements(
 }
 
 /// Part of a disbursement paid from one donation.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Source {
     pub donation: String,
     /// Minor units of that donation in this disbursement.
@@ -143,20 +235,51 @@ pub struct Source {
     pub seq: u64,
 }
 
-#[derive(Serialize)]
+/// The donations behind a disbursement under the allocation rule, with receipts.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Sources {
     pub org: String,
     pub disbursement: String,
     pub campaign: String,
     pub amount: i64,
     pub seq: u64,
+    /// This page of sources, in the order the money came in.
     pub sources: Vec<Source>,
+    /// Pass as `after` for the next page of sources; null on the last page.
+    #[schema(required = true)]
     pub next: Option<i64>,
+    /// The signed checkpoint every receipt below proves inclusion in.
     pub checkpoint: String,
+    /// C2SP tlog-proof receipts by seq: the disbursement's entry and each source donation's.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub receipts: BTreeMap<u64, String>,
 }
 
 /// `GET /v1/orgs/{org}/disbursements/{id}/sources`: the donations behind a disbursement.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/disbursements/{id}/sources",
+    tag = "disbursements",
+    summary = "The donations behind a disbursement",
+    description = "The donations that funded this disbursement under the allocation rule, with \
+        how much of each, and receipts (C2SP tlog-proof) of the disbursement and every donation \
+        against one signed checkpoint.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("id" = String, Path, description = "The disbursement's id."),
+        ("after" = Option<u64>, Query,
+            description = "The `next` cursor of the previous page (a place on the money line)."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100,
+            description = "Page size (default and at most 100)."),
+    ),
+    responses(
+        (status = 200, description = "A page of sources with receipts.", body = Sources),
+        (status = 400, response = problem::BadQuery),
+        (status = 404, description = "The org has no disbursement with this id.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn disbursement_sources(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,

@@ -11,8 +11,9 @@ use std::net::SocketAddr;
 
 use super::AppState;
 use super::auth::OrgWriter;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
+use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{MAX_LIST_PAGE, Page, effective_fields, receipts, text};
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
 use crate::ledger::allocation::{Span, held};
@@ -36,6 +37,32 @@ fn parse_donation(
 }
 
 /// `POST /v1/orgs/{org}/donations`
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/donations",
+    tag = "donations",
+    summary = "Record a donation",
+    description = "A `donor_ref` is turned into a per-org HMAC commitment and never stored; the \
+        log derives `net`, `received_before` (its place on the money line) and `currency`.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+    ),
+    request_body = DonationInput,
+    security(("org_token" = [])),
+    responses(
+        (status = 201, description = "Logged: the entry with its receipt.", body = WriteResponse),
+        (status = 200, description = "A replay: this id was already logged with the same content; \
+            the original answer.", body = WriteResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BodyTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidInput),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn create_donation(
     State(state): State<AppState>,
     OrgWriter(org): OrgWriter,
@@ -45,13 +72,40 @@ pub async fn create_donation(
     append_one(&state, &org, Record::Donation(record)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DonationBatch {
     pub donations: Vec<DonationInput>,
 }
 
 /// `POST /v1/orgs/{org}/donations/batch`: all or nothing, contiguous seqs.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/donations/batch",
+    tag = "donations",
+    summary = "Record up to 1000 donations at once",
+    description = "All or nothing: either every item is logged, with contiguous seqs and one \
+        checkpoint covering all, or none is.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+    ),
+    request_body = DonationBatch,
+    security(("org_token" = [])),
+    responses(
+        (status = 201, description = "Logged atomically, with contiguous seqs (items already \
+            logged with the same content are `replayed`).", body = BatchResponse),
+        (status = 200, description = "Every item was already logged with identical content.",
+            body = BatchResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BatchTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidBatch),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn create_donations_batch(
     State(state): State<AppState>,
     OrgWriter(org): OrgWriter,
@@ -63,7 +117,7 @@ pub async fn create_donations_batch(
     append_batch(&state, &org, records, "donations").await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DonationRecordView {
     pub org: String,
     pub id: String,
@@ -76,6 +130,7 @@ pub struct DonationRecordView {
     pub received_before: i64,
     pub channel: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub occurred_at: Option<String>,
     pub seq: u64,
     pub received_at: String,
@@ -111,6 +166,22 @@ async fn find_donation(state: &AppState, org: &str, id: &str) -> Result<Donation
 }
 
 /// `GET /v1/orgs/{org}/donations/{id}`
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/donations/{id}",
+    tag = "donations",
+    summary = "One donation",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("id" = String, Path, description = "The donation's id."),
+    ),
+    responses(
+        (status = 200, description = "The donation.", body = DonationRecordView),
+        (status = 404, description = "The org has no donation with this id.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_donation(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
@@ -119,13 +190,33 @@ pub async fn get_donation(
     Ok(Json(donation_view(&state, row).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DonationList {
     pub donations: Vec<DonationRecordView>,
+    #[schema(required = true)]
     pub next: Option<u64>,
 }
 
 /// `GET /v1/orgs/{org}/donations`: in log order.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/donations",
+    tag = "donations",
+    summary = "An org's donations",
+    description = "In log order.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
+            description = "Page size (default 100, at most 500)."),
+    ),
+    responses(
+        (status = 200, description = "A page of donations (empty for an unknown org).",
+            body = DonationList),
+        (status = 400, response = problem::BadQuery),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn list_donations(
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -142,7 +233,7 @@ pub async fn list_donations(
 }
 
 /// Part of a donation that went to one disbursement.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Flow {
     pub disbursement: String,
     pub beneficiary: String,
@@ -153,7 +244,8 @@ pub struct Flow {
     pub seq: u64,
 }
 
-#[derive(Serialize)]
+/// Where a donation's money went under the allocation rule, with receipts.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Trace {
     pub org: String,
     pub donation: String,
@@ -168,10 +260,12 @@ pub struct Trace {
     /// What of its net is still held by the campaign.
     pub held: i64,
     /// Pass as `after` for the next page of flows; null on the last page.
+    #[schema(required = true)]
     pub next: Option<i64>,
     /// The signed checkpoint every receipt below proves inclusion in.
     pub checkpoint: String,
     /// C2SP tlog-proof receipts by seq: the donation's entry and each flow's disbursement.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub receipts: BTreeMap<u64, String>,
 }
 
@@ -188,6 +282,30 @@ fn trace_page(query: &ApiQuery) -> Result<(Option<i64>, u64), ApiError> {
 }
 
 /// `GET /v1/orgs/{org}/donations/{id}/trace`: where the money went, with receipts.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/donations/{id}/trace",
+    tag = "donations",
+    summary = "Where a donation went",
+    description = "The disbursements this donation funded under the allocation rule, in payout \
+        order, with how much of it went to each, what is still held, and receipts (C2SP \
+        tlog-proof) of the donation and of every disbursement against one signed checkpoint.",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+        ("id" = String, Path, description = "The donation's id."),
+        ("after" = Option<u64>, Query,
+            description = "The `next` cursor of the previous page (a place on the money line)."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100,
+            description = "Page size (default and at most 100)."),
+    ),
+    responses(
+        (status = 200, description = "A page of flows with receipts.", body = Trace),
+        (status = 400, response = problem::BadQuery),
+        (status = 404, description = "The org has no donation with this id.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn trace_donation(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
@@ -255,7 +373,7 @@ pub async fn trace_donation(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DonorLookup {
     pub org: String,
@@ -265,6 +383,28 @@ pub struct DonorLookup {
 
 /// `POST /v1/donors/lookup`: a donor's donations at one org. The reference is in the
 /// body so it never reaches a URL or an access log; lookups are rate-limited per client.
+#[utoipa::path(
+    post,
+    path = "/v1/donors/lookup",
+    tag = "donors",
+    summary = "A donor's donations at one org",
+    description = "The donor reference travels in the body so it never reaches a URL or an \
+        access log. At most 30 lookups per client and minute; up to 500 matches, in log order.",
+    request_body = DonorLookup,
+    responses(
+        (status = 200, description = "The matching donations (`next` is always null).",
+            body = DonationList),
+        (status = 400, response = problem::MalformedBody),
+        (status = 413, response = problem::BodyTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, description = "`org` or `donor_ref` is invalid (`field` names it).",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "Too many lookups from this client; retry after \
+            `Retry-After` seconds.", body = Problem, content_type = PROBLEM_JSON,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn donor_lookup(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,

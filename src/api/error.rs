@@ -24,16 +24,30 @@ pub struct ApiError {
     pub retry_after_s: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem: the body of every error answer (`application/problem+json`).
+/// A 401 also carries `WWW-Authenticate: Bearer`, and a 429 `Retry-After` in seconds.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// `urn:pennytrail:problem:<slug>`, e.g. `invalid-field`, `rule-violation`, `conflict`.
     #[serde(rename = "type")]
+    #[schema(example = "urn:pennytrail:problem:invalid-field")]
     type_uri: String,
+    /// The HTTP reason phrase of `status`.
+    #[schema(example = "Unprocessable Entity")]
     title: &'a str,
+    /// The HTTP status code, repeated.
+    #[schema(example = 422)]
     status: u16,
+    /// What went wrong, for a person to read.
     detail: &'a str,
+    /// The request field, path or query parameter at fault, as a path such as
+    /// `donations[3].amount`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     field: Option<&'a str>,
+    /// The money or log rule broken, on 422 `rule-violation` answers.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     rule: Option<&'a str>,
 }
 

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{ApiQuery, parse_u64};
+use super::openapi::{CanonicalEntry, PROBLEM_JSON, problem};
 use super::write::receipt;
 use crate::log::merkle::{consistency_proof, consistency_proof_indexes};
 use crate::store::StoreError;
@@ -28,14 +29,28 @@ fn with_type(body: impl IntoResponse, content_type: &'static str) -> Response {
     response
 }
 
-#[derive(Serialize)]
+/// The log's identity and current size.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LogInfo {
+    /// The log's origin: the first line of its checkpoints.
     pub origin: String,
+    /// The C2SP verifier key checkpoints are signed with; pin it.
     pub verifier_key: String,
+    /// Entries in the latest signed checkpoint.
     pub size: u64,
 }
 
 /// `GET /v1/log`
+#[utoipa::path(
+    get,
+    path = "/v1/log",
+    tag = "log",
+    summary = "The log's origin, verifier key and size",
+    responses(
+        (status = 200, description = "The log's identity.", body = LogInfo),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_log(State(state): State<AppState>) -> Result<Json<LogInfo>, ApiError> {
     let checkpoint = state.store.latest_checkpoint().await?;
     Ok(Json(LogInfo {
@@ -46,12 +61,43 @@ pub async fn get_log(State(state): State<AppState>) -> Result<Json<LogInfo>, Api
 }
 
 /// `GET /v1/checkpoint`: the latest signed checkpoint, verbatim.
+#[utoipa::path(
+    get,
+    path = "/v1/checkpoint",
+    tag = "log",
+    summary = "The latest signed checkpoint",
+    description = "The latest signed checkpoint, verbatim: a C2SP signed note whose body is \
+        the origin, the tree size and the base64 root hash.",
+    responses(
+        (status = 200, description = "A C2SP signed-note checkpoint.", body = String,
+            content_type = "text/plain; charset=utf-8"),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
     let checkpoint = state.store.latest_checkpoint().await?;
     Ok(with_type(checkpoint.note, "text/plain; charset=utf-8"))
 }
 
 /// `GET /v1/entries/{seq}`: the exact canonical bytes.
+#[utoipa::path(
+    get,
+    path = "/v1/entries/{seq}",
+    tag = "log",
+    summary = "One entry's exact canonical bytes",
+    description = "The exact canonical bytes of entry `seq`, whose RFC 6962 leaf hash is \
+        the tree's leaf `seq`.",
+    params(("seq" = u64, Path, description = "The entry's index in the log (from 0).")),
+    responses(
+        (status = 200, description = "The entry's canonical JSON bytes.", body = CanonicalEntry,
+            content_type = "application/json"),
+        (status = 400, description = "`seq` is not a non-negative integer.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No entry has this seq.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_entry(
     State(state): State<AppState>,
     Path(seq): Path<String>,
@@ -66,6 +112,26 @@ pub async fn get_entry(
 }
 
 /// `GET /v1/entries?from=&limit=`: NDJSON, one entry's exact bytes per line.
+#[utoipa::path(
+    get,
+    path = "/v1/entries",
+    tag = "log",
+    summary = "Entries in log order, as NDJSON",
+    description = "Entries from `from` on, one entry's exact canonical bytes per line \
+        (each line ends with `\\n`). Fewer than `limit` lines means the end of the log.",
+    params(
+        ("from" = Option<u64>, Query, description = "First seq to return (default 0)."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000,
+            description = "Most entries to return (default 100, at most 1000)."),
+    ),
+    responses(
+        (status = 200, description = "Newline-delimited canonical entries.", body = String,
+            content_type = "application/x-ndjson"),
+        (status = 400, description = "A query parameter is unknown, repeated or out of range.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn list_entries(
     State(state): State<AppState>,
     query: ApiQuery,
@@ -90,6 +156,29 @@ pub async fn list_entries(
 
 /// `GET /v1/entries/{seq}/proof[?size=N]`: a C2SP tlog-proof against the latest stored
 /// checkpoint, or against the stored checkpoint of size N.
+#[utoipa::path(
+    get,
+    path = "/v1/entries/{seq}/proof",
+    tag = "log",
+    summary = "A receipt: the inclusion proof of one entry",
+    description = "A C2SP `tlog-proof` receipt of entry `seq`: its index, the inclusion \
+        proof hashes and the signed checkpoint they lead to. Without `size` it is against \
+        the latest checkpoint; with `size` against the stored checkpoint of that size.",
+    params(
+        ("seq" = u64, Path, description = "The entry's index in the log."),
+        ("size" = Option<u64>, Query,
+            description = "Tree size of a stored checkpoint to prove against."),
+    ),
+    responses(
+        (status = 200, description = "A C2SP tlog-proof receipt.", body = String,
+            content_type = "text/plain; charset=utf-8"),
+        (status = 400, description = "`seq` or `size` is malformed, or the query has an unknown \
+            parameter.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No checkpoint of that size is stored, or the entry is not \
+            in that tree.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_inclusion_proof(
     State(state): State<AppState>,
     Path(seq): Path<String>,
@@ -115,14 +204,36 @@ pub async fn get_inclusion_proof(
     Ok(with_type(receipt.format(), "text/plain; charset=utf-8"))
 }
 
-#[derive(Serialize)]
+/// An RFC 6962 consistency proof between two tree sizes.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ConsistencyProof {
     pub from: u64,
     pub to: u64,
+    /// The proof's hashes, base64 (standard alphabet, padded).
     pub hashes: Vec<String>,
 }
 
 /// `GET /v1/proofs/consistency?from=A&to=B`: `to` must be a stored checkpoint size.
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/consistency",
+    tag = "log",
+    summary = "A consistency proof between two tree sizes",
+    description = "Proves that the tree of size `to` extends the tree of size `from`: \
+        every checkpoint a client holds can be checked against a later one.",
+    params(
+        ("from" = u64, Query, description = "The older tree size (at most `to`)."),
+        ("to" = u64, Query, description = "The newer tree size: a size a stored checkpoint has."),
+    ),
+    responses(
+        (status = 200, description = "The proof.", body = ConsistencyProof),
+        (status = 400, description = "`from` or `to` is missing, malformed or out of range, \
+            or the query has an unknown parameter.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No checkpoint of size `to` is stored.", body = Problem,
+            content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_consistency_proof(
     State(state): State<AppState>,
     query: ApiQuery,

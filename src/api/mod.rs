@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod log_routes;
+pub mod openapi;
 pub mod orgs;
 pub mod views;
 pub mod write;
@@ -139,6 +140,8 @@ pub fn router(state: AppState) -> Router {
             post(corrections::create_correction),
         )
         .route("/v1/donors/lookup", post(donations::donor_lookup))
+        .route(openapi::OPENAPI_PATH, get(openapi::openapi_json))
+        .merge(openapi::docs_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
@@ -151,6 +154,13 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Liveness: answers without touching storage.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "meta",
+    responses((status = 200, description = "The process is up.", body = String,
+        content_type = "text/plain; charset=utf-8", example = "ok\n")),
+)]
 async fn healthz() -> &'static str {
     "ok\n"
 }

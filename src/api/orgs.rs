@@ -5,29 +5,33 @@ use axum::extract::{Path, State};
 use serde::Serialize;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::ApiQuery;
+use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{Page, effective_fields, text};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrgView {
     pub id: String,
     pub name: String,
     pub country: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub charity_number: Option<String>,
     /// The org's C2SP verifier key, with which it signs reports.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub public_key: Option<String>,
     pub seq: u64,
     pub registered_at: String,
     pub corrections: Vec<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrgList {
     pub orgs: Vec<OrgView>,
     /// Pass as `after` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next: Option<u64>,
 }
 
@@ -46,6 +50,23 @@ async fn org_view(state: &AppState, id: String, seq: u64) -> Result<OrgView, Api
 }
 
 /// `GET /v1/orgs`: registered charities in log order.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs",
+    tag = "orgs",
+    summary = "Registered charities",
+    description = "Registered charities in log order, with corrections applied.",
+    params(
+        ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
+            description = "Page size (default 100, at most 500)."),
+    ),
+    responses(
+        (status = 200, description = "A page of charities.", body = OrgList),
+        (status = 400, response = problem::BadQuery),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn list_orgs(
     State(state): State<AppState>,
     query: ApiQuery,
@@ -61,6 +82,21 @@ pub async fn list_orgs(
 }
 
 /// `GET /v1/orgs/{org}`
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}",
+    tag = "orgs",
+    summary = "One charity",
+    params(
+        ("org" = String, Path, description = "The org's id."),
+    ),
+    responses(
+        (status = 200, description = "The charity, with corrections applied.", body = OrgView),
+        (status = 404, description = "No org has this id.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
 pub async fn get_org(
     State(state): State<AppState>,
     Path(org): Path<String>,

@@ -18,13 +18,21 @@ use crate::sequencer::AppendRequest;
 use crate::store::{Store, StoreError, StoredCheckpoint};
 
 /// `{"seq","leaf_hash","entry","receipt"}` plus, once only, a new org's `api_token`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct WriteResponse {
+    /// The entry's index in the log.
     pub seq: u64,
+    /// The entry's RFC 6962 leaf hash, lowercase hex.
     pub leaf_hash: String,
+    /// The entry as logged, byte for byte its canonical JSON.
+    #[schema(value_type = super::openapi::CanonicalEntry)]
     pub entry: Box<RawValue>,
+    /// A C2SP `tlog-proof` receipt: the inclusion proof of the entry in the signed
+    /// checkpoint of the batch that appended it. A replay carries the same receipt.
     pub receipt: String,
+    /// The new org's API token: only in the 201 answer to an org registration, never again.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub api_token: Option<String>,
 }
 
@@ -112,20 +120,24 @@ pub const MAX_BATCH_ITEMS: usize = 1000;
 pub const MAX_BATCH_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// One item of a batch answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BatchItem {
+    /// The item's position in the request's list.
     pub index: usize,
     pub seq: u64,
     pub leaf_hash: String,
     /// `created`, or `replayed` for an item already logged with identical content.
+    #[schema(value_type = String, pattern = "^(created|replayed)$")]
     pub status: &'static str,
 }
 
 /// `{"items":[{"index","seq","leaf_hash","status"}],"checkpoint"}`: the checkpoint
 /// covers every item, so each can be proven with `GET /v1/entries/{seq}/proof?size=N`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BatchResponse {
+    /// One item per request item, in request order.
     pub items: Vec<BatchItem>,
+    /// A signed checkpoint (C2SP signed note) that includes every item.
     pub checkpoint: String,
 }
 

@@ -13,14 +13,22 @@ pub const KIND_ORG_REGISTERED: &str = "org.registered";
 pub const MAX_CHARITY_NUMBER_CHARS: usize = 64;
 
 /// What an operator sends to register a charity.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgRegistrationInput {
+    /// The org's id, `[A-Za-z0-9][A-Za-z0-9._:-]{0,63}`; it appears in its URLs.
+    #[schema(example = "helping-hands")]
     pub id: String,
+    /// Public name, 1 to 200 characters.
+    #[schema(example = "Helping Hands e.V.")]
     pub name: String,
+    /// ISO 3166-1 alpha-2 country code.
+    #[schema(example = "DE")]
     pub country: String,
+    /// Number in a national charity register.
     #[serde(default)]
     pub charity_number: Option<String>,
+    /// A C2SP verifier key (`name+hex id+base64 Ed25519 key`) the org will sign reports with.
     #[serde(default)]
     pub public_key: Option<String>,
 }

@@ -82,13 +82,23 @@ impl BeneficiaryKind {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A beneficiary an org registers.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BeneficiaryInput {
+    /// The beneficiary's id within its org, `[A-Za-z0-9][A-Za-z0-9._:-]{0,63}`.
+    #[schema(example = "well-project-7")]
     pub id: String,
+    /// Public label, 1 to 200 characters.
+    #[schema(example = "Village well, Kisumu")]
     pub label: String,
+    /// One of `person`, `organization`, `supplier`, `overhead`, `refunds`.
+    #[schema(example = "organization")]
     pub kind: String,
+    /// ISO 3166-1 alpha-2 country code.
+    #[schema(example = "KE")]
     pub country: String,
+    /// A C2SP verifier key of the beneficiary's, as the org states it.
     #[serde(default)]
     pub public_key: Option<String>,
 }
@@ -117,13 +127,23 @@ impl Beneficiary {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A campaign (restricted fund) an org opens.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignInput {
+    /// The campaign's id within its org.
+    #[schema(example = "wells-2026")]
     pub id: String,
+    /// Public title, 1 to 200 characters.
+    #[schema(example = "Clean water 2026")]
     pub title: String,
+    /// What the money is for, 1 to 1000 characters.
     pub purpose: String,
+    /// ISO 4217 code; every amount of the campaign is in its minor units.
+    #[schema(example = "EUR")]
     pub currency: String,
+    /// Ids of registered beneficiaries who may receive its money (at most 100, no repeats;
+    /// state more later).
     pub beneficiaries: Vec<String>,
 }
 
@@ -172,9 +192,11 @@ impl Campaign {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// More beneficiaries stated for a campaign.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatementInput {
+    /// Ids of registered beneficiaries (1 to 100, no repeats).
     pub beneficiaries: Vec<String>,
 }
 
@@ -209,23 +231,37 @@ impl Statement {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A donation an org received.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DonationInput {
+    /// The donation's id within its org (its idempotency key).
+    #[schema(example = "don-000123")]
     pub id: String,
+    /// The campaign it was given to.
     pub campaign: String,
+    /// Gross amount in minor units of the campaign's currency, at least 1.
+    #[schema(example = 2500)]
     pub amount: i64,
+    /// Payment fee in minor units, 0 to `amount`; `net` = `amount` - `fee`.
+    #[schema(example = 75)]
     pub fee: i64,
+    /// ISO 4217 code; if given it must be the campaign's.
     #[serde(default)]
     pub currency: Option<String>,
+    /// How it came in (`card`, `sms`, `mobile-money`, …): an id of at most 32 characters.
+    #[schema(example = "card")]
     pub channel: String,
     /// A donor's own reference (email, receipt number). Never stored: only its per-org
     /// HMAC reaches the log, as `donor_commitment`.
     #[serde(default)]
     pub donor_ref: Option<String>,
+    /// A commitment the org computed itself (64 lowercase hex digits), instead of `donor_ref`.
     #[serde(default)]
     pub donor_commitment: Option<String>,
+    /// When the donation was made: UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     #[serde(default)]
+    #[schema(example = "2026-03-01T12:00:00.000Z")]
     pub occurred_at: Option<String>,
 }
 
@@ -310,14 +346,23 @@ impl Donation {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A payment an org made from a campaign to one of its stated beneficiaries.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisbursementInput {
+    /// The disbursement's id within its org (its idempotency key).
+    #[schema(example = "pay-0042")]
     pub id: String,
+    /// The campaign paying.
     pub campaign: String,
+    /// A beneficiary stated for the campaign before this entry.
     pub beneficiary: String,
+    /// Minor units of the campaign's currency, at least 1, at most what it still holds.
+    #[schema(example = 150000)]
     pub amount: i64,
+    /// What it paid for, 1 to 1000 characters.
     pub purpose: String,
+    /// SHA-256 (64 lowercase hex digits) of an invoice or other evidence kept elsewhere.
     #[serde(default)]
     pub evidence_sha256: Option<String>,
 }
@@ -348,12 +393,16 @@ impl Disbursement {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A correction of text fields of an earlier entry of the same org.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionInput {
+    /// The correction's id within its org (its idempotency key).
     pub id: String,
+    /// Seq of the entry corrected.
     pub corrects: u64,
     /// New values of text fields of the corrected entry; money is never corrected.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub fields: Map<String, Value>,
 }
 

@@ -407,3 +407,35 @@ pub fn run_check(data_dir: &Path, database_url: Option<&str>) -> (bool, String) 
         ),
     )
 }
+
+impl TestApp {
+    /// Registers an org and returns its API token.
+    pub async fn new_org(&self, id: &str) -> String {
+        let answer = self
+            .register_org(
+                &serde_json::json!({"id": id, "name": format!("Charity {id}"), "country": "DE"}),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text());
+        answer.json()["api_token"].as_str().unwrap().to_string()
+    }
+
+    /// POSTs as an org (its token), to a path under /v1/orgs/{org}.
+    pub async fn org_post(&self, token: &str, org: &str, path: &str, body: &Value) -> Answer {
+        self.post_json(&format!("/v1/orgs/{org}{path}"), Some(token), body)
+            .await
+    }
+
+    /// POSTs and asserts 201; returns the body.
+    pub async fn org_create(&self, token: &str, org: &str, path: &str, body: &Value) -> Value {
+        let answer = self.org_post(token, org, path, body).await;
+        assert_eq!(answer.status, 201, "POST {path} {body}: {}", answer.text());
+        answer.json()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let answer = self.get(path).await;
+        assert_eq!(answer.status, 200, "GET {path}: {}", answer.text());
+        answer.json()
+    }
+}
