@@ -257,6 +257,14 @@ async fn bad_input_never_changes_the_log(app: TestApp) {
         .await
         .assert_problem(413, None);
 
+    // Authentication comes before the body is read: no token and a broken body is 401.
+    app.post_raw(path, None, "application/json", b"{oops".to_vec())
+        .await
+        .assert_problem(401, None);
+    // Errors from outside our handlers (the docs' static files) have the same shape.
+    app.get("/docs/no-such-asset.js")
+        .await
+        .assert_problem(404, None);
     // Authentication: missing, malformed and wrong tokens.
     app.post_json(path, None, &org("x2"))
         .await

@@ -2,10 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 
 use super::AppState;
-use super::auth::{ORG_TOKEN_PREFIX, new_token, require_operator};
+use super::auth::{ORG_TOKEN_PREFIX, Operator, new_token};
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::openapi::problem;
@@ -40,10 +40,9 @@ use crate::sequencer::{AppendOutcome, AppendRequest, SideEffect};
 )]
 pub async fn register_org(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _operator: Operator,
     ApiJson(input): ApiJson<OrgRegistrationInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    require_operator(&state.store, &headers).await?;
     let org = OrgRegistration::parse(input).map_err(ApiError::invalid_field)?;
     let (token, token_hash) =
         new_token(ORG_TOKEN_PREFIX).map_err(|e| ApiError::unavailable("token generation", &e))?;

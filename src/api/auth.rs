@@ -97,3 +97,18 @@ impl axum::extract::FromRequestParts<super::AppState> for OrgWriter {
         Ok(OrgWriter(org))
     }
 }
+
+/// Proof that the request carries the operator token (checked before the body is read).
+pub struct Operator;
+
+impl axum::extract::FromRequestParts<super::AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &super::AppState,
+    ) -> Result<Self, ApiError> {
+        require_operator(&state.store, &parts.headers).await?;
+        Ok(Operator)
+    }
+}

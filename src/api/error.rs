@@ -190,3 +190,43 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Gives every error response the one problem+json shape, including those produced
+/// outside our handlers (the request timeout, framework rejections).
+pub async fn problem_for_bare_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (kind, detail) = match status {
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "the request took too long and was cancelled".to_string(),
+        ),
+        StatusCode::NOT_FOUND => ("not-found", "not found".to_string()),
+        s if s.is_server_error() => {
+            tracing::error!(status = %s, "an error response without a problem body");
+            (
+                "unavailable",
+                "the service failed to answer this request".to_string(),
+            )
+        }
+        s => (
+            "bad-request",
+            s.canonical_reason()
+                .unwrap_or("request refused")
+                .to_string(),
+        ),
+    };
+    let mut problem = ApiError::new(status, kind, detail).into_response();
+    for name in [header::RETRY_AFTER, header::WWW_AUTHENTICATE, header::ALLOW] {
+        if let Some(v) = response.headers().get(&name) {
+            problem.headers_mut().insert(name, v.clone());
+        }
+    }
+    problem
+}

@@ -149,6 +149,9 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::map_response(
+            error::problem_for_bare_errors,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

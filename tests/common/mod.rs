@@ -58,6 +58,7 @@ impl PgDatabase {
             }
             Err(e) => panic!("CI=true and PostgreSQL at {admin} is unreachable: {e}"),
         };
+        drop_databases_of_dead_test_processes(&mut conn).await;
         let name = format!(
             "pt_test_{}_{}_{}",
             std::process::id(),
@@ -83,12 +84,37 @@ impl PgDatabase {
     }
 
     pub async fn drop_database(&self) {
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_database_url()).await {
+        drop_named(&self.name).await;
+    }
+}
+
+async fn drop_named(name: &str) {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_database_url()).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+    }
+}
+
+/// Databases named `pt_test_<pid>_…` whose test process is gone were left by a failed
+/// test on this machine; drop them so the shared server does not fill up.
+async fn drop_databases_of_dead_test_processes(conn: &mut sqlx::PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'pt_test_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
             )))
-            .execute(&mut conn)
+            .execute(&mut *conn)
             .await;
         }
     }
