@@ -358,6 +358,7 @@ impl SequencerTask {
         &mut self,
         pending: &mut [Pending],
     ) -> Result<Option<Arc<StoredCheckpoint>>, BatchFailure> {
+        let started = std::time::Instant::now();
         let mut tx = self.store.begin_append().await?;
         let head = tx
             .lock_head()
@@ -379,11 +380,33 @@ impl SequencerTask {
             clock: now(),
         };
 
+        // One lookup for every id and every piece of rule state the whole batch needs.
+        let keys: Vec<RecordKey> = pending
+            .iter()
+            .flat_map(|p| p.job.items.iter().map(|r| r.record.key(&r.org)))
+            .collect();
+        let logged = tx.record_seqs(&keys.iter().collect::<Vec<_>>()).await?;
+        let mut state_keys: Vec<StateKey> = pending
+            .iter()
+            .flat_map(|p| {
+                p.job
+                    .items
+                    .iter()
+                    .flat_map(|r| rules::state_keys(&r.org, &r.record))
+            })
+            .collect();
+        state_keys.sort();
+        state_keys.dedup();
+        let missing: Vec<&StateKey> = batch.ledger.missing(&state_keys);
+        for (key, value) in tx.load_state(&missing).await? {
+            batch.ledger.load(key, value);
+        }
+
         for p in pending.iter_mut() {
             let writes_mark = batch.writes.mark();
             let ledger_mark = batch.ledger.mark();
             let (chain_before, frontier_before) = (batch.chain, batch.frontier.clone());
-            let result = sequence_job(&mut tx, &p.job.items, &mut batch).await?;
+            let result = sequence_job(&mut tx, &p.job.items, &logged, &mut batch).await?;
             if result.is_err() {
                 batch.writes.rollback_to(writes_mark);
                 batch.ledger.rollback(ledger_mark);
@@ -399,6 +422,7 @@ impl SequencerTask {
             mut ledger,
             clock,
         } = batch;
+        let sequenced = started.elapsed();
 
         if writes.entries.is_empty() {
             // Only replays and refusals: nothing to write, nothing to sign.
@@ -450,7 +474,9 @@ impl SequencerTask {
             return Err(BatchFailure::HeadMoved);
         }
         tx.insert_checkpoint(&stored).await?;
+        let written = started.elapsed();
         tx.commit().await?;
+        let committed = started.elapsed();
 
         self.head = chain;
         self.frontier = frontier;
@@ -467,6 +493,10 @@ impl SequencerTask {
         tracing::debug!(
             size = chain.size,
             entries = writes.entries.len(),
+            sequenced_us = sequenced.as_micros() as u64,
+            written_us = written.as_micros() as u64,
+            committed_us = committed.as_micros() as u64,
+            recorded_us = started.elapsed().as_micros() as u64,
             "batch committed"
         );
         Ok(Some(stored))
@@ -487,28 +517,15 @@ struct BatchState {
 async fn sequence_job(
     tx: &mut AppendTx,
     items: &[AppendRequest],
+    logged: &HashMap<RecordKey, u64>,
     batch: &mut BatchState,
 ) -> Result<Result<Vec<Sequenced>, AppendError>, BatchFailure> {
     let keys: Vec<RecordKey> = items.iter().map(|r| r.record.key(&r.org)).collect();
-    let key_refs: Vec<&RecordKey> = keys.iter().collect();
-    let stored_seqs = tx.record_seqs(&key_refs).await?;
-    let state_keys: Vec<StateKey> = items
-        .iter()
-        .flat_map(|r| rules::state_keys(&r.org, &r.record))
-        .collect();
-    let missing = batch.ledger.missing(&state_keys);
-    if !missing.is_empty() {
-        let mut unique: Vec<&StateKey> = missing;
-        unique.sort();
-        unique.dedup();
-        for (key, value) in tx.load_state(&unique).await? {
-            batch.ledger.load(key, value);
-        }
-    }
 
     let mut outcomes = Vec::with_capacity(items.len());
     let mut seen_in_job: HashMap<&RecordKey, usize> = HashMap::new();
-    for (index, ((req, key), stored_seq)) in items.iter().zip(&keys).zip(stored_seqs).enumerate() {
+    for (index, (req, key)) in items.iter().zip(&keys).enumerate() {
+        let stored_seq = logged.get(key).copied();
         if let Some(&first) = seen_in_job.get(key) {
             return Ok(Err(AppendError::DuplicateInJob {
                 index,

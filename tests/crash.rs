@@ -249,6 +249,14 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
             &stop,
             &in_flight_max,
         );
+        // Wait for the load to be under way (a busy machine starts slowly), then kill at
+        // a pseudo-random moment.
+        let waiting = std::time::Instant::now();
+        while acked.lock().await.len() == acked_before
+            && waiting.elapsed() < Duration::from_secs(20)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         tokio::time::sleep(Duration::from_millis(delay_ms(round))).await;
         max_in_flight_at_kill = max_in_flight_at_kill.min(in_flight_max.load(Ordering::SeqCst));
         service.kill9().await;

@@ -928,3 +928,43 @@ async fn traces_match_a_unit_by_unit_oracle(app: TestApp) {
     app.finish().await;
 }
 on_both_backends!(traces_match_a_unit_by_unit_oracle);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn donor_lookups_are_rate_limited() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    seeded(&app).await;
+    let lookup = json!({"org": ORG, "donor_ref": "someone@example.org"});
+    for _ in 0..pennytrail::api::limits::DONOR_LOOKUPS_PER_MINUTE {
+        assert_eq!(
+            app.post_json("/v1/donors/lookup", None, &lookup)
+                .await
+                .status,
+            200
+        );
+    }
+    let response = app
+        .client
+        .post(format!("{}/v1/donors/lookup", app.base))
+        .json(&lookup)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=2).contains(&retry_after),
+        "retry after {retry_after} s"
+    );
+    app.post_json(
+        "/v1/donors/lookup",
+        None,
+        &json!({"org": "-bad", "donor_ref": "x"}),
+    )
+    .await
+    .assert_problem(429, None);
+    app.finish().await;
+}

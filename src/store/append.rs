@@ -5,6 +5,8 @@
 //! [`AppendTx::advance_head`] writes the new head only if the stored head is still the one
 //! the batch was built on (a batch's first `prev` is the stored head, or nothing is written).
 
+use std::collections::HashMap;
+
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite, Transaction};
 
 use super::{
@@ -135,17 +137,41 @@ impl AppendTx {
         )
     }
 
-    /// The seq each key is already logged at, if any (same order as `keys`).
-    pub async fn record_seqs(&mut self, keys: &[&RecordKey]) -> StoreResult<Vec<Option<u64>>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let seq: Option<i64> = on_tx!(self, conn => sqlx::query(
-                "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $3"
-            ).bind(&key.org).bind(key.scope).bind(&key.id)
-                .fetch_optional(conn).await?.map(|r| r.get(0)));
-            out.push(seq.map(|s| to_u64(s, "record seq")).transpose()?);
+    /// The seq of every key already logged (keys not logged are absent from the map).
+    /// One statement per 300 keys: an appended batch pays one lookup, not one per item.
+    pub async fn record_seqs(
+        &mut self,
+        keys: &[&RecordKey],
+    ) -> StoreResult<HashMap<RecordKey, u64>> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(MAX_ROWS_PER_STATEMENT / 3) {
+            let rows: Vec<(String, String, String, i64)> = on_tx!(self, conn => {
+                let mut q = QueryBuilder::new("SELECT org, scope, id, seq FROM record_ids WHERE (org, scope, id) IN (");
+                let mut list = q.separated(", ");
+                for key in chunk {
+                    list.push("(");
+                    list.push_bind_unseparated(&key.org);
+                    list.push_unseparated(", ");
+                    list.push_bind_unseparated(key.scope);
+                    list.push_unseparated(", ");
+                    list.push_bind_unseparated(&key.id);
+                    list.push_unseparated(")");
+                }
+                q.push(")");
+                q.build().fetch_all(conn).await?.into_iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+                    .collect::<Result<_, sqlx::Error>>()?
+            });
+            for (org, scope, id, seq) in rows {
+                if let Some(key) = chunk
+                    .iter()
+                    .find(|k| k.org == org && k.scope == scope && k.id == id)
+                {
+                    found.insert((*key).clone(), to_u64(seq, "record seq")?);
+                }
+            }
         }
-        Ok(out)
+        Ok(found)
     }
 
     pub async fn insert_entries(&mut self, entries: &[(u64, &[u8])]) -> StoreResult<()> {
