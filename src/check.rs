@@ -1,6 +1,7 @@
 //! `pennytrail check`: re-verifies a whole store from the entries up — canonical bytes,
-//! the hash chain, every stored tree hash, every stored checkpoint's root and signature,
-//! and the head — and stops at the first fault, naming it precisely.
+//! the hash chain, the money rules and every derived running total, every stored tree
+//! hash, every stored checkpoint's root and signature, and the head — and stops at the
+//! first fault, naming it precisely.
 //!
 //! Work is streamed in pages, so memory stays flat however long the log is.
 
@@ -8,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use crate::ledger::replay::replay_entry;
+use crate::ledger::state::LedgerMemory;
 use crate::log::checkpoint::Checkpoint;
 use crate::log::entry::{self, ChainHead};
 use crate::log::merkle::{Frontier, stored_hash_count, stored_hash_index};
@@ -109,6 +112,7 @@ pub async fn check_store(
     }
     let head = store.head().await?;
     let mut chain = ChainHead::GENESIS;
+    let mut ledger = LedgerMemory::new();
     let mut frontier = Frontier::empty();
     let mut checkpoints = CheckpointCursor::new(store, verifier).await?;
     checkpoints.check_at(&frontier).await?;
@@ -141,6 +145,7 @@ pub async fn check_store(
             chain
                 .advance(&parsed, &bytes)
                 .with_context(|| format!("entry {seq}"))?;
+            replay_entry(&mut ledger, &parsed)?;
             let (first_index, created) = frontier.append(chain.leaf_hash);
             for (index, expected) in (first_index..).zip(created) {
                 match stored.next() {

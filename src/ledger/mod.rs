@@ -8,6 +8,7 @@ pub mod iso;
 pub mod money;
 pub mod org;
 pub mod records;
+pub mod replay;
 pub mod rules;
 pub mod state;
 
