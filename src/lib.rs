@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod app;
+pub mod bundle;
 pub mod check;
 pub mod demo;
 pub mod keys;

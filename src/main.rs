@@ -13,6 +13,8 @@ use pennytrail::check::check_store;
 use pennytrail::keys;
 use pennytrail::loadgen::{self, LoadConfig, Workload};
 use pennytrail::log::checkpoint::is_valid_origin;
+use pennytrail::log::note::NoteVerifier;
+use pennytrail::log::receipt::Receipt;
 use pennytrail::store::{self, StoreConfig};
 
 #[derive(Parser)]
@@ -41,6 +43,36 @@ enum Command {
     },
     /// Re-verify a whole store from its entries up and report the first fault.
     Check(StoreArgs),
+    /// Write an export bundle of the log (CSVs, checkpoint, datapackage.json).
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Folder to create (default: exports/<origin>-<size>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify an export bundle against a pinned log verifier key.
+    Verify {
+        /// The bundle folder.
+        bundle: PathBuf,
+        /// The log's verifier key (<name>+<id>+<key>), from a source you trust.
+        #[arg(long)]
+        key: String,
+        /// Refuse bundles with fewer entries (so an old bundle cannot pass for a current one).
+        #[arg(long)]
+        min_size: Option<u64>,
+    },
+    /// Check a donor's receipt (C2SP tlog-proof) for an entry, offline.
+    VerifyReceipt {
+        /// The receipt file.
+        receipt: PathBuf,
+        /// The entry's exact bytes.
+        #[arg(long)]
+        entry: PathBuf,
+        /// The log's verifier key, from a source you trust.
+        #[arg(long)]
+        key: String,
+    },
     /// Seed a running service with a realistic demo data set, through its public API.
     Demo {
         /// Base URL of the service.
@@ -207,6 +239,61 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             pennytrail::demo::seed(&url, token.trim(), donations).await
         }
+        Command::Export { store, out } => {
+            let opened = store::open(&store.config())
+                .await
+                .context("opening the database")?;
+            let (dir, summary) = pennytrail::bundle::export_store(&opened, out, |done, total| {
+                if done.is_multiple_of(100_000) || done == total {
+                    eprintln!("exported {done}/{total} entries");
+                }
+            })
+            .await?;
+            println!("wrote {} ({} entries)", dir.display(), summary.entries);
+            Ok(())
+        }
+        Command::Verify {
+            bundle,
+            key,
+            min_size,
+        } => {
+            let verifier = NoteVerifier::from_text(&key).context("--key")?;
+            let report = pennytrail::bundle::verify::verify_bundle(
+                &bundle,
+                &verifier,
+                min_size,
+                |done, total| {
+                    eprint!("\rverified {done}/{total} entries");
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("FAILED: {e}"))?;
+            eprintln!();
+            print_summary(&report);
+            Ok(())
+        }
+        Command::VerifyReceipt {
+            receipt,
+            entry,
+            key,
+        } => {
+            let verifier = NoteVerifier::from_text(&key).context("--key")?;
+            let text = std::fs::read_to_string(&receipt)
+                .with_context(|| format!("reading {}", receipt.display()))?;
+            let bytes =
+                std::fs::read(&entry).with_context(|| format!("reading {}", entry.display()))?;
+            let parsed = Receipt::parse(&text).with_context(|| format!("{}", receipt.display()))?;
+            let checkpoint = parsed
+                .verify(&bytes, &verifier)
+                .map_err(|e| anyhow::anyhow!("FAILED: {e}"))?;
+            println!(
+                "ok: the entry is number {} of the log {} at size {}, signed by {}",
+                parsed.index,
+                checkpoint.origin,
+                checkpoint.size,
+                verifier.to_text()
+            );
+            Ok(())
+        }
         Command::Check(args) => {
             let store = store::open(&args.config())
                 .await
@@ -222,6 +309,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn print_summary(report: &pennytrail::bundle::verify::VerifyReport) {
+    let s = &report.summary;
+    println!(
+        "ok: {} entries of {} verified against its signed checkpoint (root {})",
+        s.entries,
+        report.checkpoint.origin,
+        report.checkpoint.root.to_base64()
+    );
+    println!(
+        "   {} charities, {} campaigns, {} donations, {} disbursements",
+        s.orgs, s.campaigns, s.donations, s.disbursements
+    );
+    for (currency, t) in &s.by_currency {
+        // Shares in tenths of a percent, computed in integers.
+        let share = |part: i64| if t.net > 0 { part * 1000 / t.net } else { 0 };
+        let disbursed = share(t.disbursed);
+        println!(
+            "   {currency}: received {} (fees {}, net {}), disbursed {} = {}.{}% of net, all to stated beneficiaries",
+            t.received,
+            t.fees,
+            t.net,
+            t.disbursed,
+            disbursed / 10,
+            disbursed % 10
+        );
+        for (kind, amount) in &t.by_kind {
+            let k = share(*amount);
+            println!("      to {kind}: {amount} ({}.{}% of net)", k / 10, k % 10);
+        }
+    }
+    println!("   amounts are in minor units of each currency (cents for EUR)");
 }
 
 #[tokio::main]

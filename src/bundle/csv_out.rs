@@ -1,0 +1,100 @@
+//! How bundle CSVs are written: LF line endings, no BOM, a fixed header, quoting only
+//! where needed, and text cells that a spreadsheet would read as a formula neutralised
+//! with a leading `'` (reversible: a reader drops one leading `'` from text columns).
+
+use std::io::Write;
+
+/// Characters that make a spreadsheet treat a cell as a formula (or strip it).
+const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
+
+/// A text cell as the bundle writes it.
+pub fn neutralise(text: &str) -> String {
+    if text.starts_with(FORMULA_STARTS) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The inverse of [`neutralise`], for readers of text columns.
+pub fn restore(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
+/// One cell of a row.
+pub enum Cell<'a> {
+    /// Free text (names, labels, purposes): neutralised.
+    Text(&'a str),
+    /// Ids, codes, hashes, times and JSON, which can never start a formula.
+    Plain(&'a str),
+    Int(i64),
+    /// An optional text cell; empty when absent.
+    Opt(Option<&'a str>),
+}
+
+/// A CSV file being written.
+pub struct CsvOut<W: Write> {
+    writer: csv::Writer<W>,
+    pub rows: u64,
+}
+
+impl<W: Write> CsvOut<W> {
+    pub fn new(sink: W, header: &[&str]) -> std::io::Result<CsvOut<W>> {
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(sink);
+        writer.write_record(header)?;
+        Ok(CsvOut { writer, rows: 0 })
+    }
+
+    pub fn row(&mut self, cells: &[Cell<'_>]) -> std::io::Result<()> {
+        let mut record: Vec<String> = Vec::with_capacity(cells.len());
+        for cell in cells {
+            record.push(match cell {
+                Cell::Text(t) => neutralise(t),
+                Cell::Plain(p) => (*p).to_string(),
+                Cell::Int(i) => i.to_string(),
+                Cell::Opt(o) => o.map(neutralise).unwrap_or_default(),
+            });
+        }
+        self.writer.write_record(&record)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    pub fn finish(self) -> std::io::Result<W> {
+        self.writer.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neutralising_is_reversible() {
+        for text in [
+            "=SUM(A1)", "+1", "-2", "@x", "\tx", "'quoted", "plain", "", "''", "'=x",
+        ] {
+            assert_eq!(restore(&neutralise(text)), text, "{text:?}");
+            assert!(!neutralise(text).starts_with(['=', '+', '-', '@', '\t', '\r']));
+        }
+    }
+
+    #[test]
+    fn rows_are_lf_terminated_and_quoted_only_when_needed() {
+        let mut out = CsvOut::new(Vec::new(), &["a", "b"]).unwrap();
+        out.row(&[Cell::Text("x,y"), Cell::Int(3)]).unwrap();
+        out.row(&[Cell::Plain("{\"k\":1}"), Cell::Opt(None)])
+            .unwrap();
+        let bytes = out.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "a,b\n\"x,y\",3\n\"{\"\"k\"\":1}\",\n"
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! `datapackage.json` (Frictionless Data Package: a Table Schema per CSV with types,
+//! primary and foreign keys, and each file's SHA-256 and byte count) and the bundle's
+//! README.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+
+use super::derive::CSV_FILES;
+use super::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE};
+use crate::log::checkpoint::Checkpoint;
+use crate::log::hash::sha256;
+
+/// Columns holding integers (money in minor units, counts and seqs); all others are text.
+const INTEGER_COLUMNS: [&str; 16] = [
+    "seq",
+    "received",
+    "fees",
+    "net",
+    "disbursed",
+    "held",
+    "donations",
+    "disbursements",
+    "amount",
+    "fee",
+    "received_before",
+    "disbursed_before",
+    "donation_seq",
+    "disbursement_seq",
+    "stated_seq",
+    "corrects",
+];
+
+fn keys(file: &str) -> (Vec<&'static str>, Vec<Value>) {
+    let fk = |fields: &[&str], resource: &str, reference: &[&str]| json!({"fields": fields, "reference": {"resource": resource, "fields": reference}});
+    match file {
+        "entries.csv" => (vec!["seq"], vec![]),
+        "orgs.csv" => (vec!["org"], vec![fk(&["seq"], "entries", &["seq"])]),
+        "beneficiaries.csv" => (
+            vec!["org", "beneficiary"],
+            vec![fk(&["org"], "orgs", &["org"])],
+        ),
+        "campaigns.csv" => (
+            vec!["org", "campaign"],
+            vec![fk(&["org"], "orgs", &["org"])],
+        ),
+        "stated_beneficiaries.csv" => (
+            vec!["org", "campaign", "beneficiary"],
+            vec![
+                fk(&["org", "campaign"], "campaigns", &["org", "campaign"]),
+                fk(
+                    &["org", "beneficiary"],
+                    "beneficiaries",
+                    &["org", "beneficiary"],
+                ),
+            ],
+        ),
+        "donations.csv" => (
+            vec!["org", "donation"],
+            vec![fk(&["org", "campaign"], "campaigns", &["org", "campaign"])],
+        ),
+        "disbursements.csv" => (
+            vec!["org", "disbursement"],
+            vec![
+                fk(&["org", "campaign"], "campaigns", &["org", "campaign"]),
+                fk(
+                    &["org", "beneficiary"],
+                    "beneficiaries",
+                    &["org", "beneficiary"],
+                ),
+            ],
+        ),
+        "flows.csv" => (
+            vec!["org", "donation", "disbursement"],
+            vec![
+                fk(&["org", "donation"], "donations", &["org", "donation"]),
+                fk(
+                    &["org", "disbursement"],
+                    "disbursements",
+                    &["org", "disbursement"],
+                ),
+            ],
+        ),
+        "corrections.csv" => (
+            vec!["org", "correction", "field"],
+            vec![fk(&["corrects"], "entries", &["seq"])],
+        ),
+        _ => (vec![], vec![]),
+    }
+}
+
+/// The Table Schema of one of the bundle's CSVs.
+pub fn schema(file: &str, header: &[&str]) -> Value {
+    let fields: Vec<Value> = header
+        .iter()
+        .map(|name| {
+            let kind = if INTEGER_COLUMNS.contains(name) {
+                "integer"
+            } else {
+                "string"
+            };
+            json!({"name": name, "type": kind})
+        })
+        .collect();
+    let (primary, foreign) = keys(file);
+    let mut schema = json!({"fields": fields, "primaryKey": primary, "missingValues": [""]});
+    if !foreign.is_empty() {
+        schema["foreignKeys"] = Value::Array(foreign);
+    }
+    schema
+}
+
+fn resource(dir: &Path, path: &str) -> anyhow::Result<Value> {
+    let bytes = fs::read(dir.join(path)).with_context(|| format!("reading {path}"))?;
+    Ok(json!({
+        "name": path.split('.').next().unwrap_or(path).replace('_', "-"),
+        "path": path,
+        "bytes": bytes.len(),
+        "hash": format!("sha256:{}", sha256(&bytes).to_hex()),
+    }))
+}
+
+/// Builds `datapackage.json` from the files already in `dir`.
+pub fn datapackage(
+    dir: &Path,
+    origin: &str,
+    verifier_key: &str,
+    checkpoint: &Checkpoint,
+) -> anyhow::Result<Value> {
+    let mut resources = Vec::new();
+    for (file, header) in CSV_FILES {
+        let mut r = resource(dir, file)?;
+        r["profile"] = json!("tabular-data-resource");
+        r["format"] = json!("csv");
+        r["mediatype"] = json!("text/csv");
+        r["encoding"] = json!("utf-8");
+        r["dialect"] = json!({"delimiter": ",", "lineTerminator": "\n", "quoteChar": "\"", "doubleQuote": true, "header": true});
+        r["schema"] = schema(file, header);
+        resources.push(r);
+    }
+    for (file, media) in [(CHECKPOINT_FILE, "text/plain"), (README_FILE, "text/plain")] {
+        let mut r = resource(dir, file)?;
+        r["mediatype"] = json!(media);
+        r["format"] = json!("txt");
+        resources.push(r);
+    }
+    Ok(json!({
+        "profile": "tabular-data-package",
+        "name": super::default_name(origin, checkpoint.size).to_lowercase().replace('_', "-"),
+        "title": format!("pennytrail log {origin}, {} entries", checkpoint.size),
+        "description": "Every entry of a pennytrail log with its exact bytes and hashes, the records derived from them, and the signed checkpoint. Verify with: pennytrail verify <this folder> --key <verifier key>",
+        "pennytrail": {
+            "origin": origin,
+            "size": checkpoint.size,
+            "root": checkpoint.root.to_base64(),
+            "verifier_key": verifier_key,
+        },
+        "resources": resources,
+    }))
+}
+
+pub fn write_datapackage(
+    dir: &Path,
+    origin: &str,
+    verifier_key: &str,
+    checkpoint: &Checkpoint,
+) -> anyhow::Result<()> {
+    let package = datapackage(dir, origin, verifier_key, checkpoint)?;
+    let mut text = serde_json::to_string_pretty(&package)?;
+    text.push('\n');
+    fs::write(dir.join(DATAPACKAGE_FILE), text)
+        .with_context(|| format!("writing {DATAPACKAGE_FILE}"))
+}
+
+/// The bundle's README: what it is and how to check it.
+pub fn readme(origin: &str, verifier_key: &str, size: u64) -> String {
+    format!(
+        "pennytrail export bundle\n\
+         ========================\n\n\
+         Log: {origin}\n\
+         Entries: {size}\n\
+         Log verifier key (as served by the log; compare it with the key the charity\n\
+         publishes on its own site before trusting it):\n  {verifier_key}\n\n\
+         Files\n\
+         - entries.csv: every entry, with its exact bytes (column entry), leaf hash and prev hash.\n\
+         - orgs.csv, beneficiaries.csv, campaigns.csv, stated_beneficiaries.csv, donations.csv,\n\
+           disbursements.csv, corrections.csv: the records, one row each, derived from the entries.\n\
+         - flows.csv: which donation paid how much of which disbursement (FIFO per campaign).\n\
+         - checkpoint.txt: the log's signed checkpoint (C2SP signed note) for these entries.\n\
+         - datapackage.json: column types, keys, and the SHA-256 and size of every file.\n\n\
+         Money columns are integers in the currency's minor units (cents for EUR).\n\
+         Text cells starting with = + - @ tab CR or ' carry one extra leading ' so spreadsheets\n\
+         do not run them as formulas; remove that one character to get the original text.\n\n\
+         Verify\n  pennytrail verify <this folder> --key '<verifier key you trust>' [--min-size N]\n\
+         It re-derives every file from entries.csv, checks every hash, the chain, the Merkle\n\
+         root against the signed checkpoint, and every money rule, and names the first fault.\n"
+    )
+}
