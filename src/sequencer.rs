@@ -590,7 +590,7 @@ async fn sequence_job(
         writes.add_rows(&req.org, header.seq, &req.record, &derived);
         writes
             .new_keys
-            .insert(key.clone(), (header.seq, req.record.clone()));
+            .insert(key.clone(), (header.seq, req.record.as_logged(&derived)));
         if let Some(effect) = &req.side_effect {
             writes.side_effects.push(effect.clone());
         }

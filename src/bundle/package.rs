@@ -115,7 +115,7 @@ pub fn schema(file: &str, header: &[&str]) -> Value {
 fn resource(dir: &Path, path: &str) -> anyhow::Result<Value> {
     let bytes = fs::read(dir.join(path)).with_context(|| format!("reading {path}"))?;
     Ok(json!({
-        "name": path.split('.').next().unwrap_or(path).replace('_', "-"),
+        "name": path.split('.').next().unwrap_or(path).replace('_', "-").to_lowercase(),
         "path": path,
         "bytes": bytes.len(),
         "hash": format!("sha256:{}", sha256(&bytes).to_hex()),
@@ -147,7 +147,7 @@ pub fn datapackage(
         resources.push(r);
     }
     Ok(json!({
-        "profile": "tabular-data-package",
+        "profile": "data-package",
         "name": super::default_name(origin, checkpoint.size).to_lowercase().replace('_', "-"),
         "title": format!("pennytrail log {origin}, {} entries", checkpoint.size),
         "description": "Every entry of a pennytrail log with its exact bytes and hashes, the records derived from them, and the signed checkpoint. Verify with: pennytrail verify <this folder> --key <verifier key>",

@@ -526,6 +526,21 @@ impl Record {
         }
     }
 
+    /// The record as its entry will say it: a donation sent without a currency gets the
+    /// campaign's, exactly as [`Record::from_entry`] reads it back. Replays are compared
+    /// against this form, whether the original is committed or still in the same batch.
+    pub fn as_logged(&self, derived: &Derived) -> Record {
+        match (self, derived) {
+            (Record::Donation(d), Derived::Donation { currency, .. }) => {
+                Record::Donation(Donation {
+                    currency: Some(*currency),
+                    ..d.clone()
+                })
+            }
+            _ => self.clone(),
+        }
+    }
+
     /// Whether a new request says the same as this logged record (a replay). A donation
     /// sent without a currency means the campaign's, so it matches the logged currency.
     pub fn same_request(&self, request: &Record) -> bool {
