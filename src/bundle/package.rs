@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::derive::CSV_FILES;
 use super::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE};
 use crate::log::checkpoint::Checkpoint;
-use crate::log::hash::sha256;
+use crate::log::hash::Hash;
 
 /// Columns holding integers (money in minor units, counts and seqs); all others are text.
 const INTEGER_COLUMNS: [&str; 16] = [
@@ -112,13 +112,36 @@ pub fn schema(file: &str, header: &[&str]) -> Value {
     schema
 }
 
+/// Size and SHA-256 of a file, streamed (bundles of millions of entries are gigabytes).
+pub fn file_digest(path: &Path) -> std::io::Result<(u64, Hash)> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut file = fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    let digest = hasher.finalize();
+    Ok((
+        total,
+        Hash::from_slice(digest.as_slice()).expect("SHA-256 is 32 bytes"),
+    ))
+}
+
 fn resource(dir: &Path, path: &str) -> anyhow::Result<Value> {
-    let bytes = fs::read(dir.join(path)).with_context(|| format!("reading {path}"))?;
+    let (bytes, hash) = file_digest(&dir.join(path)).with_context(|| format!("reading {path}"))?;
     Ok(json!({
         "name": path.split('.').next().unwrap_or(path).replace('_', "-").to_lowercase(),
         "path": path,
-        "bytes": bytes.len(),
-        "hash": format!("sha256:{}", sha256(&bytes).to_hex()),
+        "bytes": bytes,
+        "hash": format!("sha256:{}", hash.to_hex()),
     }))
 }
 

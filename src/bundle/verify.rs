@@ -14,7 +14,6 @@ use serde_json::Value;
 use super::derive::{CSV_FILES, DeriveError, Deriver, Summary};
 use super::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, package, read_file};
 use crate::log::checkpoint::Checkpoint;
-use crate::log::hash::sha256;
 use crate::log::note::NoteVerifier;
 
 /// The first fault found, located as precisely as the check allows.
@@ -178,18 +177,18 @@ fn check_datapackage(
                 format!("resources[{i}] lists an unexpected file {path:?}"),
             ));
         }
-        let bytes = read_file(dir, path).map_err(|e| fault(path, format!("{e:#}")))?;
-        if resource["bytes"].as_u64() != Some(bytes.len() as u64) {
+        let (size, digest) = package::file_digest(&dir.join(path))
+            .map_err(|e| fault(path, format!("cannot read it: {e}")))?;
+        if resource["bytes"].as_u64() != Some(size) {
             return Err(fault(
                 path,
                 format!(
-                    "is {} bytes; datapackage.json says {}",
-                    bytes.len(),
+                    "is {size} bytes; datapackage.json says {}",
                     resource["bytes"]
                 ),
             ));
         }
-        let hash = format!("sha256:{}", sha256(&bytes).to_hex());
+        let hash = format!("sha256:{}", digest.to_hex());
         if resource["hash"].as_str() != Some(hash.as_str()) {
             return Err(fault(
                 path,
