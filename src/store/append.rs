@@ -146,7 +146,10 @@ impl AppendTx {
         let mut found = HashMap::new();
         for chunk in keys.chunks(MAX_ROWS_PER_STATEMENT / 3) {
             let rows: Vec<(String, String, String, i64)> = on_tx!(self, conn => {
-                let mut q = QueryBuilder::new("SELECT org, scope, id, seq FROM record_ids WHERE (org, scope, id) IN (");
+                // A joined VALUES list, not `(org, scope, id) IN (…)`: PostgreSQL plans the IN
+                // form as an index range on (org, scope) filtered by id, which reads every
+                // id of the org on each batch.
+                let mut q = QueryBuilder::new("WITH wanted(org, scope, id) AS (VALUES ");
                 let mut list = q.separated(", ");
                 for key in chunk {
                     list.push("(");
@@ -157,7 +160,8 @@ impl AppendTx {
                     list.push_bind_unseparated(&key.id);
                     list.push_unseparated(")");
                 }
-                q.push(")");
+                q.push(") SELECT r.org, r.scope, r.id, r.seq FROM wanted w JOIN record_ids r \
+                        ON r.org = w.org AND r.scope = w.scope AND r.id = w.id");
                 q.build().fetch_all(conn).await?.into_iter()
                     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
                     .collect::<Result<_, sqlx::Error>>()?
