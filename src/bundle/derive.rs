@@ -516,6 +516,11 @@ impl<W: Write> Deriver<W> {
         Ok(())
     }
 
+    /// Entries derived so far and the Merkle root over them.
+    pub fn position(&self) -> (u64, Hash) {
+        (self.chain.size, self.frontier.root())
+    }
+
     /// Writes what only the end knows (campaign totals) and returns the sinks and summary.
     pub fn finish(mut self) -> Result<(Vec<NamedSink<W>>, Summary), DeriveError> {
         let campaigns = std::mem::take(&mut self.campaigns);

@@ -49,6 +49,9 @@ type Slot = Arc<Mutex<Option<VerifyError>>>;
 /// line (bundle rows never contain raw newlines: JSON escapes them and text fields may
 /// not hold control characters).
 struct Comparator {
+    /// Set at the first mismatch: later writes (a writer flushing on drop) are refused,
+    /// so the first fault is the one reported.
+    failed: bool,
     file: &'static str,
     header: &'static [&'static str],
     reader: BufReader<File>,
@@ -92,7 +95,11 @@ impl Comparator {
                 String::from_utf8_lossy(expected).trim_end()
             )
         };
-        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(VerifyError {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            return std::io::Error::other("bundle file differs");
+        }
+        *slot = Some(VerifyError {
             file: self.file.to_string(),
             row,
             field: if found.is_empty() {
@@ -130,6 +137,9 @@ impl Comparator {
 
 impl Write for Comparator {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed {
+            return Err(std::io::Error::other("bundle file already differs"));
+        }
         for &byte in buf {
             self.pending.push(byte);
             if byte == b'\n' {
@@ -137,6 +147,7 @@ impl Write for Comparator {
                 let mut found = Vec::with_capacity(self.pending.len());
                 self.reader.read_until(b'\n', &mut found)?;
                 if found != self.pending {
+                    self.failed = true;
                     return Err(self.mismatch(&self.pending.clone(), &found));
                 }
                 self.pending.clear();
@@ -265,6 +276,7 @@ pub fn verify_bundle(
             .unwrap_or(&[]);
         comparators_header.push(name);
         Ok(Comparator {
+            failed: false,
             file: name,
             header,
             reader: BufReader::new(File::open(dir.join(name))?),
@@ -336,6 +348,20 @@ pub fn verify_bundle(
         if row.is_multiple_of(10_000) {
             progress(row, checkpoint.size);
         }
+    }
+    // Count and root first: a truncated or extended entries.csv is named as such, not
+    // as the derived file that happens to differ first.
+    let (entries, root) = deriver.position();
+    if entries != checkpoint.size || root != checkpoint.root {
+        return Err(fault(
+            "entries.csv",
+            format!(
+                "{entries} entries with root {} do not match the signed checkpoint ({} entries, root {}): entries were removed, added or changed",
+                root.to_base64(),
+                checkpoint.size,
+                checkpoint.root.to_base64()
+            ),
+        ));
     }
     let (sinks, summary) = deriver.finish().map_err(|e| located(e, &slot))?;
     for (_, comparator) in sinks {
