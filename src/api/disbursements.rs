@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::AppState;
 use super::auth::OrgWriter;
-use super::donations::MAX_TRACE_PAGE;
+use super::donations::trace_page;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
 use super::openapi::{PROBLEM_JSON, problem};
@@ -285,15 +285,7 @@ pub async fn disbursement_sources(
     Path((org, id)): Path<(String, String)>,
     query: ApiQuery,
 ) -> Result<Json<Sources>, ApiError> {
-    query.only(&["after", "limit"])?;
-    let limit = query.u64("limit")?.unwrap_or(MAX_TRACE_PAGE);
-    if !(1..=MAX_TRACE_PAGE).contains(&limit) {
-        return Err(ApiError::bad_parameter(
-            "limit",
-            format!("limit must be between 1 and {MAX_TRACE_PAGE}"),
-        ));
-    }
-    let after = query.u64("after")?.map(|a| a as i64);
+    let (after, limit) = trace_page(&query)?;
     let x = find_disbursement(&state, &org, &id).await?;
     // Read after the disbursement: it and all its sources are in this checkpoint.
     let checkpoint = state.store.latest_checkpoint().await?;

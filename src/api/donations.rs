@@ -269,7 +269,9 @@ pub struct Trace {
     pub receipts: BTreeMap<u64, String>,
 }
 
-fn trace_page(query: &ApiQuery) -> Result<(Option<i64>, u64), ApiError> {
+/// `after` (a position on the campaign's money line, from the previous page's `next`) and
+/// `limit` (at most [`MAX_TRACE_PAGE`]) of a trace or sources page.
+pub fn trace_page(query: &ApiQuery) -> Result<(Option<i64>, u64), ApiError> {
     query.only(&["after", "limit"])?;
     let limit = query.u64("limit")?.unwrap_or(MAX_TRACE_PAGE);
     if !(1..=MAX_TRACE_PAGE).contains(&limit) {
