@@ -122,13 +122,8 @@ impl ApiQuery {
 
 /// A non-negative decimal integer parameter without sign, spaces or leading zeros.
 pub fn parse_u64(name: &str, value: &str) -> Result<u64, ApiError> {
-    let canonical = !value.is_empty()
-        && value.len() <= 19
-        && value.bytes().all(|b| b.is_ascii_digit())
-        && (value == "0" || !value.starts_with('0'));
-    canonical
-        .then(|| value.parse::<u64>().ok())
-        .flatten()
+    // Stored seqs and sizes are i64 in the database, hence the upper bound.
+    crate::log::checkpoint::parse_canonical_u64(value)
         .filter(|n| *n <= i64::MAX as u64)
         .ok_or_else(|| {
             ApiError::bad_parameter(

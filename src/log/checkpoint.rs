@@ -15,6 +15,16 @@ pub fn is_valid_origin(origin: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._/:-".contains(&b))
 }
 
+/// Parses an ASCII decimal with no sign and no leading zeros (unless it is `0`), as
+/// C2SP checkpoints and tlog-proofs write sizes and indexes: one number, one spelling.
+pub fn parse_canonical_u64(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.len() <= 20
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
 /// What is wrong with a checkpoint.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CheckpointError {
@@ -63,14 +73,8 @@ impl Checkpoint {
         if !is_valid_origin(origin) {
             return Err(CheckpointError::BadOrigin(origin.to_string()));
         }
-        let canonical_number = !size.is_empty()
-            && size.len() <= 20
-            && size.bytes().all(|b| b.is_ascii_digit())
-            && (size == "0" || !size.starts_with('0'));
-        let size_value = canonical_number
-            .then(|| size.parse::<u64>().ok())
-            .flatten()
-            .ok_or_else(|| CheckpointError::BadSize(size.to_string()))?;
+        let size_value =
+            parse_canonical_u64(size).ok_or_else(|| CheckpointError::BadSize(size.to_string()))?;
         let root = Hash::from_base64(root).map_err(|_| CheckpointError::BadRoot)?;
         Ok(Checkpoint {
             origin: origin.to_string(),

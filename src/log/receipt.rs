@@ -11,7 +11,7 @@
 //! <signed checkpoint, verbatim>
 //! ```
 
-use super::checkpoint::{Checkpoint, CheckpointError};
+use super::checkpoint::{Checkpoint, CheckpointError, parse_canonical_u64};
 use super::hash::{Hash, leaf_hash};
 use super::merkle::{MerkleError, verify_inclusion};
 use super::note::NoteVerifier;
@@ -76,16 +76,9 @@ impl Receipt {
             .next()
             .and_then(|(_, l)| l.strip_prefix("index "))
             .ok_or(ReceiptError::Malformed("expected an index line"))?;
-        let canonical = !index_text.is_empty()
-            && index_text.len() <= 20
-            && index_text.bytes().all(|b| b.is_ascii_digit())
-            && (index_text == "0" || !index_text.starts_with('0'));
-        let index = canonical
-            .then(|| index_text.parse::<u64>().ok())
-            .flatten()
-            .ok_or(ReceiptError::Malformed(
-                "index must be a decimal without leading zeros",
-            ))?;
+        let index = parse_canonical_u64(index_text).ok_or(ReceiptError::Malformed(
+            "index must be a decimal without leading zeros",
+        ))?;
         let mut proof = Vec::new();
         for (line_no, line) in lines {
             if proof.len() == MAX_PROOF_HASHES {

@@ -39,6 +39,7 @@ macro_rules! on_tx {
         }
     };
 }
+pub(super) use on_tx;
 
 /// The stored head is not the one the batch was built on: another writer appended first.
 #[derive(Debug, thiserror::Error)]

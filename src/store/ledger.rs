@@ -3,7 +3,7 @@
 
 use sqlx::{QueryBuilder, Row};
 
-use super::append::AppendTx;
+use super::append::{AppendTx, on_tx};
 use super::{MAX_ROWS_PER_STATEMENT, StoreError, StoreResult, to_i64, to_u64};
 use crate::ledger::money::{Amount, Currency};
 use crate::ledger::records::BeneficiaryKind;
@@ -53,21 +53,6 @@ fn amount(v: i64, what: &str) -> StoreResult<Amount> {
     Amount::non_negative(what, v).map_err(|e| corrupt(&e.to_string()))
 }
 
-macro_rules! on_conn {
-    ($tx:expr, $conn:ident => $body:expr) => {
-        match $tx {
-            AppendTx::Sqlite(t) => {
-                let $conn = &mut **t;
-                $body
-            }
-            AppendTx::Postgres(t) => {
-                let $conn = &mut **t;
-                $body
-            }
-        }
-    };
-}
-
 impl AppendTx {
     /// Reads the current value of each key (absent keys read as `None`).
     pub async fn load_state(
@@ -78,13 +63,13 @@ impl AppendTx {
         for key in keys {
             let value = match key {
                 StateKey::Org(org) => {
-                    let seq: Option<i64> = on_conn!(self, c => sqlx::query(
+                    let seq: Option<i64> = on_tx!(self, c => sqlx::query(
                         "SELECT seq FROM record_ids WHERE org = $1 AND scope = 'org' AND id = $1"
                     ).bind(org).fetch_optional(c).await?.map(|r| r.get(0)));
                     StateValue::Org(seq.map(|s| to_u64(s, "seq")).transpose()?)
                 }
                 StateKey::Beneficiary(org, id) => {
-                    let row: Option<(String, i64)> = on_conn!(self, c => sqlx::query(
+                    let row: Option<(String, i64)> = on_tx!(self, c => sqlx::query(
                         "SELECT kind, seq FROM beneficiaries WHERE org = $1 AND id = $2"
                     ).bind(org).bind(id).fetch_optional(c).await?.map(|r| (r.get(0), r.get(1))));
                     StateValue::Beneficiary(
@@ -97,7 +82,7 @@ impl AppendTx {
                     )
                 }
                 StateKey::Campaign(org, id) => {
-                    let totals = on_conn!(self, c => match sqlx::query(
+                    let totals = on_tx!(self, c => match sqlx::query(
                         "SELECT currency, seq, received, fees, net, disbursed, donations_count, disbursements_count \
                          FROM campaigns WHERE org = $1 AND id = $2"
                     ).bind(org).bind(id).fetch_optional(c).await? {
@@ -117,7 +102,7 @@ impl AppendTx {
                     StateValue::Campaign(totals)
                 }
                 StateKey::Stated(org, campaign, beneficiary) => {
-                    let row: Option<(i64, i64, i64)> = on_conn!(self, c => sqlx::query(
+                    let row: Option<(i64, i64, i64)> = on_tx!(self, c => sqlx::query(
                         "SELECT stated_at, disbursed, disbursements_count FROM campaign_beneficiaries \
                          WHERE org = $1 AND campaign = $2 AND beneficiary = $3"
                     ).bind(org).bind(campaign).bind(beneficiary).fetch_optional(c).await?
@@ -158,12 +143,12 @@ impl AppendTx {
         for (key, value) in changes {
             match (key, value) {
                 (StateKey::Beneficiary(org, id), StateValue::Beneficiary(Some((kind, seq)))) => {
-                    on_conn!(self, c => sqlx::query(
+                    on_tx!(self, c => sqlx::query(
                         "INSERT INTO beneficiaries (org, id, kind, seq) VALUES ($1, $2, $3, $4)"
                     ).bind(org).bind(id).bind(kind.as_str()).bind(to_i64(*seq)).execute(c).await?.rows_affected());
                 }
                 (StateKey::Campaign(org, id), StateValue::Campaign(Some(t))) => {
-                    on_conn!(self, c => sqlx::query(
+                    on_tx!(self, c => sqlx::query(
                         "INSERT INTO campaigns (org, id, currency, seq, received, fees, net, disbursed, donations_count, disbursements_count) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                          ON CONFLICT (org, id) DO UPDATE SET received = excluded.received, fees = excluded.fees, \
@@ -175,7 +160,7 @@ impl AppendTx {
                         .execute(c).await?.rows_affected());
                 }
                 (StateKey::Stated(org, campaign, beneficiary), StateValue::Stated(Some(t))) => {
-                    on_conn!(self, c => sqlx::query(
+                    on_tx!(self, c => sqlx::query(
                         "INSERT INTO campaign_beneficiaries (org, campaign, beneficiary, stated_at, disbursed, disbursements_count) \
                          VALUES ($1, $2, $3, $4, $5, $6) \
                          ON CONFLICT (org, campaign, beneficiary) DO UPDATE SET disbursed = excluded.disbursed, \
@@ -201,7 +186,7 @@ impl AppendTx {
 
     pub async fn insert_donations(&mut self, rows: &[DonationRow]) -> StoreResult<()> {
         for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT / 2) {
-            on_conn!(self, c => {
+            on_tx!(self, c => {
                 let mut q = QueryBuilder::new(
                     "INSERT INTO donations (org, id, campaign, seq, amount, fee, net, received_before, donor_commitment) ",
                 );
@@ -218,7 +203,7 @@ impl AppendTx {
 
     pub async fn insert_disbursements(&mut self, rows: &[DisbursementRow]) -> StoreResult<()> {
         for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT / 2) {
-            on_conn!(self, c => {
+            on_tx!(self, c => {
                 let mut q = QueryBuilder::new(
                     "INSERT INTO disbursements (org, id, campaign, beneficiary, seq, amount, disbursed_before) ",
                 );
@@ -234,7 +219,7 @@ impl AppendTx {
 
     pub async fn insert_corrections(&mut self, rows: &[CorrectionRow]) -> StoreResult<()> {
         for r in rows {
-            on_conn!(self, c => sqlx::query(
+            on_tx!(self, c => sqlx::query(
                 "INSERT INTO corrections (org, id, corrects, seq) VALUES ($1, $2, $3, $4)"
             ).bind(&r.org).bind(&r.id).bind(to_i64(r.corrects)).bind(to_i64(r.seq)).execute(c).await?.rows_affected());
         }
