@@ -328,6 +328,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
             api::limits::DONOR_LOOKUPS_PER_MINUTE,
             std::time::Duration::from_secs(60),
         )),
+        exports: Arc::new(
+            api::exports::Exports::new().context("creating a folder for export archives")?,
+        ),
     };
     let router = api::router(state);
     let listener = TcpListener::bind(config.listen)

@@ -7,6 +7,8 @@
 //!   PostgreSQL behind one interface.
 //! - [`sequencer`]: the single writer per process that batches appends (group commit).
 //! - [`api`]: the HTTP surface.
+//! - [`bundle`] and [`monitor`]: export bundles and the verifiers of a bundle and of a live
+//!   instance; [`progress`] reports their progress on long runs.
 
 pub mod api;
 pub mod app;
@@ -17,5 +19,7 @@ pub mod keys;
 pub mod ledger;
 pub mod loadgen;
 pub mod log;
+pub mod monitor;
+pub mod progress;
 pub mod sequencer;
 pub mod store;

@@ -1,7 +1,8 @@
-//! The `pennytrail` command: serve the log, make keys, check a store.
+//! The `pennytrail` command: serve the log, make keys, check a store, export and verify
+//! bundles, and monitor a live instance.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -9,12 +10,15 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use pennytrail::app::{self, ServeConfig};
+use pennytrail::bundle::verify::VerifyReport;
 use pennytrail::check::check_store;
 use pennytrail::keys;
 use pennytrail::loadgen::{self, LoadConfig, Workload};
-use pennytrail::log::checkpoint::is_valid_origin;
+use pennytrail::log::checkpoint::{Checkpoint, is_valid_origin};
 use pennytrail::log::note::NoteVerifier;
 use pennytrail::log::receipt::Receipt;
+use pennytrail::monitor::{self, Continuity};
+use pennytrail::progress::Progress;
 use pennytrail::store::{self, StoreConfig};
 
 #[derive(Parser)]
@@ -51,14 +55,27 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Verify an export bundle against a pinned log verifier key.
+    /// Verify an export bundle, or a live instance (--url), against a pinned log verifier key.
+    #[command(
+        group(clap::ArgGroup::new("source").required(true).args(["bundle", "url"])),
+        after_help = "Give either a bundle folder, or --url with --state:\n  pennytrail verify BUNDLE --key VKEY [--min-size N]\n  pennytrail verify --url http://HOST:PORT --key VKEY --state FILE [--min-size N]"
+    )]
     Verify {
-        /// The bundle folder.
-        bundle: PathBuf,
+        /// The bundle folder (not with --url).
+        #[arg(conflicts_with = "state")]
+        bundle: Option<PathBuf>,
+        /// Verify the live instance at this base URL (http://HOST:PORT) instead of a bundle.
+        #[arg(long, requires = "state")]
+        url: Option<String>,
+        /// With --url: the file remembering the last checkpoint verified (created on the first
+        /// run). Every later run demands a consistency proof from it and fails on a rollback or
+        /// fork; it is only rewritten after a run passed.
+        #[arg(long, requires = "url")]
+        state: Option<PathBuf>,
         /// The log's verifier key (<name>+<id>+<key>), from a source you trust.
         #[arg(long)]
         key: String,
-        /// Refuse bundles with fewer entries (so an old bundle cannot pass for a current one).
+        /// Refuse a log with fewer entries (so an old bundle cannot pass for a current one).
         #[arg(long)]
         min_size: Option<u64>,
     },
@@ -243,32 +260,55 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let opened = store::open(&store.config())
                 .await
                 .context("opening the database")?;
+            let mut progress = Progress::new("export");
             let (dir, summary) = pennytrail::bundle::export_store(&opened, out, |done, total| {
-                if done.is_multiple_of(100_000) || done == total {
-                    eprintln!("exported {done}/{total} entries");
-                }
+                progress.update(done, total)
             })
             .await?;
+            progress.finish();
             println!("wrote {} ({} entries)", dir.display(), summary.entries);
             Ok(())
         }
         Command::Verify {
             bundle,
+            url,
+            state,
             key,
             min_size,
         } => {
             let verifier = NoteVerifier::from_text(&key).context("--key")?;
-            let report = pennytrail::bundle::verify::verify_bundle(
-                &bundle,
-                &verifier,
-                min_size,
-                |done, total| {
-                    eprint!("\rverified {done}/{total} entries");
-                },
-            )
-            .map_err(|e| anyhow::anyhow!("FAILED: {e}"))?;
-            eprintln!();
-            print_summary(&report);
+            let mut progress = Progress::new("verify");
+            match (bundle, url, state) {
+                (Some(bundle), None, None) => {
+                    let report = pennytrail::bundle::verify::verify_bundle(
+                        &bundle,
+                        &verifier,
+                        min_size,
+                        |done, total| progress.update(done, total),
+                    )
+                    .map_err(|e| anyhow::anyhow!("FAILED: {e}"))?;
+                    progress.finish();
+                    print_summary(&report);
+                }
+                (None, Some(url), Some(state)) => {
+                    let report =
+                        monitor::verify_live(&url, &verifier, &state, min_size, |done, total| {
+                            progress.update(done, total)
+                        })
+                        .await
+                        .map_err(|e| anyhow::anyhow!("FAILED: {e}"))?;
+                    progress.finish();
+                    print_summary(&VerifyReport {
+                        checkpoint: report.checkpoint.clone(),
+                        summary: report.summary,
+                    });
+                    print_continuity(&report.checkpoint, &report.continuity, &state);
+                }
+                // clap enforces the combinations; this names them should that ever change.
+                _ => anyhow::bail!(
+                    "give either a bundle folder, or --url http://HOST:PORT with --state FILE"
+                ),
+            }
             Ok(())
         }
         Command::VerifyReceipt {
@@ -298,10 +338,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = store::open(&args.config())
                 .await
                 .context("opening the database")?;
-            let report = check_store(&store, |done, total| {
-                eprintln!("checked {done}/{total} entries")
-            })
-            .await?;
+            let mut progress = Progress::new("check");
+            let report = check_store(&store, |done, total| progress.update(done, total)).await?;
+            progress.finish();
             println!(
                 "ok: {} entries, {} tree hashes and {} signed checkpoints verified",
                 report.entries, report.tree_hashes, report.checkpoints
@@ -311,7 +350,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn print_summary(report: &pennytrail::bundle::verify::VerifyReport) {
+/// The monitor's line on how this run's checkpoint follows the one verified before.
+fn print_continuity(checkpoint: &Checkpoint, continuity: &Continuity, state: &Path) {
+    match continuity {
+        Continuity::FirstRun => println!(
+            "   first run: no earlier checkpoint to compare with; size {} remembered in {} for the next run",
+            checkpoint.size,
+            state.display()
+        ),
+        Continuity::Unchanged => println!(
+            "   unchanged since the last run: the same size {} and root as remembered in {}",
+            checkpoint.size,
+            state.display()
+        ),
+        Continuity::Extended {
+            from_size,
+            from_root,
+        } => println!(
+            "   consistent with the last run: the log grew from {from_size} entries (root {}) to {}, proven by a consistency proof and by re-deriving the old root; {} updated",
+            from_root.to_base64(),
+            checkpoint.size,
+            state.display()
+        ),
+    }
+}
+
+fn print_summary(report: &VerifyReport) {
     let s = &report.summary;
     println!(
         "ok: {} entries of {} verified against its signed checkpoint (root {})",

@@ -47,6 +47,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/orgs/{org}/disbursements/{id}/sources"),
     ("POST", "/v1/orgs/{org}/corrections"),
     ("POST", "/v1/donors/lookup"),
+    ("GET", "/v1/exports/{file}"),
 ];
 
 const HTTP_METHODS: [&str; 8] = [
@@ -131,6 +132,7 @@ fn concrete(path: &str) -> String {
         .replace("{org}", "no-such-org")
         .replace("{id}", "no-such-id")
         .replace("{campaign}", "no-such-campaign")
+        .replace("{file}", "orgs.csv")
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ pub mod corrections;
 pub mod disbursements;
 pub mod donations;
 pub mod error;
+pub mod exports;
 pub mod extract;
 pub mod limits;
 pub mod log_routes;
@@ -48,6 +49,7 @@ pub struct AppState {
     /// Key of the per-org HMAC that turns donor references into commitments.
     pub donor_secret: Arc<[u8; 32]>,
     pub donor_lookups: Arc<limits::RateLimiter>,
+    pub exports: Arc<exports::Exports>,
 }
 
 /// The log's public identity, fixed for the life of the process.
@@ -149,6 +151,9 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        // Exports stream for as long as the log takes, so they are outside the request
+        // timeout (and limited in number instead).
+        .route("/v1/exports/{file}", get(exports::get_export))
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,
         ))

@@ -10,8 +10,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::{
-    admin, beneficiaries, campaigns, corrections, disbursements, donations, error, log_routes,
-    orgs, write,
+    admin, beneficiaries, campaigns, corrections, disbursements, donations, error, exports,
+    log_routes, orgs, write,
 };
 
 /// Content type of every error answer (RFC 9457).
@@ -163,6 +163,7 @@ pub mod problem {
         disbursements::disbursement_sources,
         corrections::create_correction,
         donations::donor_lookup,
+        exports::get_export,
     ),
     components(
         schemas(error::Problem, write::WriteResponse, write::BatchResponse, CanonicalEntry),
@@ -198,6 +199,8 @@ pub mod problem {
         (name = "corrections", description = "Corrections of an earlier entry's text fields; \
             money is never corrected."),
         (name = "donors", description = "A donor finding their own donations."),
+        (name = "exports", description = "The books for download: bundle CSVs streamed by \
+            range, org or campaign, and the whole verifiable bundle as one archive."),
     ),
 )]
 pub struct ApiDoc;

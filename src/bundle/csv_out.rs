@@ -35,6 +35,13 @@ pub enum Cell<'a> {
     Opt(Option<&'a str>),
 }
 
+fn writer<W: Write>(sink: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(sink)
+}
+
 /// A CSV file being written.
 pub struct CsvOut<W: Write> {
     writer: csv::Writer<W>,
@@ -43,10 +50,7 @@ pub struct CsvOut<W: Write> {
 
 impl<W: Write> CsvOut<W> {
     pub fn new(sink: W, header: &[&str]) -> std::io::Result<CsvOut<W>> {
-        let mut writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .quote_style(csv::QuoteStyle::Necessary)
-            .from_writer(sink);
+        let mut writer = writer(sink);
         writer.write_record(header)?;
         Ok(CsvOut { writer, rows: 0 })
     }
@@ -68,6 +72,20 @@ impl<W: Write> CsvOut<W> {
 
     pub fn finish(self) -> std::io::Result<W> {
         self.writer.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+impl CsvOut<Vec<u8>> {
+    /// Takes what has been written so far, if it is at least `at_least` bytes (a
+    /// streamed file's next chunk).
+    pub fn take_written(&mut self, at_least: usize) -> std::io::Result<Vec<u8>> {
+        self.writer.flush()?;
+        let written = self.writer.get_ref().len();
+        if written == 0 || written < at_least {
+            return Ok(Vec::new());
+        }
+        let full = std::mem::replace(&mut self.writer, writer(Vec::new()));
+        full.into_inner().map_err(|e| e.into_error())
     }
 }
 

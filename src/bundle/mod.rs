@@ -10,6 +10,8 @@
 pub mod csv_out;
 pub mod derive;
 pub mod package;
+pub mod rows;
+pub mod select;
 pub mod verify;
 
 use std::fs::{self, File};

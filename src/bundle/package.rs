@@ -135,8 +135,11 @@ pub fn file_digest(path: &Path) -> std::io::Result<(u64, Hash)> {
     ))
 }
 
-fn resource(dir: &Path, path: &str) -> anyhow::Result<Value> {
-    let (bytes, hash) = file_digest(&dir.join(path)).with_context(|| format!("reading {path}"))?;
+fn resource(
+    digest: &mut impl FnMut(&str) -> anyhow::Result<(u64, Hash)>,
+    path: &str,
+) -> anyhow::Result<Value> {
+    let (bytes, hash) = digest(path).with_context(|| format!("reading {path}"))?;
     Ok(json!({
         "name": path.split('.').next().unwrap_or(path).replace('_', "-").to_lowercase(),
         "path": path,
@@ -145,16 +148,17 @@ fn resource(dir: &Path, path: &str) -> anyhow::Result<Value> {
     }))
 }
 
-/// Builds `datapackage.json` from the files already in `dir`.
+/// Builds `datapackage.json` from the size and SHA-256 of each file, which `digest`
+/// gives by file name.
 pub fn datapackage(
-    dir: &Path,
+    mut digest: impl FnMut(&str) -> anyhow::Result<(u64, Hash)>,
     origin: &str,
     verifier_key: &str,
     checkpoint: &Checkpoint,
 ) -> anyhow::Result<Value> {
     let mut resources = Vec::new();
     for (file, header) in CSV_FILES {
-        let mut r = resource(dir, file)?;
+        let mut r = resource(&mut digest, file)?;
         r["profile"] = json!("tabular-data-resource");
         r["format"] = json!("csv");
         r["mediatype"] = json!("text/csv");
@@ -164,7 +168,7 @@ pub fn datapackage(
         resources.push(r);
     }
     for (file, media) in [(CHECKPOINT_FILE, "text/plain"), (README_FILE, "text/plain")] {
-        let mut r = resource(dir, file)?;
+        let mut r = resource(&mut digest, file)?;
         r["mediatype"] = json!(media);
         r["format"] = json!("txt");
         resources.push(r);
@@ -190,7 +194,12 @@ pub fn write_datapackage(
     verifier_key: &str,
     checkpoint: &Checkpoint,
 ) -> anyhow::Result<()> {
-    let package = datapackage(dir, origin, verifier_key, checkpoint)?;
+    let package = datapackage(
+        |file| Ok(file_digest(&dir.join(file))?),
+        origin,
+        verifier_key,
+        checkpoint,
+    )?;
     let mut text = serde_json::to_string_pretty(&package)?;
     text.push('\n');
     fs::write(dir.join(DATAPACKAGE_FILE), text)

@@ -45,6 +45,10 @@ pub struct VerifyReport {
 
 type Slot = Arc<Mutex<Option<VerifyError>>>;
 
+/// From this size of `entries.csv` on, file hashes are checked in parallel with the
+/// derivation (below it, threads cost more than they save).
+const PARALLEL_HASHING_FROM_BYTES: u64 = 16 * 1024 * 1024;
+
 /// A sink that checks what the deriver writes against a file of the bundle, line by
 /// line (bundle rows never contain raw newlines: JSON escapes them and text fields may
 /// not hold control characters).
@@ -180,6 +184,7 @@ fn check_datapackage(
         .map(|(f, _)| *f)
         .chain([CHECKPOINT_FILE, README_FILE])
         .collect();
+    let mut digests = std::collections::HashMap::new();
     for (i, resource) in resources.iter().enumerate() {
         let path = resource["path"].as_str().unwrap_or_default();
         if !expected.contains(&path) {
@@ -199,6 +204,7 @@ fn check_datapackage(
                 ),
             ));
         }
+        digests.insert(path.to_string(), (size, digest));
         let hash = format!("sha256:{}", digest.to_hex());
         if resource["hash"].as_str() != Some(hash.as_str()) {
             return Err(fault(
@@ -217,8 +223,18 @@ fn check_datapackage(
         return Err(fault(DATAPACKAGE_FILE, format!("{missing} is not listed")));
     }
     let mut regenerated = serde_json::to_string_pretty(
-        &package::datapackage(dir, &checkpoint.origin, &verifier.to_text(), checkpoint)
-            .map_err(|e| fault(DATAPACKAGE_FILE, format!("{e:#}")))?,
+        &package::datapackage(
+            |file| {
+                digests
+                    .get(file)
+                    .copied()
+                    .ok_or_else(|| anyhow::anyhow!("{file} is not listed"))
+            },
+            &checkpoint.origin,
+            &verifier.to_text(),
+            checkpoint,
+        )
+        .map_err(|e| fault(DATAPACKAGE_FILE, format!("{e:#}")))?,
     )
     .unwrap_or_default();
     regenerated.push('\n');
@@ -264,8 +280,38 @@ pub fn verify_bundle(
             ),
         ));
     }
-    check_datapackage(dir, &checkpoint, verifier)?;
+    // On a large bundle the files' hashes are checked on a second core while the
+    // entries are derived; a datapackage fault still comes first, as if checked first.
+    // A small bundle is checked in order, so a bad hash stops it before any deriving.
+    let large = std::fs::metadata(dir.join("entries.csv"))
+        .is_ok_and(|m| m.len() >= PARALLEL_HASHING_FROM_BYTES);
+    let summary = if large {
+        std::thread::scope(|scope| {
+            let package = scope.spawn(|| check_datapackage(dir, &checkpoint, verifier));
+            let derived = derive_and_compare(dir, &checkpoint, &mut progress);
+            package.join().unwrap_or_else(|_| {
+                Err(fault(DATAPACKAGE_FILE, "the check failed unexpectedly"))
+            })?;
+            derived
+        })?
+    } else {
+        check_datapackage(dir, &checkpoint, verifier)?;
+        derive_and_compare(dir, &checkpoint, &mut progress)?
+    };
+    progress(summary.entries, checkpoint.size);
+    Ok(VerifyReport {
+        checkpoint,
+        summary,
+    })
+}
 
+/// Derives every file from `entries.csv` and compares it with the bundle's, and the
+/// entries' count and root with the checkpoint.
+fn derive_and_compare(
+    dir: &Path,
+    checkpoint: &Checkpoint,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<Summary, VerifyError> {
     let slot: Slot = Arc::default();
     let mut comparators_header = Vec::new();
     let mut deriver = Deriver::new(|name| {
@@ -345,7 +391,7 @@ pub fn verify_bundle(
             });
         }
         deriver.push(entry).map_err(|e| located(e, &slot))?;
-        if row.is_multiple_of(10_000) {
+        if row.is_multiple_of(1_000) {
             progress(row, checkpoint.size);
         }
     }
@@ -379,9 +425,5 @@ pub fn verify_bundle(
             ),
         ));
     }
-    progress(summary.entries, checkpoint.size);
-    Ok(VerifyReport {
-        checkpoint,
-        summary,
-    })
+    Ok(summary)
 }

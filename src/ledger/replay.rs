@@ -20,8 +20,12 @@ pub struct ReplayError {
     pub message: String,
 }
 
-/// Applies one logged entry to `state`, checking it against the rules.
-pub fn replay_entry<S: LedgerState>(state: &mut S, entry: &Entry) -> Result<(), ReplayError> {
+/// Applies one logged entry to `state`, checking it against the rules. Returns the
+/// entry's record and derived fields as read (and checked).
+pub fn replay_entry<S: LedgerState>(
+    state: &mut S,
+    entry: &Entry,
+) -> Result<(Record, Derived), ReplayError> {
     let error = |field: String, rule: &'static str, message: String| ReplayError {
         seq: entry.seq,
         field,
@@ -47,7 +51,7 @@ pub fn replay_entry<S: LedgerState>(state: &mut S, entry: &Entry) -> Result<(), 
             format!("the entry says {said} but the entries before it imply {implied}"),
         ));
     }
-    Ok(())
+    Ok((record, logged))
 }
 
 fn first_difference(logged: &Derived, derived: &Derived) -> (&'static str, String, String) {

@@ -345,6 +345,25 @@ impl Store {
         })
     }
 
+    /// Up to `limit` entries of `org` (every entry whose record belongs to it) with seq in
+    /// `[from, to)`, in log order: the org filter of streamed exports.
+    pub async fn org_entries(
+        &self,
+        org: &str,
+        from: u64,
+        to: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<(u64, Vec<u8>)>> {
+        dispatch!(self, pool => sqlx::query(
+            "SELECT r.seq, e.body FROM record_ids r JOIN entries e ON e.seq = r.seq \
+             WHERE r.org = $1 AND r.seq >= $2 AND r.seq < $3 ORDER BY r.seq LIMIT $4"
+        )
+        .bind(org).bind(to_i64(from)).bind(to_i64(to)).bind(to_i64(limit))
+        .fetch_all(pool).await?.into_iter()
+        .map(|r| Ok((to_u64(r.try_get(0)?, "seq")?, r.try_get(1)?)))
+        .collect())
+    }
+
     /// Seqs of the corrections of entry `seq`, oldest first.
     pub async fn corrections_of(&self, seq: u64) -> StoreResult<Vec<u64>> {
         dispatch!(self, pool => sqlx::query("SELECT seq FROM corrections WHERE corrects = $1 ORDER BY seq LIMIT 1000")

@@ -177,12 +177,18 @@ impl Answer {
 impl TestApp {
     /// Starts a fresh service; None if the backend is unavailable outside CI.
     pub async fn start(backend: Backend) -> Option<TestApp> {
+        TestApp::start_with_key(backend, None).await
+    }
+
+    /// Starts a fresh service whose log is signed with the key file `log_key` (e.g. a copy
+    /// of another app's `log.key`, to make a second log under the same key and origin: a fork).
+    pub async fn start_with_key(backend: Backend, log_key: Option<PathBuf>) -> Option<TestApp> {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let db = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(PgDatabase::create().await?),
         };
-        let running = start(config(data_dir.path(), db.as_ref(), None))
+        let running = start(config(data_dir.path(), db.as_ref(), log_key))
             .await
             .expect("service starts");
         let operator_token = std::fs::read_to_string(data_dir.path().join("operator.token"))

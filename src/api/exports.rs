@@ -1,0 +1,313 @@
+//! `GET /v1/exports/{file}`: the bundle's CSVs streamed over a slice of the log (by seq
+//! range, org or campaign) in constant memory, and `GET /v1/exports/bundle.tar`: the
+//! whole bundle at the latest checkpoint as one archive, ready for `pennytrail verify`.
+//!
+//! Exports run outside the request timeout (a large log takes longer than 30 s to
+//! stream) but at most [`MAX_CONCURRENT_EXPORTS`] at a time.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+
+use super::AppState;
+use super::error::{ApiError, Problem};
+use super::extract::ApiQuery;
+use super::openapi::{PROBLEM_JSON, problem};
+use crate::bundle::rows::CSV_FILES;
+use crate::bundle::select::{CAMPAIGN_FILES, STREAM_PAGE, SelectError, Selection, stream_csv};
+use crate::bundle::{default_name, export_store};
+use crate::log::entry::is_valid_id;
+use crate::store::Store;
+
+/// Exports (streams and archive builds) running at once; more are answered 503 with
+/// `Retry-After`, so downloads cannot starve the log of database connections.
+pub const MAX_CONCURRENT_EXPORTS: usize = 4;
+
+/// The name of the archive route's file.
+pub const ARCHIVE_NAME: &str = "bundle.tar";
+
+/// Chunks buffered between the store reader and a slow client.
+const STREAM_CHANNEL_CHUNKS: usize = 4;
+
+/// What exports share: the concurrency limit and the latest archive built.
+pub struct Exports {
+    permits: Arc<Semaphore>,
+    /// Where archives are built; removed with the process.
+    dir: tempfile::TempDir,
+    /// The latest archive: its log size and file. Held while one is built, so
+    /// concurrent downloads wait for one build instead of starting several.
+    latest: Arc<Mutex<Option<(u64, PathBuf)>>>,
+}
+
+impl Exports {
+    pub fn new() -> std::io::Result<Exports> {
+        Ok(Exports {
+            permits: Arc::new(Semaphore::new(MAX_CONCURRENT_EXPORTS)),
+            dir: tempfile::Builder::new()
+                .prefix("pennytrail-exports-")
+                .tempdir()?,
+            latest: Arc::default(),
+        })
+    }
+
+    fn permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.permits.clone().try_acquire_owned().map_err(|_| {
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!(
+                    "{MAX_CONCURRENT_EXPORTS} exports are already running; retry in a few seconds"
+                ),
+            );
+            error.retry_after_s = Some(5);
+            error
+        })
+    }
+}
+
+/// `GET /v1/exports/{file}`.
+#[utoipa::path(
+    get,
+    path = "/v1/exports/{file}",
+    tag = "exports",
+    summary = "A bundle CSV, or the whole bundle as a tar archive",
+    description = "One of the export bundle's CSV files (`entries.csv`, `orgs.csv`, \
+        `beneficiaries.csv`, `campaigns.csv`, `stated_beneficiaries.csv`, `donations.csv`, \
+        `disbursements.csv`, `flows.csv`, `corrections.csv`), streamed: the rows of the \
+        entries with seq in [`from`, `to`), of `org` and `campaign` when given. Without \
+        filters the file is byte for byte the bundle's file at the same size. \
+        `campaigns.csv` lists the campaigns opened in the range with their totals at `to`. \
+        The `Pennytrail-Log-Size` header says which size the rows were read at. \
+        `bundle.tar` is the whole bundle at the latest checkpoint (a folder of the files \
+        above plus `checkpoint.txt`, `datapackage.json` and `README.txt`); check it with \
+        `pennytrail verify FOLDER --key VKEY`. A stream that fails midway is cut off \
+        without its final chunk, so a truncated download never looks complete.",
+    params(
+        ("file" = String, Path, description = "A bundle CSV name, or `bundle.tar`."),
+        ("from" = Option<u64>, Query, description = "First seq (default 0)."),
+        ("to" = Option<u64>, Query,
+            description = "End seq, exclusive (default and at most: the latest checkpoint's size)."),
+        ("org" = Option<String>, Query, description = "Only this org's rows."),
+        ("campaign" = Option<String>, Query,
+            description = "Only this campaign's rows (needs `org`; not for orgs.csv, \
+                beneficiaries.csv or corrections.csv)."),
+    ),
+    responses(
+        (status = 200, description = "The CSV (LF line endings, no BOM, header first), or a tar archive.",
+            body = String, content_type = "text/csv; charset=utf-8"),
+        (status = 400, response = problem::BadQuery),
+        (status = 404, description = "No bundle file has this name.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, description = "Too many exports are running (see `Retry-After`), or \
+            the log is temporarily unavailable.", body = Problem, content_type = PROBLEM_JSON),
+    ),
+)]
+pub async fn get_export(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    query: ApiQuery,
+) -> Result<Response, ApiError> {
+    if file == ARCHIVE_NAME {
+        query.only(&[])?;
+        return archive(state).await;
+    }
+    let Some(&(file, _)) = CSV_FILES.iter().find(|(name, _)| *name == file) else {
+        let names: Vec<&str> = CSV_FILES.iter().map(|(name, _)| *name).collect();
+        return Err(ApiError::not_found(format!(
+            "no export is called {file:?}; there are {} and {ARCHIVE_NAME}",
+            names.join(", ")
+        ))
+        .with_field("file"));
+    };
+    query.only(&["from", "to", "org", "campaign"])?;
+    let size = state.store.latest_checkpoint().await?.size;
+    let from = query.u64("from")?.unwrap_or(0);
+    let to = query.u64("to")?.unwrap_or(size);
+    if to > size {
+        return Err(ApiError::bad_parameter(
+            "to",
+            format!("to {to} is past the latest signed checkpoint's size {size}"),
+        ));
+    }
+    if from > to {
+        return Err(ApiError::bad_parameter(
+            "from",
+            format!("from {from} is after to {to}"),
+        ));
+    }
+    let id = |name: &str| -> Result<Option<String>, ApiError> {
+        match query.0.get(name) {
+            Some(value) if is_valid_id(value) => Ok(Some(value.clone())),
+            Some(_) => Err(ApiError::bad_parameter(
+                name,
+                format!("{name} is not a valid id (1-64 of A-Z a-z 0-9 . _ -)"),
+            )),
+            None => Ok(None),
+        }
+    };
+    let (org, campaign) = (id("org")?, id("campaign")?);
+    if campaign.is_some() {
+        if org.is_none() {
+            return Err(ApiError::bad_parameter(
+                "campaign",
+                "campaign ids are per org: give org as well",
+            ));
+        }
+        if !CAMPAIGN_FILES.contains(&file) {
+            return Err(ApiError::bad_parameter(
+                "campaign",
+                format!("{file} has no campaign column to filter on"),
+            ));
+        }
+    }
+    let permit = state.exports.permit()?;
+    let selection = Selection {
+        file,
+        from,
+        to,
+        org,
+        campaign,
+        page: STREAM_PAGE,
+    };
+    let (tx, rx) =
+        tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(STREAM_CHANNEL_CHUNKS);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let _permit = permit;
+        let result = stream_csv(&store, &selection, |chunk| {
+            let tx = tx.clone();
+            async move { tx.send(Ok(Bytes::from(chunk))).await.is_ok() }
+        })
+        .await;
+        match result {
+            Ok(_) | Err(SelectError::Closed) => {}
+            Err(error) => {
+                tracing::error!(%error, file = selection.file, "export stream failed");
+                // Ends the response with an error: the client sees a broken transfer.
+                let _ = tx.send(Err(std::io::Error::other(error.to_string()))).await;
+            }
+        }
+    });
+    let body = Body::from_stream(tokio_stream_from(rx));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
+            .expect("file names are ASCII"),
+    );
+    headers.insert("pennytrail-log-size", HeaderValue::from(to));
+    Ok(response)
+}
+
+/// A receiver as a stream of body chunks.
+fn tokio_stream_from(
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
+
+/// The archive of the bundle at the latest checkpoint, built once per size.
+async fn archive(state: AppState) -> Result<Response, ApiError> {
+    let permit = state.exports.permit()?;
+    let store = state.store.clone();
+    let latest = state.exports.latest.clone();
+    let dir = state.exports.dir.path().to_path_buf();
+    // Built in its own task: a client giving up does not waste a half-built archive.
+    let built = tokio::spawn(async move {
+        let _permit = permit;
+        build_archive(&store, &latest, &dir).await
+    })
+    .await
+    .map_err(|e| ApiError::unavailable("archive task", &e))?
+    .map_err(|e| ApiError::unavailable("building the export archive", &format!("{e:#}")))?;
+    let (size, path) = built;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| ApiError::unavailable("opening the export archive", &e))?;
+    let length = file
+        .metadata()
+        .await
+        .map_err(|e| ApiError::unavailable("reading the export archive", &e))?
+        .len();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(ARCHIVE_NAME)
+        .to_string();
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-tar"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert("pennytrail-log-size", HeaderValue::from(size));
+    Ok(response)
+}
+
+/// Returns the archive of the latest checkpoint, building it unless it is the one
+/// already built.
+async fn build_archive(
+    store: &Store,
+    latest: &Mutex<Option<(u64, PathBuf)>>,
+    dir: &std::path::Path,
+) -> anyhow::Result<(u64, PathBuf)> {
+    let mut latest = latest.lock().await;
+    let size = store.latest_checkpoint().await?.size;
+    if let Some((built, path)) = latest.as_ref()
+        && *built == size
+    {
+        return Ok((size, path.clone()));
+    }
+    let meta = store
+        .log_meta()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the store holds no log"))?;
+    let name = default_name(&meta.origin, size);
+    let folder = dir.join(&name);
+    if folder.exists() {
+        std::fs::remove_dir_all(&folder)?;
+    }
+    // The exporter reads the latest checkpoint again: a write in between makes a larger,
+    // equally valid bundle.
+    let (folder, summary) = export_store(store, Some(folder), |_, _| {}).await?;
+    let size = summary.entries;
+    let name = default_name(&meta.origin, size);
+    let tar_path = dir.join(format!("{name}.tar"));
+    let folder_for_tar = folder.clone();
+    let tar_for_task = tar_path.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let partial = tar_for_task.with_extension("tar.partial");
+        let mut builder = tar::Builder::new(std::fs::File::create(&partial)?);
+        builder.mode(tar::HeaderMode::Deterministic);
+        builder.append_dir_all(&name, &folder_for_tar)?;
+        builder.into_inner()?.sync_all()?;
+        std::fs::rename(&partial, &tar_for_task)?;
+        std::fs::remove_dir_all(&folder_for_tar)?;
+        Ok(())
+    })
+    .await??;
+    if let Some((_, old)) = latest.replace((size, tar_path.clone()))
+        && old != tar_path
+    {
+        // A download still reading the old archive keeps its open file.
+        let _ = std::fs::remove_file(old);
+    }
+    Ok((size, tar_path))
+}
