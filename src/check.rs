@@ -7,8 +7,7 @@
 
 use anyhow::{Context as _, bail};
 
-use crate::ledger::replay::replay_entry;
-use crate::ledger::state::LedgerMemory;
+use crate::ledger::replay::Replayer;
 use crate::log::checkpoint::Checkpoint;
 use crate::log::entry::{self, ChainHead};
 use crate::log::merkle::{Frontier, stored_hash_count, stored_hash_index};
@@ -109,7 +108,7 @@ pub async fn check_store(
     }
     let head = store.head().await?;
     let mut chain = ChainHead::GENESIS;
-    let mut ledger = LedgerMemory::new();
+    let mut ledger = Replayer::new(&meta.origin);
     let mut frontier = Frontier::empty();
     let mut checkpoints = CheckpointCursor::new(store, verifier).await?;
     checkpoints.check_at(&frontier).await?;
@@ -141,7 +140,7 @@ pub async fn check_store(
             chain
                 .advance(&parsed, &bytes)
                 .with_context(|| format!("entry {seq}"))?;
-            replay_entry(&mut ledger, &parsed)?;
+            ledger.replay(&parsed, chain.leaf_hash)?;
             let (first_index, created) = frontier.append(chain.leaf_hash);
             for (index, expected) in (first_index..).zip(created) {
                 match stored.next() {

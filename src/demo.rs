@@ -6,6 +6,11 @@
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
+use crate::drafts;
+use crate::ledger::attestations::AckStatus;
+use crate::log::hash::sha256;
+use crate::log::note::NoteSigner;
+
 /// Donations per charity by default: enough for real traces, quick to load.
 pub const DEFAULT_DONATIONS_PER_ORG: usize = 3000;
 
@@ -103,6 +108,13 @@ impl Client {
     }
 }
 
+/// The demo's signing keys, derived from public names: for demonstration only (anyone
+/// can recompute them), so the demo data set is the same on every machine.
+pub fn demo_key(scope: &str, id: &str) -> NoteSigner {
+    let seed = sha256(format!("pennytrail demo key {scope} {id}").as_bytes());
+    NoteSigner::from_seed(id, seed.0).expect("demo ids are valid key names")
+}
+
 /// A deterministic generator (no randomness dependency; reproducible data sets).
 struct Lcg(u64);
 
@@ -128,7 +140,8 @@ pub async fn seed(url: &str, operator_token: &str, donations_per_org: usize) -> 
             .post(
                 "/v1/admin/orgs",
                 operator_token,
-                &json!({"id": charity.id, "name": charity.name, "country": charity.country}),
+                &json!({"id": charity.id, "name": charity.name, "country": charity.country,
+                        "public_key": demo_key("org", charity.id).verifier().to_text()}),
             )
             .await?;
         let Some(token) = registration["api_token"].as_str().map(str::to_string) else {
@@ -142,7 +155,15 @@ pub async fn seed(url: &str, operator_token: &str, donations_per_org: usize) -> 
         let mut beneficiaries: Vec<Value> = charity
             .beneficiaries
             .iter()
-            .map(|(id, label, kind)| json!({"id": id, "label": label, "kind": kind, "country": charity.country}))
+            .map(|(id, label, kind)| {
+                let mut b =
+                    json!({"id": id, "label": label, "kind": kind, "country": charity.country});
+                // Organisations and suppliers state keys, so they can acknowledge payouts.
+                if matches!(*kind, "organization" | "supplier") {
+                    b["public_key"] = demo_key(charity.id, id).verifier().to_text().into();
+                }
+                b
+            })
             .collect();
         for p in 0..PERSONS_PER_ORG {
             beneficiaries.push(
@@ -254,6 +275,36 @@ pub async fn seed(url: &str, operator_token: &str, donations_per_org: usize) -> 
                 &json!({"disbursements": payouts}),
             )
             .await?;
+        // The first main beneficiary confirms its first payout; the second (if any)
+        // disputes one, saying 5% did not arrive. Signed with their own keys.
+        for (k, status) in [(0, AckStatus::Received), (1, AckStatus::Disputed)] {
+            let Some(payout) = payouts.get(2 + k) else {
+                continue;
+            };
+            let beneficiary = payout["beneficiary"].as_str().unwrap_or_default();
+            if k > 0 && beneficiary == main[0] {
+                continue;
+            }
+            let amount = payout["amount"].as_i64().unwrap_or_default();
+            let id = payout["id"].as_str().unwrap_or_default();
+            let received = (status == AckStatus::Disputed).then_some(amount - amount / 20);
+            let mut draft =
+                drafts::draft_ack(&client.url, charity.id, id, status, received).await?;
+            draft.sign(&demo_key(charity.id, beneficiary))?;
+            let (code, body) = drafts::publish(&client.url, None, &draft).await?;
+            if !(200..300).contains(&code) {
+                bail!("acknowledging {id}: {code} {body}");
+            }
+        }
+        // A signed report over everything so far.
+        let mut report =
+            drafts::draft_report(&client.url, charity.id, "report-2026-q4", None, None, None)
+                .await?;
+        report.sign(&demo_key("org", charity.id))?;
+        let (code, body) = drafts::publish(&client.url, Some(&token), &report).await?;
+        if !(200..300).contains(&code) {
+            bail!("publishing the report of {}: {code} {body}", charity.id);
+        }
         eprintln!(
             "{}: {} donations ({} {} net), {} disbursements; trace one at {}/v1/orgs/{}/donations/don-000000/trace",
             charity.id,

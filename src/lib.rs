@@ -15,6 +15,7 @@ pub mod app;
 pub mod bundle;
 pub mod check;
 pub mod demo;
+pub mod drafts;
 pub mod keys;
 pub mod ledger;
 pub mod loadgen;

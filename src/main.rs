@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 use pennytrail::app::{self, ServeConfig};
 use pennytrail::bundle::verify::VerifyReport;
 use pennytrail::check::check_store;
+use pennytrail::drafts;
 use pennytrail::keys;
 use pennytrail::loadgen::{self, LoadConfig, Workload};
 use pennytrail::log::checkpoint::{Checkpoint, is_valid_origin};
@@ -30,6 +31,53 @@ use pennytrail::store::{self, StoreConfig};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Fetch the figures of a report over [from, to) into a draft file.
+    Draft {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long)]
+        org: String,
+        /// The report's id.
+        #[arg(long)]
+        id: String,
+        /// First entry covered (default 0).
+        #[arg(long)]
+        from: Option<u64>,
+        /// End of the range, exclusive (default: the latest checkpoint's size).
+        #[arg(long)]
+        to: Option<u64>,
+        /// The published document with per-beneficiary detail; its SHA-256 is signed too.
+        #[arg(long)]
+        document: Option<PathBuf>,
+        /// The draft file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AckCommand {
+    /// Fetch a disbursement into an acknowledgement draft.
+    Draft {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        disbursement: String,
+        /// `received` (the whole amount arrived) or `disputed`.
+        #[arg(long)]
+        status: String,
+        /// What arrived, in minor units (required for a dispute).
+        #[arg(long)]
+        amount_received: Option<i64>,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +126,30 @@ enum Command {
         /// Refuse a log with fewer entries (so an old bundle cannot pass for a current one).
         #[arg(long)]
         min_size: Option<u64>,
+    },
+    /// Draft an org's signed report: fetch the figures the log implies into a draft file.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Draft a beneficiary's acknowledgement (or dispute) of a disbursement.
+    #[command(subcommand)]
+    Ack(AckCommand),
+    /// Sign a draft (report or acknowledgement) locally with a private key file.
+    Sign {
+        /// The draft file; it is rewritten with the signature added.
+        draft: PathBuf,
+        /// The private key file (`pennytrail keygen` writes one).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Post a signed draft to the service.
+    Publish {
+        /// The signed draft file.
+        draft: PathBuf,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The org's API token file (reports; acknowledgements need none).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
     },
     /// Check a donor's receipt (C2SP tlog-proof) for an entry, offline.
     VerifyReceipt {
@@ -311,6 +383,78 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Report(ReportCommand::Draft {
+            url,
+            org,
+            id,
+            from,
+            to,
+            document,
+            out,
+        }) => {
+            let draft =
+                drafts::draft_report(&url, &org, &id, from, to, document.as_deref()).await?;
+            draft.write(&out)?;
+            eprintln!(
+                "wrote {}; check the figures, then: pennytrail sign --key ORG_KEY {}",
+                out.display(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Ack(AckCommand::Draft {
+            url,
+            org,
+            disbursement,
+            status,
+            amount_received,
+            out,
+        }) => {
+            let status = pennytrail::ledger::attestations::AckStatus::parse("--status", &status)?;
+            let draft =
+                drafts::draft_ack(&url, &org, &disbursement, status, amount_received).await?;
+            draft.write(&out)?;
+            eprintln!(
+                "wrote {}; then: pennytrail sign --key BENEFICIARY_KEY {}",
+                out.display(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Sign { draft, key } => {
+            let signer = keys::read_signer(&key)?;
+            let mut parsed = drafts::Draft::read(&draft)?;
+            let message = parsed.message()?;
+            eprintln!(
+                "signing with {} this exact message:\n---\n{}---",
+                signer.verifier().to_text(),
+                String::from_utf8_lossy(&message)
+            );
+            parsed.sign(&signer)?;
+            parsed.write(&draft)?;
+            println!("signed {}", draft.display());
+            Ok(())
+        }
+        Command::Publish {
+            draft,
+            url,
+            token_file,
+        } => {
+            let parsed = drafts::Draft::read(&draft)?;
+            let token = token_file
+                .map(|f| {
+                    std::fs::read_to_string(&f)
+                        .with_context(|| format!("reading {}", f.display()))
+                        .map(|t| t.trim().to_string())
+                })
+                .transpose()?;
+            let (status, body) = drafts::publish(&url, token.as_deref(), &parsed).await?;
+            println!("{}", serde_json::to_string_pretty(&body)?);
+            if !(200..300).contains(&status) {
+                anyhow::bail!("the service refused it ({status})");
+            }
+            Ok(())
+        }
         Command::VerifyReceipt {
             receipt,
             entry,
@@ -386,6 +530,10 @@ fn print_summary(report: &VerifyReport) {
     println!(
         "   {} charities, {} campaigns, {} donations, {} disbursements",
         s.orgs, s.campaigns, s.donations, s.disbursements
+    );
+    println!(
+        "   {} signed reports, every figure recomputed; {} disbursements acknowledged and {} disputed by their beneficiaries' own signatures",
+        s.reports, s.acknowledged, s.disputed
     );
     for (currency, t) in &s.by_currency {
         // Shares in tenths of a percent, computed in integers.

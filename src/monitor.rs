@@ -625,10 +625,12 @@ pub async fn verify_live(
     };
 
     // Every entry, through the same checks as a bundle; the derived CSVs go nowhere.
-    let mut deriver = Deriver::new(|_| Ok(std::io::sink())).map_err(|e| MonitorError::Entry {
-        url: instance.base.clone(),
-        seq: 0,
-        reason: derive_reason(&e),
+    let mut deriver = Deriver::new(&checkpoint.origin, |_| Ok(std::io::sink())).map_err(|e| {
+        MonitorError::Entry {
+            url: instance.base.clone(),
+            seq: 0,
+            reason: derive_reason(&e),
+        }
     })?;
     // The re-derived root at the remembered size must be the remembered root.
     let check_old_root = |position: (u64, Hash)| -> Result<(), MonitorError> {

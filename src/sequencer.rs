@@ -25,7 +25,8 @@ use crate::log::merkle::Frontier;
 use crate::log::note::NoteSigner;
 use crate::log::time::UnixMillis;
 use crate::store::{
-    AppendTx, CorrectionRow, DisbursementRow, DonationRow, Store, StoreError, StoredCheckpoint,
+    AckRow, AppendTx, CorrectionRow, DisbursementRow, DonationRow, Store, StoreError,
+    StoredCheckpoint,
 };
 
 /// Most entries committed in one transaction. 4,096 entries of at most 16 KiB is at most
@@ -190,12 +191,13 @@ struct BatchWrites {
     donations: Vec<DonationRow>,
     disbursements: Vec<DisbursementRow>,
     corrections: Vec<CorrectionRow>,
+    acks: Vec<AckRow>,
     /// Each record appended in this batch, for replays within the batch.
     new_keys: HashMap<RecordKey, (u64, Record)>,
 }
 
 /// Lengths of a [`BatchWrites`]' lists, to roll a refused job back to.
-struct WritesMark([usize; 7]);
+struct WritesMark([usize; 8]);
 
 impl BatchWrites {
     fn mark(&self) -> WritesMark {
@@ -207,6 +209,7 @@ impl BatchWrites {
             self.donations.len(),
             self.disbursements.len(),
             self.corrections.len(),
+            self.acks.len(),
         ])
     }
 
@@ -220,6 +223,7 @@ impl BatchWrites {
         self.donations.truncate(m[4]);
         self.disbursements.truncate(m[5]);
         self.corrections.truncate(m[6]);
+        self.acks.truncate(m[7]);
         if self.tree_hashes.is_empty() {
             self.first_tree_index = None;
         }
@@ -264,6 +268,13 @@ impl BatchWrites {
                 org: org.to_string(),
                 id: c.id.clone(),
                 corrects: c.corrects,
+                seq,
+            }),
+            (Record::Acknowledgement(a), _) => self.acks.push(AckRow {
+                org: org.to_string(),
+                disbursement: a.disbursement.clone(),
+                status: a.status.as_str(),
+                amount_received: a.amount_received.minor_units(),
                 seq,
             }),
             _ => {}
@@ -376,7 +387,7 @@ impl SequencerTask {
             chain: self.head,
             frontier: self.frontier.clone(),
             writes: BatchWrites::default(),
-            ledger: LedgerMemory::overlay(),
+            ledger: LedgerMemory::overlay(self.signer.verifier().name()),
             clock: now(),
         };
 
@@ -463,6 +474,7 @@ impl SequencerTask {
         tx.insert_disbursements(&writes.disbursements).await?;
         tx.insert_corrections(&std::mem::take(&mut writes.corrections))
             .await?;
+        tx.insert_acks(&std::mem::take(&mut writes.acks)).await?;
         for effect in &writes.side_effects {
             match effect {
                 SideEffect::IssueOrgToken { org, token_hash } => {

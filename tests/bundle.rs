@@ -708,7 +708,7 @@ async fn forged_edits_are_refused_and_located() {
             head.advance(&parse(&bytes).unwrap(), &bytes).unwrap();
             forged_entries.push(bytes);
         }
-        let mut deriver = Deriver::new(|_| Ok(Vec::new())).unwrap();
+        let mut deriver = Deriver::new(ORIGIN, |_| Ok(Vec::new())).unwrap();
         for bytes in &forged_entries {
             deriver
                 .push(bytes)
@@ -954,7 +954,7 @@ impl SynthLog {
             .unwrap();
         }
         let entries_csv = out.finish().unwrap();
-        let mut deriver = Deriver::new(|_| Ok(Vec::new())).unwrap();
+        let mut deriver = Deriver::new(ORIGIN, |_| Ok(Vec::new())).unwrap();
         for bytes in &self.entries[..good] {
             deriver.push(bytes).expect("the good prefix derives");
         }

@@ -125,6 +125,28 @@ pub struct CampaignView {
     pub totals: CampaignTotalsView,
     /// Up to 500 stated beneficiaries, in the order they were stated.
     pub beneficiaries: Vec<StatedBeneficiaryView>,
+    /// What the beneficiaries themselves said of the payouts (signed acknowledgements).
+    pub acknowledgements: AcknowledgementsView,
+}
+
+/// Payouts the beneficiaries confirmed, and disputed, by their own signature.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AcknowledgementsView {
+    pub acknowledged: AckLine,
+    pub disputed: AckLine,
+    /// Disbursed and neither acknowledged nor disputed, in minor units.
+    pub unconfirmed: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema, Default)]
+pub struct AckLine {
+    pub disbursements: u64,
+    /// Disbursed amount these statements cover, in minor units.
+    pub amount: i64,
+    /// What the beneficiaries say arrived, in minor units.
+    pub amount_received: i64,
+    /// `amount` as a share of everything disbursed, in tenths of a percent (integer).
+    pub share_permille: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -157,7 +179,32 @@ async fn campaign_view(
     } else {
         Vec::new()
     };
+    let mut acknowledged = AckLine::default();
+    let mut disputed = AckLine::default();
+    for (status, count, amount, received) in state.store.ack_totals(&row.org, &row.id).await? {
+        let line = if status == "disputed" {
+            &mut disputed
+        } else {
+            &mut acknowledged
+        };
+        *line = AckLine {
+            disbursements: count,
+            amount,
+            amount_received: received,
+            share_permille: if row.disbursed > 0 {
+                amount * 1000 / row.disbursed
+            } else {
+                0
+            },
+        };
+    }
+    let acknowledgements = AcknowledgementsView {
+        unconfirmed: row.disbursed - acknowledged.amount - disputed.amount,
+        acknowledged,
+        disputed,
+    };
     Ok(CampaignView {
+        acknowledgements,
         title: text(&e.fields, "title").unwrap_or_default(),
         purpose: text(&e.fields, "purpose").unwrap_or_default(),
         opened_at: e.time,

@@ -119,6 +119,19 @@ pub struct DisbursementRecordView {
     pub seq: u64,
     pub disbursed_at: String,
     pub corrections: Vec<u64>,
+    /// The beneficiary's signed word on this payout, if it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub acknowledgement: Option<AcknowledgementView>,
+}
+
+/// A beneficiary's acknowledgement (`received`) or dispute (`disputed`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AcknowledgementView {
+    pub status: String,
+    pub amount_received: i64,
+    /// Seq of the `disbursement.acknowledged` entry.
+    pub seq: u64,
 }
 
 async fn disbursement_view(
@@ -126,7 +139,15 @@ async fn disbursement_view(
     row: DisbursementView,
 ) -> Result<DisbursementRecordView, ApiError> {
     let e = effective_fields(&state.store, row.seq).await?;
+    let acknowledgement = state.store.acknowledgement(&row.org, &row.id).await?.map(
+        |(status, amount_received, seq)| AcknowledgementView {
+            status,
+            amount_received,
+            seq,
+        },
+    );
     Ok(DisbursementRecordView {
+        acknowledgement,
         currency: text(&e.fields, "currency").unwrap_or_default(),
         purpose: text(&e.fields, "purpose").unwrap_or_default(),
         evidence_sha256: text(&e.fields, "evidence_sha256"),

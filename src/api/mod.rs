@@ -15,6 +15,7 @@ pub mod limits;
 pub mod log_routes;
 pub mod openapi;
 pub mod orgs;
+pub mod statements;
 pub mod views;
 pub mod write;
 
@@ -141,6 +142,20 @@ pub fn router(state: AppState) -> Router {
             "/v1/orgs/{org}/corrections",
             post(corrections::create_correction),
         )
+        .route(
+            "/v1/orgs/{org}/disbursements/{id}/acknowledgement",
+            post(statements::acknowledge_disbursement),
+        )
+        .route(
+            "/v1/orgs/{org}/reports",
+            post(statements::publish_report).get(statements::list_reports),
+        )
+        .route("/v1/orgs/{org}/reports/{id}", get(statements::get_report))
+        .route(
+            "/v1/orgs/{org}/report-figures",
+            get(statements::get_report_figures),
+        )
+        .route("/v1/orgs/{org}/key", post(statements::rotate_org_key))
         .route("/v1/donors/lookup", post(donations::donor_lookup))
         .route(openapi::OPENAPI_PATH, get(openapi::openapi_json))
         .merge(openapi::docs_routes())

@@ -11,7 +11,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::{
     admin, beneficiaries, campaigns, corrections, disbursements, donations, error, exports,
-    log_routes, orgs, write,
+    log_routes, orgs, statements, write,
 };
 
 /// Content type of every error answer (RFC 9457).
@@ -164,6 +164,12 @@ pub mod problem {
         corrections::create_correction,
         donations::donor_lookup,
         exports::get_export,
+        statements::acknowledge_disbursement,
+        statements::publish_report,
+        statements::list_reports,
+        statements::get_report,
+        statements::get_report_figures,
+        statements::rotate_org_key,
     ),
     components(
         schemas(error::Problem, write::WriteResponse, write::BatchResponse, CanonicalEntry),
@@ -199,6 +205,8 @@ pub mod problem {
         (name = "corrections", description = "Corrections of an earlier entry's text fields; \
             money is never corrected."),
         (name = "donors", description = "A donor finding their own donations."),
+        (name = "reports", description = "Charities' signed reports over a log range, every \
+            figure recomputed from the log, verified afresh on read."),
         (name = "exports", description = "The books for download: bundle CSVs streamed by \
             range, org or campaign, and the whole verifiable bundle as one archive."),
     ),

@@ -10,9 +10,8 @@ use super::csv_out::{Cell, CsvOut};
 pub use super::rows::CSV_FILES;
 use super::rows::{self, CampaignLine, Flow, RowSink};
 use crate::ledger::records::{Derived, Record};
-use crate::ledger::replay::{ReplayError, replay_entry};
+use crate::ledger::replay::{ReplayError, Replayer};
 use crate::ledger::rules::LedgerState;
-use crate::ledger::state::LedgerMemory;
 use crate::log::entry::{self, ChainError, ChainHead, EntryError};
 use crate::log::hash::Hash;
 use crate::log::merkle::Frontier;
@@ -57,6 +56,10 @@ pub struct Summary {
     pub campaigns: u64,
     pub donations: u64,
     pub disbursements: u64,
+    /// Beneficiaries' signed acknowledgements and disputes, and signed reports.
+    pub acknowledged: u64,
+    pub disputed: u64,
+    pub reports: u64,
     pub by_currency: BTreeMap<String, CurrencyTotals>,
 }
 
@@ -74,7 +77,7 @@ pub struct Deriver<W: Write> {
     files: Vec<Option<CsvOut<W>>>,
     chain: ChainHead,
     frontier: Frontier,
-    ledger: LedgerMemory,
+    ledger: Replayer,
     queues: HashMap<(String, String), VecDeque<Outstanding>>,
     campaigns: Vec<CampaignLine>,
     /// A 128-bit fingerprint of every record id seen, to refuse a second record with the
@@ -98,8 +101,10 @@ impl<W: Write> RowSink for Deriver<W> {
 }
 
 impl<W: Write> Deriver<W> {
-    /// `open` makes the sink of each CSV file.
+    /// `origin` is the log's (signed statements name it); `open` makes the sink of
+    /// each CSV file.
     pub fn new(
+        origin: &str,
         mut open: impl FnMut(&'static str) -> std::io::Result<W>,
     ) -> Result<Deriver<W>, DeriveError> {
         let mut files = Vec::with_capacity(CSV_FILES.len());
@@ -113,7 +118,7 @@ impl<W: Write> Deriver<W> {
             files,
             chain: ChainHead::GENESIS,
             frontier: Frontier::empty(),
-            ledger: LedgerMemory::new(),
+            ledger: Replayer::new(origin),
             queues: HashMap::new(),
             campaigns: Vec::new(),
             ids: std::collections::HashSet::new(),
@@ -134,8 +139,10 @@ impl<W: Write> Deriver<W> {
             .chain
             .advance(&e, bytes)
             .map_err(|error| DeriveError::Chain { row, error })?;
-        let (record, derived) =
-            replay_entry(&mut self.ledger, &e).map_err(|error| DeriveError::Rule { row, error })?;
+        let (record, derived) = self
+            .ledger
+            .replay(&e, leaf)
+            .map_err(|error| DeriveError::Rule { row, error })?;
         self.frontier.append(leaf);
         self.summary.entries += 1;
 
@@ -170,6 +177,7 @@ impl<W: Write> Deriver<W> {
         let kind = match &record {
             Record::Disbursement(x) => self
                 .ledger
+                .state()
                 .beneficiary(&org, &x.beneficiary)
                 .map(|k| k.as_str())
                 .unwrap_or_default(),
@@ -182,6 +190,11 @@ impl<W: Write> Deriver<W> {
                 self.campaigns.push(CampaignLine::opened(&e, &c));
             }
             (Record::Org(_), _) => self.summary.orgs += 1,
+            (Record::Report(_), _) => self.summary.reports += 1,
+            (Record::Acknowledgement(a), _) => match a.status {
+                crate::ledger::attestations::AckStatus::Received => self.summary.acknowledged += 1,
+                crate::ledger::attestations::AckStatus::Disputed => self.summary.disputed += 1,
+            },
             (Record::Donation(d), Derived::Donation { currency, net, .. }) => {
                 self.summary.donations += 1;
                 let totals = self
@@ -251,6 +264,7 @@ impl<W: Write> Deriver<W> {
         for c in &campaigns {
             let totals = self
                 .ledger
+                .state()
                 .campaign(&c.org, &c.id)
                 .expect("campaigns are in the ledger");
             rows::campaign_row(&mut self, c, &totals)?;

@@ -73,7 +73,9 @@ pub async fn export_store(
         fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
     }
     fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let mut deriver = Deriver::new(|name| File::create(tmp.join(name)).map(BufWriter::new))?;
+    let mut deriver = Deriver::new(&meta.origin, |name| {
+        File::create(tmp.join(name)).map(BufWriter::new)
+    })?;
     let mut next = 0;
     while next < checkpoint.size {
         let page = store

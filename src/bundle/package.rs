@@ -14,7 +14,11 @@ use crate::log::checkpoint::Checkpoint;
 use crate::log::hash::Hash;
 
 /// Columns holding integers (money in minor units, counts and seqs); all others are text.
-const INTEGER_COLUMNS: [&str; 16] = [
+const INTEGER_COLUMNS: [&str; 20] = [
+    "amount_received",
+    "from_size",
+    "to_size",
+    "position",
     "seq",
     "received",
     "fees",
@@ -86,6 +90,20 @@ fn keys(file: &str) -> (Vec<&'static str>, Vec<Value>) {
         "corrections.csv" => (
             vec!["org", "correction", "field"],
             vec![fk(&["corrects"], "entries", &["seq"])],
+        ),
+        "org_keys.csv" => (vec!["org", "seq"], vec![fk(&["org"], "orgs", &["org"])]),
+        "acknowledgements.csv" => (
+            vec!["org", "disbursement"],
+            vec![fk(
+                &["org", "disbursement"],
+                "disbursements",
+                &["org", "disbursement"],
+            )],
+        ),
+        "reports.csv" => (vec!["org", "report"], vec![fk(&["org"], "orgs", &["org"])]),
+        "report_figures.csv" => (
+            vec!["org", "report", "position"],
+            vec![fk(&["org", "report"], "reports", &["org", "report"])],
         ),
         _ => (vec![], vec![]),
     }

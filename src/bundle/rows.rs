@@ -9,7 +9,7 @@ use crate::log::entry::Entry;
 use crate::log::hash::Hash;
 
 /// Every CSV of a bundle with its header, in the order they are written and listed.
-pub const CSV_FILES: [(&str, &[&str]); 9] = [
+pub const CSV_FILES: [(&str, &[&str]); 13] = [
     (
         "entries.csv",
         &["seq", "time", "kind", "org", "leaf_hash", "prev", "entry"],
@@ -124,6 +124,52 @@ pub const CSV_FILES: [(&str, &[&str]); 9] = [
             "time",
         ],
     ),
+    (
+        "org_keys.csv",
+        &["org", "public_key", "signature", "seq", "time"],
+    ),
+    (
+        "acknowledgements.csv",
+        &[
+            "org",
+            "disbursement",
+            "beneficiary",
+            "status",
+            "amount_received",
+            "signature",
+            "seq",
+            "time",
+        ],
+    ),
+    (
+        "reports.csv",
+        &[
+            "org",
+            "report",
+            "from_size",
+            "to_size",
+            "document_sha256",
+            "signature",
+            "seq",
+            "time",
+        ],
+    ),
+    (
+        "report_figures.csv",
+        &[
+            "org",
+            "report",
+            "position",
+            "campaign",
+            "beneficiary_kind",
+            "currency",
+            "received",
+            "fees",
+            "net",
+            "disbursed",
+            "held",
+        ],
+    ),
 ];
 
 /// The position of `name` in [`CSV_FILES`], if it is a bundle CSV.
@@ -174,18 +220,111 @@ pub fn record_rows<S: RowSink>(
     let time = e.time.format();
     let org = e.org.as_deref().unwrap_or_default();
     match (record, derived) {
-        (Record::Org(o), _) => sink.row(
-            "orgs.csv",
+        (Record::Org(o), _) => {
+            sink.row(
+                "orgs.csv",
+                &[
+                    Cell::Plain(&o.id),
+                    Cell::Text(&o.name),
+                    Cell::Plain(&o.country),
+                    Cell::Opt(o.charity_number.as_deref()),
+                    Cell::Opt(o.public_key.as_deref()),
+                    Cell::Int(seq),
+                    Cell::Plain(&time),
+                ],
+            )?;
+            match &o.public_key {
+                Some(key) => sink.row(
+                    "org_keys.csv",
+                    &[
+                        Cell::Plain(&o.id),
+                        Cell::Plain(key),
+                        Cell::Plain(""),
+                        Cell::Int(seq),
+                        Cell::Plain(&time),
+                    ],
+                ),
+                None => Ok(()),
+            }
+        }
+        (Record::KeyRotation(k), _) => sink.row(
+            "org_keys.csv",
             &[
-                Cell::Plain(&o.id),
-                Cell::Text(&o.name),
-                Cell::Plain(&o.country),
-                Cell::Opt(o.charity_number.as_deref()),
-                Cell::Opt(o.public_key.as_deref()),
+                Cell::Plain(org),
+                Cell::Plain(&k.public_key),
+                Cell::Plain(&k.signature),
                 Cell::Int(seq),
                 Cell::Plain(&time),
             ],
         ),
+        (Record::Acknowledgement(a), _) => sink.row(
+            "acknowledgements.csv",
+            &[
+                Cell::Plain(org),
+                Cell::Plain(&a.disbursement),
+                Cell::Plain(&a.beneficiary),
+                Cell::Plain(a.status.as_str()),
+                Cell::Int(a.amount_received.minor_units()),
+                Cell::Plain(&a.signature),
+                Cell::Int(seq),
+                Cell::Plain(&time),
+            ],
+        ),
+        (Record::Report(r), _) => {
+            sink.row(
+                "reports.csv",
+                &[
+                    Cell::Plain(org),
+                    Cell::Plain(&r.id),
+                    Cell::Int(r.from_size as i64),
+                    Cell::Int(r.to_size as i64),
+                    Cell::Opt(r.document_sha256.as_deref()),
+                    Cell::Plain(&r.signature),
+                    Cell::Int(seq),
+                    Cell::Plain(&time),
+                ],
+            )?;
+            let mut position = 0;
+            for c in &r.figures.campaigns {
+                position += 1;
+                sink.row(
+                    "report_figures.csv",
+                    &[
+                        Cell::Plain(org),
+                        Cell::Plain(&r.id),
+                        Cell::Int(position),
+                        Cell::Plain(&c.campaign),
+                        Cell::Plain(""),
+                        Cell::Plain(&c.currency),
+                        Cell::Int(c.received),
+                        Cell::Int(c.fees),
+                        Cell::Int(c.net),
+                        Cell::Int(c.disbursed),
+                        Cell::Int(c.held),
+                    ],
+                )?;
+            }
+            for k in &r.figures.beneficiary_kinds {
+                position += 1;
+                sink.row(
+                    "report_figures.csv",
+                    &[
+                        Cell::Plain(org),
+                        Cell::Plain(&r.id),
+                        Cell::Int(position),
+                        Cell::Plain(""),
+                        Cell::Plain(&k.beneficiary_kind),
+                        Cell::Plain(&k.currency),
+                        Cell::Plain(""),
+                        Cell::Plain(""),
+                        Cell::Plain(""),
+                        Cell::Int(k.disbursed),
+                        Cell::Plain(""),
+                    ],
+                )?;
+            }
+            Ok(())
+        }
         (Record::Beneficiary(b), _) => sink.row(
             "beneficiaries.csv",
             &[
@@ -300,7 +439,12 @@ pub fn record_campaign(record: &Record) -> Option<&str> {
         Record::Statement(s) => Some(&s.campaign),
         Record::Donation(d) => Some(&d.campaign),
         Record::Disbursement(x) => Some(&x.campaign),
-        Record::Org(_) | Record::Beneficiary(_) | Record::Correction(_) => None,
+        Record::Org(_)
+        | Record::Beneficiary(_)
+        | Record::Correction(_)
+        | Record::Acknowledgement(_)
+        | Record::Report(_)
+        | Record::KeyRotation(_) => None,
     }
 }
 

@@ -14,9 +14,8 @@ use super::csv_out::{Cell, CsvOut};
 use super::rows::{self, CSV_FILES, CampaignLine, Flow, RowSink};
 use crate::ledger::allocation::Span;
 use crate::ledger::records::{Derived, Record};
-use crate::ledger::replay::replay_entry;
+use crate::ledger::replay::Replayer;
 use crate::ledger::rules::LedgerState;
-use crate::ledger::state::LedgerMemory;
 use crate::log::entry::{self, Entry};
 use crate::log::hash::{Hash, leaf_hash};
 use crate::log::merkle::stored_hash_index;
@@ -362,7 +361,13 @@ impl Streamer<'_> {
 
     /// `campaigns.csv`: replays the (org's) entries up to `to` for the totals there.
     async fn campaigns(&mut self, sink: &mut OneFile) -> Result<(), SelectError> {
-        let mut ledger = LedgerMemory::new();
+        let origin = self
+            .store
+            .log_meta()
+            .await?
+            .ok_or_else(|| corrupt(0, "the store holds no log"))?
+            .origin;
+        let mut ledger = Replayer::new(&origin);
         let mut lines = Vec::new();
         let mut next = 0;
         while next < self.selection.to {
@@ -371,7 +376,9 @@ impl Streamer<'_> {
             next = last + 1;
             for (seq, bytes) in &page {
                 let e = entry::parse(bytes).map_err(|e| corrupt(*seq, e))?;
-                replay_entry(&mut ledger, &e).map_err(|e| corrupt(*seq, e))?;
+                ledger
+                    .replay(&e, leaf_hash(bytes))
+                    .map_err(|e| corrupt(*seq, e))?;
                 if *seq < self.selection.from {
                     continue;
                 }
@@ -382,6 +389,7 @@ impl Streamer<'_> {
         }
         for line in &lines {
             let totals = ledger
+                .state()
                 .campaign(&line.org, &line.id)
                 .ok_or_else(|| corrupt(line.seq, "the campaign is not in the replayed ledger"))?;
             rows::campaign_row(sink, line, &totals)?;

@@ -314,7 +314,7 @@ fn derive_and_compare(
 ) -> Result<Summary, VerifyError> {
     let slot: Slot = Arc::default();
     let mut comparators_header = Vec::new();
-    let mut deriver = Deriver::new(|name| {
+    let mut deriver = Deriver::new(&checkpoint.origin, |name| {
         let header = CSV_FILES
             .iter()
             .find(|(n, _)| *n == name)

@@ -2,6 +2,7 @@
 //! it has no I/O, so the server and the verifier apply the very same rules.
 
 pub mod allocation;
+pub mod attestations;
 pub mod donor;
 pub mod fields;
 pub mod iso;
@@ -9,6 +10,7 @@ pub mod money;
 pub mod org;
 pub mod records;
 pub mod replay;
+pub mod report_book;
 pub mod rules;
 pub mod state;
 

@@ -8,6 +8,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::attestations::{Acknowledgement, KeyRotation, Report};
+pub use super::attestations::{
+    KIND_DISBURSEMENT_ACKNOWLEDGED, KIND_ORG_KEY_ROTATED, KIND_REPORT_PUBLISHED,
+};
 use super::fields::{self, FieldError, MAX_NAME_CHARS};
 use super::money::{Amount, Currency};
 use super::org::{KIND_ORG_REGISTERED, OrgRegistration};
@@ -489,6 +493,9 @@ pub enum Record {
     Donation(Donation),
     Disbursement(Disbursement),
     Correction(Correction),
+    Acknowledgement(Acknowledgement),
+    Report(Report),
+    KeyRotation(KeyRotation),
 }
 
 fn put(body: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
@@ -505,6 +512,9 @@ impl Record {
             Record::Donation(_) => KIND_DONATION_RECEIVED,
             Record::Disbursement(_) => KIND_DISBURSEMENT_MADE,
             Record::Correction(_) => KIND_ENTRY_CORRECTED,
+            Record::Acknowledgement(_) => KIND_DISBURSEMENT_ACKNOWLEDGED,
+            Record::Report(_) => KIND_REPORT_PUBLISHED,
+            Record::KeyRotation(_) => KIND_ORG_KEY_ROTATED,
         }
     }
 
@@ -518,6 +528,9 @@ impl Record {
             Record::Donation(d) => ("donation", d.id.clone()),
             Record::Disbursement(x) => ("disbursement", x.id.clone()),
             Record::Correction(c) => ("correction", c.id.clone()),
+            Record::Acknowledgement(a) => ("acknowledgement", a.disbursement.clone()),
+            Record::Report(r) => ("report", r.id.clone()),
+            Record::KeyRotation(k) => ("org-key", k.id()),
         };
         RecordKey {
             org: org.to_string(),
@@ -628,6 +641,9 @@ impl Record {
                     put(&mut b, name, value.clone());
                 }
             }
+            (Record::Acknowledgement(a), _) => return a.body(),
+            (Record::Report(r), _) => return r.body(),
+            (Record::KeyRotation(k), _) => return k.body(),
             (record, derived) => unreachable!("{} cannot take {derived:?}", record.kind()),
         }
         b
@@ -730,6 +746,17 @@ impl Record {
                     fields: fields_map,
                 })?)
             }
+            KIND_DISBURSEMENT_ACKNOWLEDGED => {
+                Record::Acknowledgement(Acknowledgement::from_fields(&entry.fields)?)
+            }
+            KIND_REPORT_PUBLISHED => {
+                let mut own = entry.fields.clone();
+                for common in crate::log::entry::COMMON_FIELDS {
+                    own.remove(common);
+                }
+                Record::Report(Report::from_fields(&own)?)
+            }
+            KIND_ORG_KEY_ROTATED => Record::KeyRotation(KeyRotation::from_fields(&entry.fields)?),
             other => {
                 return Err(FieldError::new(
                     "kind",

@@ -5,8 +5,11 @@
 //! `currency`) must equal what the rules derive.
 
 use super::records::{Derived, Record};
+use super::report_book::ReportBook;
 use super::rules::{LedgerState, apply};
+use super::state::LedgerMemory;
 use crate::log::entry::Entry;
+use crate::log::hash::Hash;
 
 /// The first way an entry breaks the money rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +55,50 @@ pub fn replay_entry<S: LedgerState>(
         ));
     }
     Ok((record, logged))
+}
+
+/// A whole log replayed in order: the rules' state, the report book that checks every
+/// report's figures, and each disbursement's leaf hash for acknowledgements. What
+/// `pennytrail check`, the bundle verifier and the live monitor run.
+pub struct Replayer {
+    state: LedgerMemory,
+    book: ReportBook,
+}
+
+impl Replayer {
+    pub fn new(origin: &str) -> Replayer {
+        Replayer {
+            state: LedgerMemory::new(origin),
+            book: ReportBook::new(),
+        }
+    }
+
+    /// Replays the next entry, whose leaf hash is `leaf`.
+    pub fn replay(&mut self, entry: &Entry, leaf: Hash) -> Result<(Record, Derived), ReplayError> {
+        let (record, derived) = replay_entry(&mut self.state, entry)?;
+        let org = entry.org.as_deref().unwrap_or_default();
+        if let Record::Report(r) = &record {
+            let actual = self.book.figures(org, r.from_size, r.to_size);
+            if let Some((field, said, implied)) = r.figures.first_difference(&actual) {
+                return Err(ReplayError {
+                    seq: entry.seq,
+                    field,
+                    rule: "report-figure",
+                    message: format!(
+                        "the report says {said} but the log over [{}, {}) implies {implied}",
+                        r.from_size, r.to_size
+                    ),
+                });
+            }
+        }
+        self.book.push(org, entry.seq, &record, &derived);
+        self.state.note_leaf(org, &record, leaf);
+        Ok((record, derived))
+    }
+
+    pub fn state(&self) -> &LedgerMemory {
+        &self.state
+    }
 }
 
 fn first_difference(logged: &Derived, derived: &Derived) -> (&'static str, String, String) {
@@ -107,7 +154,7 @@ mod tests {
     /// Seals `entries` into a chain and replays them; returns the first error.
     fn replay(entries: &[(&str, Value)]) -> Result<(), ReplayError> {
         let mut head = ChainHead::GENESIS;
-        let mut state = LedgerMemory::new();
+        let mut state = LedgerMemory::new("test.example/log");
         for (kind, body) in entries {
             let mut body: Map<String, Value> = body.as_object().unwrap().clone();
             let org = body.remove("org").unwrap();

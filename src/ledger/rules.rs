@@ -7,8 +7,10 @@
 //! transaction (with a view of the database); the verifier calls it while replaying a
 //! bundle (with a view in memory) and compares the derived fields with the entry's.
 
+use super::attestations::{AckStatus, Acknowledgement, KeyRotation, signature_valid};
 use super::money::{Amount, Currency};
 use super::records::{BeneficiaryKind, Derived, Record, correctable_fields};
+use crate::log::hash::Hash;
 
 /// A rule an entry breaks: which rule, which field, and what the numbers were.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +66,17 @@ pub struct StatedTotals {
     pub disbursements: u64,
 }
 
+/// What an acknowledgement needs of the disbursement it speaks of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisbursementFacts {
+    pub seq: u64,
+    pub beneficiary: String,
+    pub amount: Amount,
+    /// The disbursement entry's leaf hash; unknown until the entry is committed (an
+    /// acknowledgement in the same batch as its disbursement is refused).
+    pub leaf: Option<Hash>,
+}
+
 /// A logged entry as corrections need to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntrySummary {
@@ -86,6 +99,16 @@ pub trait LedgerState {
     fn entry(&self, seq: u64) -> Option<EntrySummary>;
     /// Remembers an entry that a later correction may name (kinds with correctable fields).
     fn note_entry(&mut self, seq: u64, summary: EntrySummary);
+    /// The log's origin, which signed statements name.
+    fn origin(&self) -> &str;
+    /// An org's current key and the seq of the entry that set it.
+    fn org_key(&self, org: &str) -> Option<(String, u64)>;
+    fn put_org_key(&mut self, org: &str, key: &str, seq: u64);
+    /// The key an org stated for its beneficiary.
+    fn beneficiary_key(&self, org: &str, id: &str) -> Option<String>;
+    fn put_beneficiary_key(&mut self, org: &str, id: &str, key: &str);
+    fn disbursement(&self, org: &str, id: &str) -> Option<DisbursementFacts>;
+    fn put_disbursement(&mut self, org: &str, id: &str, facts: DisbursementFacts);
 }
 
 /// A piece of state a record's rules read.
@@ -96,6 +119,9 @@ pub enum StateKey {
     Campaign(String, String),
     Stated(String, String, String),
     Entry(u64),
+    OrgKey(String),
+    BeneficiaryKey(String, String),
+    Disbursement(String, String),
 }
 
 /// Every piece of state [`apply`] reads for `record` in `org`.
@@ -130,6 +156,11 @@ pub fn state_keys(org: &str, record: &Record) -> Vec<StateKey> {
             ));
         }
         Record::Correction(c) => keys.push(StateKey::Entry(c.corrects)),
+        Record::Acknowledgement(a) => {
+            keys.push(StateKey::Disbursement(o(), a.disbursement.clone()));
+            keys.push(StateKey::BeneficiaryKey(o(), a.beneficiary.clone()));
+        }
+        Record::Report(_) | Record::KeyRotation(_) => keys.push(StateKey::OrgKey(o())),
     }
     keys
 }
@@ -233,6 +264,11 @@ fn apply_rules<S: LedgerState>(
             ));
         }
         state.register_org(org, seq);
+        if let Record::Org(o) = record
+            && let Some(key) = &o.public_key
+        {
+            state.put_org_key(org, key, seq);
+        }
         return Ok(Derived::Nothing);
     }
     if !state.org_registered(org) {
@@ -253,6 +289,9 @@ fn apply_rules<S: LedgerState>(
                 ));
             }
             state.register_beneficiary(org, &b.id, b.kind, seq);
+            if let Some(key) = &b.public_key {
+                state.put_beneficiary_key(org, &b.id, key);
+            }
             Ok(Derived::Nothing)
         }
         Record::Campaign(c) => {
@@ -356,6 +395,16 @@ fn apply_rules<S: LedgerState>(
             stated.disbursements += 1;
             state.put_campaign(org, &x.campaign, campaign);
             state.put_stated(org, &x.campaign, &x.beneficiary, stated);
+            state.put_disbursement(
+                org,
+                &x.id,
+                DisbursementFacts {
+                    seq,
+                    beneficiary: x.beneficiary.clone(),
+                    amount: x.amount,
+                    leaf: None,
+                },
+            );
             Ok(Derived::Disbursement {
                 currency: campaign.currency,
                 disbursed_before,
@@ -397,5 +446,141 @@ fn apply_rules<S: LedgerState>(
             }
             Ok(Derived::Nothing)
         }
+        Record::Acknowledgement(a) => acknowledge(state, org, a),
+        Record::Report(r) => {
+            let (key, key_seq) = org_key(state, org)?;
+            if r.to_size > seq {
+                return Err(violation(
+                    "report-range",
+                    "to_size",
+                    format!(
+                        "a report at seq {seq} cannot cover entries up to {}: they do not exist yet",
+                        r.to_size
+                    ),
+                ));
+            }
+            if !signature_valid(&key, &r.signed_message(state.origin(), org), &r.signature) {
+                return Err(violation(
+                    "bad-signature",
+                    "signature",
+                    format!(
+                        "not a valid signature over this report by {org:?}'s key {key} (set at seq {key_seq})"
+                    ),
+                ));
+            }
+            Ok(Derived::Nothing)
+        }
+        Record::KeyRotation(k) => rotate_key(state, org, seq, k),
     }
+}
+
+fn org_key<S: LedgerState>(state: &S, org: &str) -> Result<(String, u64), RuleViolation> {
+    state.org_key(org).ok_or_else(|| {
+        violation(
+            "no-org-key",
+            "signature",
+            format!("org {org:?} has no key: the operator registers one with the org"),
+        )
+    })
+}
+
+fn acknowledge<S: LedgerState>(
+    state: &mut S,
+    org: &str,
+    a: &Acknowledgement,
+) -> Result<Derived, RuleViolation> {
+    let facts = state.disbursement(org, &a.disbursement).ok_or_else(|| {
+        violation(
+            "unknown-disbursement",
+            "disbursement",
+            format!(
+                "disbursement {:?} does not exist in {org:?}",
+                a.disbursement
+            ),
+        )
+    })?;
+    let Some(leaf) = facts.leaf else {
+        return Err(violation(
+            "unknown-disbursement",
+            "disbursement",
+            format!(
+                "disbursement {:?} is not committed yet; acknowledge it once its entry is in the log",
+                a.disbursement
+            ),
+        ));
+    };
+    if facts.beneficiary != a.beneficiary {
+        return Err(violation(
+            "wrong-beneficiary",
+            "beneficiary",
+            format!(
+                "disbursement {:?} went to {:?}, not {:?}",
+                a.disbursement, facts.beneficiary, a.beneficiary
+            ),
+        ));
+    }
+    if a.status == AckStatus::Received && a.amount_received != facts.amount {
+        return Err(violation(
+            "ack-amount",
+            "amount_received",
+            format!(
+                "\"received\" confirms the whole amount {}; to say {} arrived, dispute it",
+                facts.amount, a.amount_received
+            ),
+        ));
+    }
+    let key = state.beneficiary_key(org, &a.beneficiary).ok_or_else(|| {
+        violation(
+            "no-beneficiary-key",
+            "beneficiary",
+            format!(
+                "{org:?} stated no key for beneficiary {:?}, so it cannot acknowledge",
+                a.beneficiary
+            ),
+        )
+    })?;
+    let message = Acknowledgement::message(
+        state.origin(),
+        facts.seq,
+        &leaf,
+        a.status,
+        a.amount_received.minor_units(),
+    );
+    if !signature_valid(&key, message.as_bytes(), &a.signature) {
+        return Err(violation(
+            "bad-signature",
+            "signature",
+            format!(
+                "not a valid signature by beneficiary {:?}'s key {key} over the acknowledgement of entry {}",
+                a.beneficiary, facts.seq
+            ),
+        ));
+    }
+    Ok(Derived::Nothing)
+}
+
+fn rotate_key<S: LedgerState>(
+    state: &mut S,
+    org: &str,
+    seq: u64,
+    k: &KeyRotation,
+) -> Result<Derived, RuleViolation> {
+    let (current, current_seq) = org_key(state, org)?;
+    if k.public_key == current {
+        return Err(violation(
+            "same-key",
+            "public_key",
+            "the new key is the current key",
+        ));
+    }
+    let message = KeyRotation::message(state.origin(), org, current_seq, &k.public_key);
+    if !signature_valid(&current, message.as_bytes(), &k.signature) {
+        return Err(violation(
+            "bad-signature",
+            "signature",
+            format!("not a valid signature by {org:?}'s current key {current} over this rotation"),
+        ));
+    }
+    state.put_org_key(org, &k.public_key, seq);
+    Ok(Derived::Nothing)
 }

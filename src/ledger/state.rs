@@ -9,7 +9,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::records::BeneficiaryKind;
-use super::rules::{CampaignTotals, EntrySummary, LedgerState, StateKey, StatedTotals};
+use super::rules::{
+    CampaignTotals, DisbursementFacts, EntrySummary, LedgerState, StateKey, StatedTotals,
+};
 
 /// A loaded or changed value of one key: `None` means "known to be absent".
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +21,9 @@ pub enum StateValue {
     Campaign(Option<CampaignTotals>),
     Stated(Option<StatedTotals>),
     Entry(Option<EntrySummary>),
+    OrgKey(Option<(String, u64)>),
+    BeneficiaryKey(Option<String>),
+    Disbursement(Option<DisbursementFacts>),
 }
 
 /// Ledger state keyed by [`StateKey`], with an undo journal.
@@ -31,19 +36,40 @@ pub struct LedgerMemory {
     changed: BTreeSet<StateKey>,
     /// Whether changes are journaled (the sequencer's overlay) or not (the verifier).
     journaled: bool,
+    origin: String,
 }
 
 impl LedgerMemory {
-    /// State for replaying a whole log: no journal.
-    pub fn new() -> LedgerMemory {
-        LedgerMemory::default()
+    /// State for replaying a whole log of `origin`: no journal.
+    pub fn new(origin: &str) -> LedgerMemory {
+        LedgerMemory {
+            origin: origin.to_string(),
+            ..LedgerMemory::default()
+        }
     }
 
-    /// An overlay for one batch: changes are journaled and reported.
-    pub fn overlay() -> LedgerMemory {
+    /// An overlay for one batch of the log `origin`: changes are journaled and reported.
+    pub fn overlay(origin: &str) -> LedgerMemory {
         LedgerMemory {
             journaled: true,
+            origin: origin.to_string(),
             ..LedgerMemory::default()
+        }
+    }
+
+    /// Records the leaf hash of a committed disbursement entry (replays call this after
+    /// each entry, since the rules run before an entry's hash exists).
+    pub fn note_leaf(
+        &mut self,
+        org: &str,
+        record: &super::records::Record,
+        leaf: crate::log::hash::Hash,
+    ) {
+        if let super::records::Record::Disbursement(x) = record
+            && let Some(mut facts) = self.disbursement(org, &x.id)
+        {
+            facts.leaf = Some(leaf);
+            self.put_disbursement(org, &x.id, facts);
         }
     }
 
@@ -173,5 +199,55 @@ impl LedgerState for LedgerMemory {
         // Journaled like any change, so a refused job's seq leaves nothing behind;
         // storage skips entry keys (the log itself stores entries).
         self.set(StateKey::Entry(seq), StateValue::Entry(Some(summary)));
+    }
+
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    fn org_key(&self, org: &str) -> Option<(String, u64)> {
+        match self.get(&StateKey::OrgKey(org.to_string())) {
+            Some(StateValue::OrgKey(Some(k))) => Some(k.clone()),
+            _ => None,
+        }
+    }
+
+    fn put_org_key(&mut self, org: &str, key: &str, seq: u64) {
+        self.set(
+            StateKey::OrgKey(org.to_string()),
+            StateValue::OrgKey(Some((key.to_string(), seq))),
+        );
+    }
+
+    fn beneficiary_key(&self, org: &str, id: &str) -> Option<String> {
+        let (o, i) = k2(org, id);
+        match self.get(&StateKey::BeneficiaryKey(o, i)) {
+            Some(StateValue::BeneficiaryKey(Some(k))) => Some(k.clone()),
+            _ => None,
+        }
+    }
+
+    fn put_beneficiary_key(&mut self, org: &str, id: &str, key: &str) {
+        let (o, i) = k2(org, id);
+        self.set(
+            StateKey::BeneficiaryKey(o, i),
+            StateValue::BeneficiaryKey(Some(key.to_string())),
+        );
+    }
+
+    fn disbursement(&self, org: &str, id: &str) -> Option<DisbursementFacts> {
+        let (o, i) = k2(org, id);
+        match self.get(&StateKey::Disbursement(o, i)) {
+            Some(StateValue::Disbursement(Some(f))) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    fn put_disbursement(&mut self, org: &str, id: &str, facts: DisbursementFacts) {
+        let (o, i) = k2(org, id);
+        self.set(
+            StateKey::Disbursement(o, i),
+            StateValue::Disbursement(Some(facts)),
+        );
     }
 }

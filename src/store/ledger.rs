@@ -7,9 +7,12 @@ use super::append::{AppendTx, on_tx};
 use super::{MAX_ROWS_PER_STATEMENT, StoreError, StoreResult, to_i64, to_u64};
 use crate::ledger::money::{Amount, Currency};
 use crate::ledger::records::BeneficiaryKind;
-use crate::ledger::rules::{CampaignTotals, EntrySummary, StateKey, StatedTotals};
+use crate::ledger::rules::{
+    CampaignTotals, DisbursementFacts, EntrySummary, StateKey, StatedTotals,
+};
 use crate::ledger::state::StateValue;
 use crate::log::entry;
+use crate::log::hash::leaf_hash;
 
 /// A donation's place on its campaign's money line.
 #[derive(Debug, Clone)]
@@ -42,6 +45,16 @@ pub struct CorrectionRow {
     pub org: String,
     pub id: String,
     pub corrects: u64,
+    pub seq: u64,
+}
+
+/// A beneficiary's acknowledgement or dispute of a disbursement.
+#[derive(Debug, Clone)]
+pub struct AckRow {
+    pub org: String,
+    pub disbursement: String,
+    pub status: &'static str,
+    pub amount_received: i64,
     pub seq: u64,
 }
 
@@ -132,6 +145,66 @@ impl AppendTx {
                     };
                     StateValue::Entry(summary)
                 }
+                StateKey::OrgKey(org) => {
+                    // The latest entry that set the org's key: its registration or a rotation.
+                    let seq: Option<i64> = on_tx!(self, c => sqlx::query(
+                        "SELECT seq FROM record_ids WHERE org = $1 AND scope IN ('org', 'org-key') \
+                         ORDER BY seq DESC LIMIT 1"
+                    ).bind(org).fetch_optional(c).await?.map(|r| r.get(0)));
+                    match seq {
+                        None => StateValue::OrgKey(None),
+                        Some(seq) => {
+                            let seq = to_u64(seq, "seq")?;
+                            let e = self.logged_entry(seq).await?;
+                            StateValue::OrgKey(
+                                e.str_field("public_key").map(|k| (k.to_string(), seq)),
+                            )
+                        }
+                    }
+                }
+                StateKey::BeneficiaryKey(org, id) => {
+                    let seq: Option<i64> = on_tx!(self, c => sqlx::query(
+                        "SELECT seq FROM beneficiaries WHERE org = $1 AND id = $2"
+                    ).bind(org).bind(id).fetch_optional(c).await?.map(|r| r.get(0)));
+                    match seq {
+                        None => StateValue::BeneficiaryKey(None),
+                        Some(seq) => {
+                            let e = self.logged_entry(to_u64(seq, "seq")?).await?;
+                            StateValue::BeneficiaryKey(
+                                e.str_field("public_key").map(str::to_string),
+                            )
+                        }
+                    }
+                }
+                StateKey::Disbursement(org, id) => {
+                    let seq: Option<i64> = on_tx!(self, c => sqlx::query(
+                        "SELECT seq FROM disbursements WHERE org = $1 AND id = $2"
+                    ).bind(org).bind(id).fetch_optional(c).await?.map(|r| r.get(0)));
+                    match seq {
+                        None => StateValue::Disbursement(None),
+                        Some(seq) => {
+                            let seq = to_u64(seq, "seq")?;
+                            let bytes = self.entry(seq).await?.ok_or_else(|| {
+                                corrupt(&format!("disbursement entry {seq} is missing"))
+                            })?;
+                            let e = entry::parse(&bytes)
+                                .map_err(|e| corrupt(&format!("entry {seq}: {e}")))?;
+                            let amount = e
+                                .int_field("amount")
+                                .ok_or_else(|| corrupt(&format!("entry {seq} has no amount")))?;
+                            StateValue::Disbursement(Some(DisbursementFacts {
+                                seq,
+                                beneficiary: e
+                                    .str_field("beneficiary")
+                                    .unwrap_or_default()
+                                    .to_string(),
+                                amount: Amount::positive("amount", amount)
+                                    .map_err(|e| corrupt(&e.to_string()))?,
+                                leaf: Some(leaf_hash(&bytes)),
+                            }))
+                        }
+                    }
+                }
             };
             out.push(((*key).clone(), value));
         }
@@ -169,8 +242,16 @@ impl AppendTx {
                         .bind(t.disbursed.minor_units()).bind(to_i64(t.disbursements))
                         .execute(c).await?.rows_affected());
                 }
-                // Orgs live in record_ids (written with their entry); entries in the log.
-                (StateKey::Org(_), _) | (StateKey::Entry(_), _) => {}
+                // Orgs live in record_ids (written with their entry); entries, keys and
+                // disbursement facts are read back from the log itself.
+                (
+                    StateKey::Org(_)
+                    | StateKey::Entry(_)
+                    | StateKey::OrgKey(_)
+                    | StateKey::BeneficiaryKey(..)
+                    | StateKey::Disbursement(..),
+                    _,
+                ) => {}
                 // Rolled back to "absent": nothing to write.
                 (
                     _,
@@ -182,6 +263,15 @@ impl AppendTx {
             }
         }
         Ok(())
+    }
+
+    /// A committed entry, parsed.
+    async fn logged_entry(&mut self, seq: u64) -> StoreResult<entry::Entry> {
+        let bytes = self
+            .entry(seq)
+            .await?
+            .ok_or_else(|| corrupt(&format!("entry {seq} is missing")))?;
+        entry::parse(&bytes).map_err(|e| corrupt(&format!("entry {seq}: {e}")))
     }
 
     pub async fn insert_donations(&mut self, rows: &[DonationRow]) -> StoreResult<()> {
@@ -213,6 +303,16 @@ impl AppendTx {
                 });
                 q.build().execute(c).await?;
             });
+        }
+        Ok(())
+    }
+
+    pub async fn insert_acks(&mut self, rows: &[AckRow]) -> StoreResult<()> {
+        for r in rows {
+            on_tx!(self, c => sqlx::query(
+                "INSERT INTO acknowledgements (org, disbursement, status, amount_received, seq) VALUES ($1, $2, $3, $4, $5)"
+            ).bind(&r.org).bind(&r.disbursement).bind(r.status).bind(r.amount_received).bind(to_i64(r.seq))
+                .execute(c).await?.rows_affected());
         }
         Ok(())
     }

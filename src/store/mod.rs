@@ -20,7 +20,7 @@ use crate::log::time::UnixMillis;
 
 pub use crate::ledger::records::RecordKey;
 pub use append::{AppendTx, HeadMoved};
-pub use ledger::{CorrectionRow, DisbursementRow, DonationRow};
+pub use ledger::{AckRow, CorrectionRow, DisbursementRow, DonationRow};
 pub use open::{StoreConfig, open};
 pub use queries::{BeneficiaryRow, CampaignRow, DisbursementView, DonationView, StatedRow};
 

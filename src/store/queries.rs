@@ -364,6 +364,69 @@ impl Store {
         .collect())
     }
 
+    /// The org's key valid just before entry `before` (from its registration or latest
+    /// rotation before it) and the seq of the entry that set it.
+    pub async fn org_key_at(&self, org: &str, before: u64) -> StoreResult<Option<(String, u64)>> {
+        let seq: Option<i64> = dispatch!(self, pool => sqlx::query(
+            "SELECT seq FROM record_ids WHERE org = $1 AND scope IN ('org', 'org-key') AND seq < $2 \
+             ORDER BY seq DESC LIMIT 1"
+        ).bind(org).bind(to_i64(before)).fetch_optional(pool).await?.map(|r| r.get(0)));
+        let Some(seq) = seq else { return Ok(None) };
+        let seq = to_u64(seq, "seq")?;
+        let bytes = self
+            .entry(seq)
+            .await?
+            .ok_or_else(|| super::StoreError::Corrupt(format!("entry {seq} is missing")))?;
+        let e = crate::log::entry::parse(&bytes)
+            .map_err(|e| super::StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+        Ok(e.str_field("public_key").map(|k| (k.to_string(), seq)))
+    }
+
+    /// Seqs of an org's records of one scope (e.g. `report`), in log order, after `after`.
+    pub async fn org_record_seqs(
+        &self,
+        org: &str,
+        scope: &str,
+        after: Option<u64>,
+        limit: u64,
+    ) -> StoreResult<Vec<u64>> {
+        dispatch!(self, pool => sqlx::query(
+            "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+        ).bind(org).bind(scope).bind(after.map(to_i64).unwrap_or(-1)).bind(to_i64(limit))
+            .fetch_all(pool).await?.into_iter()
+            .map(|r| to_u64(r.try_get(0)?, "seq")).collect())
+    }
+
+    /// A campaign's acknowledged and disputed payouts: (status, disbursements, amount
+    /// disbursed, amount the beneficiaries say arrived) per status.
+    pub async fn ack_totals(
+        &self,
+        org: &str,
+        campaign: &str,
+    ) -> StoreResult<Vec<(String, u64, i64, i64)>> {
+        dispatch!(self, pool => sqlx::query(
+            "SELECT a.status, COUNT(*), CAST(COALESCE(SUM(d.amount), 0) AS BIGINT), CAST(COALESCE(SUM(a.amount_received), 0) AS BIGINT) \
+             FROM acknowledgements a JOIN disbursements d ON d.org = a.org AND d.id = a.disbursement \
+             WHERE a.org = $1 AND d.campaign = $2 GROUP BY a.status ORDER BY a.status"
+        ).bind(org).bind(campaign).fetch_all(pool).await?.into_iter()
+            .map(|r| Ok((r.try_get(0)?, to_u64(r.try_get(1)?, "count")?, r.try_get(2)?, r.try_get(3)?)))
+            .collect())
+    }
+
+    /// A disbursement's acknowledgement: (status, amount received, seq).
+    pub async fn acknowledgement(
+        &self,
+        org: &str,
+        disbursement: &str,
+    ) -> StoreResult<Option<(String, i64, u64)>> {
+        dispatch!(self, pool => match sqlx::query(
+            "SELECT status, amount_received, seq FROM acknowledgements WHERE org = $1 AND disbursement = $2"
+        ).bind(org).bind(disbursement).fetch_optional(pool).await? {
+            Some(r) => Ok(Some((r.try_get(0)?, r.try_get(1)?, to_u64(r.try_get(2)?, "seq")?))),
+            None => Ok(None),
+        })
+    }
+
     /// Seqs of the corrections of entry `seq`, oldest first.
     pub async fn corrections_of(&self, seq: u64) -> StoreResult<Vec<u64>> {
         dispatch!(self, pool => sqlx::query("SELECT seq FROM corrections WHERE corrects = $1 ORDER BY seq LIMIT 1000")
