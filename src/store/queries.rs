@@ -303,18 +303,23 @@ impl Store {
         after: Option<i64>,
         limit: u64,
     ) -> StoreResult<Vec<DisbursementView>> {
+        // The disbursement holding position `from` starts at the largest start <= from;
+        // spans are non-empty and contiguous, so starts strictly increase. Found first,
+        // walking the index backwards from `from`, so the range query below has one lower
+        // bound and reads only the rows it returns (O(log n + results)).
+        let holder: Option<i64> = dispatch!(self, pool => sqlx::query(
+            "SELECT disbursed_before FROM disbursements WHERE org = $1 AND campaign = $2 \
+             AND disbursed_before <= $3 ORDER BY disbursed_before DESC LIMIT 1"
+        ).bind(org).bind(campaign).bind(from).fetch_optional(pool).await?.map(|r| r.get(0)));
+        let start = holder.unwrap_or(0).max(after.map_or(0, |a| a + 1));
         dispatch!(self, pool => {
-            // The disbursement holding position `from` starts at the largest start <= from;
-            // spans are non-empty and contiguous, so starts strictly increase.
             let sql = format!(
                 "SELECT {DISBURSEMENT_COLUMNS} FROM disbursements d JOIN beneficiaries b ON b.org = d.org AND b.id = d.beneficiary \
-                 WHERE d.org = $1 AND d.campaign = $2 AND d.disbursed_before < $4 AND d.disbursed_before > $5 \
-                 AND d.disbursed_before >= COALESCE((SELECT MAX(disbursed_before) FROM disbursements \
-                     WHERE org = $1 AND campaign = $2 AND disbursed_before <= $3), 0) \
-                 ORDER BY d.disbursed_before LIMIT $6"
+                 WHERE d.org = $1 AND d.campaign = $2 AND d.disbursed_before >= $3 AND d.disbursed_before < $4 \
+                 ORDER BY d.disbursed_before LIMIT $5"
             );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(campaign).bind(from).bind(to)
-                .bind(after.unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(campaign).bind(start).bind(to)
+                .bind(to_i64(limit)).fetch_all(pool).await?;
             rows.iter().map(|r| Ok(disbursement_row!(r))).collect()
         })
     }
@@ -331,16 +336,21 @@ impl Store {
         after: Option<i64>,
         limit: u64,
     ) -> StoreResult<Vec<DonationView>> {
+        // As in `disbursements_on_line`: the donation holding `from` first (net-0
+        // donations share their successor's start and are skipped).
+        let holder: Option<i64> = dispatch!(self, pool => sqlx::query(
+            "SELECT received_before FROM donations WHERE org = $1 AND campaign = $2 \
+             AND received_before <= $3 AND net > 0 ORDER BY received_before DESC LIMIT 1"
+        ).bind(org).bind(campaign).bind(from).fetch_optional(pool).await?.map(|r| r.get(0)));
+        let start = holder.unwrap_or(0).max(after.map_or(0, |a| a + 1));
         dispatch!(self, pool => {
             let sql = format!(
                 "SELECT {DONATION_COLUMNS} FROM donations \
-                 WHERE org = $1 AND campaign = $2 AND net > 0 AND received_before < $4 AND received_before > $5 \
-                 AND received_before >= COALESCE((SELECT MAX(received_before) FROM donations \
-                     WHERE org = $1 AND campaign = $2 AND net > 0 AND received_before <= $3), 0) \
-                 ORDER BY received_before LIMIT $6"
+                 WHERE org = $1 AND campaign = $2 AND received_before >= $3 AND received_before < $4 AND net > 0 \
+                 ORDER BY received_before LIMIT $5"
             );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(campaign).bind(from).bind(to)
-                .bind(after.unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(campaign).bind(start).bind(to)
+                .bind(to_i64(limit)).fetch_all(pool).await?;
             rows.iter().map(|r| Ok(donation_row!(r))).collect()
         })
     }
