@@ -37,7 +37,7 @@ pub async fn figures_from_store(
     from: u64,
     to: u64,
 ) -> Result<ReportFigures, StoreError> {
-    let mut book = ReportBook::new();
+    let mut book = ReportBook::every_org();
     let mut next = 0;
     while next < to {
         let page = store.org_entries(org, next, to, FIGURES_PAGE).await?;
@@ -173,6 +173,21 @@ pub async fn publish_report(
     ApiJson(input): ApiJson<ReportInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
     let report = Report::parse(input).map_err(ApiError::invalid_field)?;
+    if state
+        .store
+        .org_key_at(&org, i64::MAX as u64)
+        .await?
+        .is_none()
+    {
+        let mut error = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rule-violation",
+            format!("org {org:?} has no key: the operator registers one with the org"),
+        )
+        .with_field("signature");
+        error.rule = Some("no-org-key");
+        return Err(error);
+    }
     // A replay is answered as such, even once the log has grown.
     if state
         .store

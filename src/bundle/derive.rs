@@ -69,6 +69,22 @@ struct Outstanding {
     remaining: i64,
 }
 
+/// An entry's bytes parsed (canonical form checked) and hashed: the part of the work
+/// that needs no state, so a reader thread can do it ahead of the deriver.
+pub struct Parsed {
+    entry: Result<entry::Entry, EntryError>,
+    leaf: Hash,
+}
+
+impl Parsed {
+    pub fn new(bytes: &[u8]) -> Parsed {
+        Parsed {
+            entry: entry::parse(bytes),
+            leaf: crate::log::hash::leaf_hash(bytes),
+        }
+    }
+}
+
 /// A finished file's sink, with the file's name.
 pub type NamedSink<W> = (&'static str, W);
 
@@ -128,8 +144,13 @@ impl<W: Write> Deriver<W> {
 
     /// Checks and derives one entry (the next in the log).
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), DeriveError> {
+        self.push_parsed(bytes, Parsed::new(bytes))
+    }
+
+    /// [`Deriver::push`] of an entry parsed and hashed ahead (on another thread).
+    pub fn push_parsed(&mut self, bytes: &[u8], parsed: Parsed) -> Result<(), DeriveError> {
         let row = self.chain.size + 1;
-        let e = entry::parse(bytes).map_err(|error| DeriveError::Entry {
+        let e = parsed.entry.map_err(|error| DeriveError::Entry {
             row,
             seq: self.chain.size,
             error,
@@ -137,7 +158,7 @@ impl<W: Write> Deriver<W> {
         let prev = self.chain.leaf_hash;
         let leaf = self
             .chain
-            .advance(&e, bytes)
+            .advance_with_leaf(&e, parsed.leaf)
             .map_err(|error| DeriveError::Chain { row, error })?;
         let (record, derived) = self
             .ledger
@@ -160,10 +181,11 @@ impl<W: Write> Deriver<W> {
                 error: ReplayError {
                     seq: e.seq,
                     // The entry field holding the id is named after the record type.
-                    field: if key.scope == "statement" {
-                        "beneficiaries"
-                    } else {
-                        key.scope
+                    field: match key.scope {
+                        "statement" => "beneficiaries",
+                        "acknowledgement" => "disbursement",
+                        "org-key" => "public_key",
+                        scope => scope,
                     }
                     .to_string(),
                     rule: "duplicate-id",

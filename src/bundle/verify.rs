@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::derive::{CSV_FILES, DeriveError, Deriver, Summary};
+use super::derive::{CSV_FILES, DeriveError, Deriver, Parsed, Summary};
 use super::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, package, read_file};
 use crate::log::checkpoint::Checkpoint;
 use crate::log::note::NoteVerifier;
@@ -44,6 +44,59 @@ pub struct VerifyReport {
 }
 
 type Slot = Arc<Mutex<Option<VerifyError>>>;
+
+/// Entries per batch handed from the reader thread, and batches read ahead.
+const READ_BATCH: usize = 512;
+const READ_AHEAD_BATCHES: usize = 8;
+
+/// One row of `entries.csv` read and parsed ahead: (row, entry bytes, parsed).
+type ReadRow = Result<(u64, Vec<u8>, Parsed), VerifyError>;
+
+/// Reads `entries.csv` row by row (at most `size` rows), parsing and hashing each entry,
+/// and sends them in batches; stops at the first unreadable row or when nobody listens.
+fn read_entries(entries: File, size: u64, sender: std::sync::mpsc::SyncSender<Vec<ReadRow>>) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(BufReader::new(entries));
+    let mut batch = Vec::with_capacity(READ_BATCH);
+    let mut row = 0u64;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        row += 1;
+        let read = match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => match record.get(6) {
+                _ if row > size => Err(VerifyError {
+                    file: "entries.csv".into(),
+                    row: Some(row),
+                    field: None,
+                    message: format!("more rows than the signed checkpoint's {size} entries"),
+                }),
+                Some(entry) => Ok((row, entry.to_vec(), Parsed::new(entry))),
+                None => Err(VerifyError {
+                    file: "entries.csv".into(),
+                    row: Some(row),
+                    field: Some("entry".into()),
+                    message: "the row has no entry column".into(),
+                }),
+            },
+            Err(e) => Err(VerifyError {
+                file: "entries.csv".into(),
+                row: Some(row),
+                field: None,
+                message: format!("not valid CSV: {e}"),
+            }),
+        };
+        let stop = read.is_err();
+        batch.push(read);
+        if stop || batch.len() == READ_BATCH {
+            if sender.send(std::mem::take(&mut batch)).is_err() || stop {
+                return;
+            }
+        }
+    }
+    let _ = sender.send(batch);
+}
 
 /// From this size of `entries.csv` on, file hashes are checked in parallel with the
 /// derivation (below it, threads cost more than they save).
@@ -335,9 +388,6 @@ fn derive_and_compare(
 
     let entries =
         File::open(dir.join("entries.csv")).map_err(|e| fault("entries.csv", e.to_string()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(BufReader::new(entries));
     let located = |e: DeriveError, slot: &Slot| -> VerifyError {
         if let Some(found) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return found;
@@ -364,37 +414,26 @@ fn derive_and_compare(
             DeriveError::Io { file, error } => fault(file, error.to_string()),
         }
     };
-    let mut row = 0u64;
-    for record in reader.byte_records() {
-        row += 1;
-        let record = record.map_err(|e| VerifyError {
-            file: "entries.csv".into(),
-            row: Some(row),
-            field: None,
-            message: format!("not valid CSV: {e}"),
-        })?;
-        let entry = record.get(6).ok_or_else(|| VerifyError {
-            file: "entries.csv".into(),
-            row: Some(row),
-            field: Some("entry".into()),
-            message: "the row has no entry column".into(),
-        })?;
-        if row > checkpoint.size {
-            return Err(VerifyError {
-                file: "entries.csv".into(),
-                row: Some(row),
-                field: None,
-                message: format!(
-                    "more rows than the signed checkpoint's {} entries",
-                    checkpoint.size
-                ),
-            });
+    // A reader thread reads, parses and hashes entries ahead, in batches; this thread
+    // applies the chain, tree and money rules in order. Dropping the receiver (at the
+    // first fault) stops the reader.
+    let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<ReadRow>>(READ_AHEAD_BATCHES);
+    let size = checkpoint.size;
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_entries(entries, size, sender));
+        for batch in batches {
+            for read in batch {
+                let (row, bytes, parsed) = read?;
+                deriver
+                    .push_parsed(&bytes, parsed)
+                    .map_err(|e| located(e, &slot))?;
+                if row.is_multiple_of(1_000) {
+                    progress(row, size);
+                }
+            }
         }
-        deriver.push(entry).map_err(|e| located(e, &slot))?;
-        if row.is_multiple_of(1_000) {
-            progress(row, checkpoint.size);
-        }
-    }
+        Ok::<(), VerifyError>(())
+    })?;
     // Count and root first: a truncated or extended entries.csv is named as such, not
     // as the derived file that happens to differ first.
     let (entries, root) = deriver.position();

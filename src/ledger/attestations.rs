@@ -261,64 +261,57 @@ impl ReportFigures {
         Ok(())
     }
 
-    /// The first figure in which `self` (claimed) differs from `actual`: its path, the
-    /// claimed value and the log's value.
+    /// The first figure, in report order, in which `self` (claimed) differs from
+    /// `actual`: its path (e.g. `campaigns[1].net`), the claimed value and the log's.
     pub fn first_difference(&self, actual: &ReportFigures) -> Option<(String, String, String)> {
-        let claimed = serde_json::to_value(self).expect("figures serialise");
-        let actual = serde_json::to_value(actual).expect("figures serialise");
-        first_json_difference("", &claimed, &actual)
-    }
-}
-
-fn first_json_difference(path: &str, a: &Value, b: &Value) -> Option<(String, String, String)> {
-    let join = |key: &str| {
-        if path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            // Identity fields first, so a wrong campaign is named as such.
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.dedup();
-            for key in ["campaign", "currency", "beneficiary_kind"]
-                .iter()
-                .map(|k| k.to_string())
-                .chain(keys.iter().map(|k| k.to_string()))
-            {
-                let (va, vb) = (x.get(&key), y.get(&key));
-                if va.is_none() && vb.is_none() {
-                    continue;
-                }
-                let (va, vb) = (va.unwrap_or(&Value::Null), vb.unwrap_or(&Value::Null));
-                if let Some(d) = first_json_difference(&join(&key), va, vb) {
-                    return Some(d);
-                }
-            }
-            None
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            for i in 0..x.len().max(y.len()) {
-                let p = format!("{path}[{i}]");
-                match (x.get(i), y.get(i)) {
-                    (Some(va), Some(vb)) => {
-                        if let Some(d) = first_json_difference(&p, va, vb) {
-                            return Some(d);
+        fn lines<T>(
+            list: &str,
+            claimed: &[T],
+            actual: &[T],
+            fields: impl Fn(&T) -> Vec<(&'static str, String)>,
+        ) -> Option<(String, String, String)> {
+            for i in 0..claimed.len().max(actual.len()) {
+                let path = format!("{list}[{i}]");
+                match (claimed.get(i), actual.get(i)) {
+                    (Some(c), Some(a)) => {
+                        for ((name, said), (_, log)) in fields(c).into_iter().zip(fields(a)) {
+                            if said != log {
+                                return Some((format!("{path}.{name}"), said, log));
+                            }
                         }
                     }
-                    (Some(va), None) => {
-                        return Some((p, va.to_string(), "no such line".into()));
-                    }
-                    (None, Some(vb)) => return Some((p, "no such line".into(), vb.to_string())),
+                    (Some(_), None) => return Some((path, "a line".into(), "no such line".into())),
+                    (None, Some(_)) => return Some((path, "no such line".into(), "a line".into())),
                     (None, None) => {}
                 }
             }
             None
         }
-        (x, y) if x == y => None,
-        (x, y) => Some((path.to_string(), x.to_string(), y.to_string())),
+        lines("campaigns", &self.campaigns, &actual.campaigns, |c| {
+            vec![
+                ("campaign", format!("{:?}", c.campaign)),
+                ("currency", format!("{:?}", c.currency)),
+                ("received", c.received.to_string()),
+                ("fees", c.fees.to_string()),
+                ("net", c.net.to_string()),
+                ("disbursed", c.disbursed.to_string()),
+                ("held", c.held.to_string()),
+            ]
+        })
+        .or_else(|| {
+            lines(
+                "beneficiary_kinds",
+                &self.beneficiary_kinds,
+                &actual.beneficiary_kinds,
+                |k| {
+                    vec![
+                        ("currency", format!("{:?}", k.currency)),
+                        ("beneficiary_kind", format!("{:?}", k.beneficiary_kind)),
+                        ("disbursed", k.disbursed.to_string()),
+                    ]
+                },
+            )
+        })
     }
 }
 

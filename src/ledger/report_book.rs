@@ -47,18 +47,30 @@ fn at<T: Copy + Default>(history: &[(u64, T)], size: u64) -> T {
 #[derive(Default)]
 pub struct ReportBook {
     orgs: HashMap<String, OrgBook>,
+    /// Track orgs without a key too (the API, fed one org's entries, answers figures
+    /// for any org).
+    every_org: bool,
 }
 
 impl ReportBook {
+    /// A book of the orgs that can publish reports (registered with a key).
     pub fn new() -> ReportBook {
         ReportBook::default()
+    }
+
+    /// A book of every org fed to it.
+    pub fn every_org() -> ReportBook {
+        ReportBook {
+            every_org: true,
+            ..ReportBook::default()
+        }
     }
 
     /// Feeds one entry (its org, seq, record and the derived fields it carries), in
     /// log order.
     pub fn push(&mut self, org: &str, seq: u64, record: &Record, derived: &Derived) {
         if let Record::Org(o) = record {
-            if o.public_key.is_some() {
+            if o.public_key.is_some() || self.every_org {
                 self.orgs.insert(org.to_string(), OrgBook::default());
             }
             return;

@@ -77,6 +77,15 @@ pub struct DisbursementFacts {
     pub leaf: Option<Hash>,
 }
 
+/// An org's signing key: the current one, the seq of the entry that set it, and the key
+/// it registered with (which a rotation may not bring back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgKeyState {
+    pub key: String,
+    pub seq: u64,
+    pub registered: String,
+}
+
 /// A logged entry as corrections need to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntrySummary {
@@ -102,8 +111,8 @@ pub trait LedgerState {
     /// The log's origin, which signed statements name.
     fn origin(&self) -> &str;
     /// An org's current key and the seq of the entry that set it.
-    fn org_key(&self, org: &str) -> Option<(String, u64)>;
-    fn put_org_key(&mut self, org: &str, key: &str, seq: u64);
+    fn org_key(&self, org: &str) -> Option<OrgKeyState>;
+    fn put_org_key(&mut self, org: &str, keys: OrgKeyState);
     /// The key an org stated for its beneficiary.
     fn beneficiary_key(&self, org: &str, id: &str) -> Option<String>;
     fn put_beneficiary_key(&mut self, org: &str, id: &str, key: &str);
@@ -267,7 +276,14 @@ fn apply_rules<S: LedgerState>(
         if let Record::Org(o) = record
             && let Some(key) = &o.public_key
         {
-            state.put_org_key(org, key, seq);
+            state.put_org_key(
+                org,
+                OrgKeyState {
+                    key: key.clone(),
+                    seq,
+                    registered: key.clone(),
+                },
+            );
         }
         return Ok(Derived::Nothing);
     }
@@ -448,7 +464,9 @@ fn apply_rules<S: LedgerState>(
         }
         Record::Acknowledgement(a) => acknowledge(state, org, a),
         Record::Report(r) => {
-            let (key, key_seq) = org_key(state, org)?;
+            let OrgKeyState {
+                key, seq: key_seq, ..
+            } = org_key(state, org)?;
             if r.to_size > seq {
                 return Err(violation(
                     "report-range",
@@ -474,7 +492,7 @@ fn apply_rules<S: LedgerState>(
     }
 }
 
-fn org_key<S: LedgerState>(state: &S, org: &str) -> Result<(String, u64), RuleViolation> {
+fn org_key<S: LedgerState>(state: &S, org: &str) -> Result<OrgKeyState, RuleViolation> {
     state.org_key(org).ok_or_else(|| {
         violation(
             "no-org-key",
@@ -565,12 +583,25 @@ fn rotate_key<S: LedgerState>(
     seq: u64,
     k: &KeyRotation,
 ) -> Result<Derived, RuleViolation> {
-    let (current, current_seq) = org_key(state, org)?;
+    let OrgKeyState {
+        key: current,
+        seq: current_seq,
+        registered,
+    } = org_key(state, org)?;
     if k.public_key == current {
         return Err(violation(
             "same-key",
             "public_key",
             "the new key is the current key",
+        ));
+    }
+    // A key rotated to earlier is refused by its idempotency id (409); the registration
+    // key has none, so it is refused here.
+    if k.public_key == registered {
+        return Err(violation(
+            "key-reused",
+            "public_key",
+            "the org registered with this key and rotated it away; a key once rotated away cannot come back",
         ));
     }
     let message = KeyRotation::message(state.origin(), org, current_seq, &k.public_key);
@@ -581,6 +612,13 @@ fn rotate_key<S: LedgerState>(
             format!("not a valid signature by {org:?}'s current key {current} over this rotation"),
         ));
     }
-    state.put_org_key(org, &k.public_key, seq);
+    state.put_org_key(
+        org,
+        OrgKeyState {
+            key: k.public_key.clone(),
+            seq,
+            registered,
+        },
+    );
     Ok(Derived::Nothing)
 }

@@ -10,7 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::records::BeneficiaryKind;
 use super::rules::{
-    CampaignTotals, DisbursementFacts, EntrySummary, LedgerState, StateKey, StatedTotals,
+    CampaignTotals, DisbursementFacts, EntrySummary, LedgerState, OrgKeyState, StateKey,
+    StatedTotals,
 };
 
 /// A loaded or changed value of one key: `None` means "known to be absent".
@@ -21,7 +22,7 @@ pub enum StateValue {
     Campaign(Option<CampaignTotals>),
     Stated(Option<StatedTotals>),
     Entry(Option<EntrySummary>),
-    OrgKey(Option<(String, u64)>),
+    OrgKey(Option<OrgKeyState>),
     BeneficiaryKey(Option<String>),
     Disbursement(Option<DisbursementFacts>),
 }
@@ -205,17 +206,17 @@ impl LedgerState for LedgerMemory {
         &self.origin
     }
 
-    fn org_key(&self, org: &str) -> Option<(String, u64)> {
+    fn org_key(&self, org: &str) -> Option<OrgKeyState> {
         match self.get(&StateKey::OrgKey(org.to_string())) {
             Some(StateValue::OrgKey(Some(k))) => Some(k.clone()),
             _ => None,
         }
     }
 
-    fn put_org_key(&mut self, org: &str, key: &str, seq: u64) {
+    fn put_org_key(&mut self, org: &str, keys: OrgKeyState) {
         self.set(
             StateKey::OrgKey(org.to_string()),
-            StateValue::OrgKey(Some((key.to_string(), seq))),
+            StateValue::OrgKey(Some(keys)),
         );
     }
 

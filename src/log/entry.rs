@@ -214,6 +214,12 @@ impl ChainHead {
 
     /// Checks that `entry` (with the given bytes) extends this head, and advances it.
     pub fn advance(&mut self, entry: &Entry, bytes: &[u8]) -> Result<Hash, ChainError> {
+        self.advance_with_leaf(entry, leaf_hash(bytes))
+    }
+
+    /// [`ChainHead::advance`] with the entry's leaf hash already computed (by a reader
+    /// thread that parses and hashes ahead).
+    pub fn advance_with_leaf(&mut self, entry: &Entry, leaf: Hash) -> Result<Hash, ChainError> {
         if entry.seq != self.size {
             return Err(ChainError::WrongSeq {
                 expected: self.size,
@@ -234,7 +240,6 @@ impl ChainHead {
                 found: entry.time.format(),
             });
         }
-        let leaf = leaf_hash(bytes);
         *self = ChainHead {
             size: self.size + 1,
             leaf_hash: leaf,

@@ -8,7 +8,7 @@ use super::{MAX_ROWS_PER_STATEMENT, StoreError, StoreResult, to_i64, to_u64};
 use crate::ledger::money::{Amount, Currency};
 use crate::ledger::records::BeneficiaryKind;
 use crate::ledger::rules::{
-    CampaignTotals, DisbursementFacts, EntrySummary, StateKey, StatedTotals,
+    CampaignTotals, DisbursementFacts, EntrySummary, OrgKeyState, StateKey, StatedTotals,
 };
 use crate::ledger::state::StateValue;
 use crate::log::entry;
@@ -146,20 +146,35 @@ impl AppendTx {
                     StateValue::Entry(summary)
                 }
                 StateKey::OrgKey(org) => {
-                    // The latest entry that set the org's key: its registration or a rotation.
-                    let seq: Option<i64> = on_tx!(self, c => sqlx::query(
+                    // The latest entry that set the org's key (its registration or a
+                    // rotation), and its registration.
+                    let latest: Option<i64> = on_tx!(self, c => sqlx::query(
                         "SELECT seq FROM record_ids WHERE org = $1 AND scope IN ('org', 'org-key') \
                          ORDER BY seq DESC LIMIT 1"
                     ).bind(org).fetch_optional(c).await?.map(|r| r.get(0)));
-                    match seq {
-                        None => StateValue::OrgKey(None),
-                        Some(seq) => {
-                            let seq = to_u64(seq, "seq")?;
-                            let e = self.logged_entry(seq).await?;
-                            StateValue::OrgKey(
-                                e.str_field("public_key").map(|k| (k.to_string(), seq)),
-                            )
+                    let registration: Option<i64> = on_tx!(self, c => sqlx::query(
+                        "SELECT seq FROM record_ids WHERE org = $1 AND scope = 'org' AND id = $1"
+                    ).bind(org).fetch_optional(c).await?.map(|r| r.get(0)));
+                    match (latest, registration) {
+                        (Some(latest), Some(registration)) => {
+                            let seq = to_u64(latest, "seq")?;
+                            let current = self.logged_entry(seq).await?;
+                            let first = self.logged_entry(to_u64(registration, "seq")?).await?;
+                            match (
+                                current.str_field("public_key"),
+                                first.str_field("public_key"),
+                            ) {
+                                (Some(key), Some(registered)) => {
+                                    StateValue::OrgKey(Some(OrgKeyState {
+                                        key: key.to_string(),
+                                        seq,
+                                        registered: registered.to_string(),
+                                    }))
+                                }
+                                _ => StateValue::OrgKey(None),
+                            }
                         }
+                        _ => StateValue::OrgKey(None),
                     }
                 }
                 StateKey::BeneficiaryKey(org, id) => {
