@@ -90,7 +90,9 @@ fn read_entries(entries: File, size: u64, sender: std::sync::mpsc::SyncSender<Ve
         let stop = read.is_err();
         batch.push(read);
         if stop || batch.len() == READ_BATCH {
-            if sender.send(std::mem::take(&mut batch)).is_err() || stop {
+            // A failed row is sent too (the verifier reports it), then reading stops.
+            let listening = sender.send(std::mem::take(&mut batch)).is_ok();
+            if stop || !listening {
                 return;
             }
         }
