@@ -215,13 +215,20 @@ impl Streamer<'_> {
             HashMap::new()
         };
         for (seq, bytes) in page {
-            let Some((e, record, derived)) = self.read(*seq, bytes)? else {
+            // Every entry of the page is the next one's predecessor, kept or not.
+            let leaf = (sink.file == "entries.csv").then(|| leaf_hash(bytes));
+            let read = self.read(*seq, bytes)?;
+            let previous = self.last_leaf;
+            if let Some(leaf) = leaf {
+                self.last_leaf = Some((*seq, leaf));
+            }
+            let Some((e, record, derived)) = read else {
                 continue;
             };
             match sink.file {
                 "entries.csv" => {
-                    let leaf = leaf_hash(bytes);
-                    let prev = match self.last_leaf {
+                    let leaf = leaf.expect("computed for entries.csv");
+                    let prev = match previous {
                         Some((last, hash)) if last + 1 == *seq => hash,
                         _ if *seq == 0 => Hash::ZERO,
                         _ => *prevs
@@ -229,7 +236,6 @@ impl Streamer<'_> {
                             .ok_or_else(|| corrupt(*seq, "no leaf hash for the previous entry"))?,
                     };
                     rows::entry_row(sink, &e, bytes, &leaf, &prev)?;
-                    self.last_leaf = Some((*seq, leaf));
                 }
                 "flows.csv" => {
                     if let Record::Disbursement(x) = &record {
