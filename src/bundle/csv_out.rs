@@ -24,6 +24,25 @@ pub fn restore(cell: &str) -> &str {
     }
 }
 
+/// `n` in decimal, written into `buf` (an `i64` needs at most 20 bytes).
+fn format_int(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
+}
+
 /// One cell of a row.
 pub enum Cell<'a> {
     /// Free text (names, labels, purposes): neutralised.
@@ -56,16 +75,20 @@ impl<W: Write> CsvOut<W> {
     }
 
     pub fn row(&mut self, cells: &[Cell<'_>]) -> std::io::Result<()> {
-        let mut record: Vec<String> = Vec::with_capacity(cells.len());
+        // Field by field, without a String per cell: this runs for every row of every
+        // file the verifier regenerates.
+        let mut digits = [0u8; 20];
         for cell in cells {
-            record.push(match cell {
-                Cell::Text(t) => neutralise(t),
-                Cell::Plain(p) => (*p).to_string(),
-                Cell::Int(i) => i.to_string(),
-                Cell::Opt(o) => o.map(neutralise).unwrap_or_default(),
-            });
+            match cell {
+                Cell::Text(t) | Cell::Opt(Some(t)) if t.starts_with(FORMULA_STARTS) => {
+                    self.writer.write_field(neutralise(t))?
+                }
+                Cell::Text(t) | Cell::Plain(t) | Cell::Opt(Some(t)) => self.writer.write_field(t)?,
+                Cell::Opt(None) => self.writer.write_field("")?,
+                Cell::Int(i) => self.writer.write_field(format_int(*i, &mut digits))?,
+            }
         }
-        self.writer.write_record(&record)?;
+        self.writer.write_record(None::<&[u8]>)?;
         self.rows += 1;
         Ok(())
     }
@@ -100,6 +123,14 @@ mod tests {
         ] {
             assert_eq!(restore(&neutralise(text)), text, "{text:?}");
             assert!(!neutralise(text).starts_with(['=', '+', '-', '@', '\t', '\r']));
+        }
+    }
+
+    #[test]
+    fn integers_format_as_decimal() {
+        let mut buf = [0u8; 20];
+        for n in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(format_int(n, &mut buf), n.to_string().as_bytes());
         }
     }
 

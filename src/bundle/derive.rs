@@ -170,11 +170,18 @@ impl<W: Write> Deriver<W> {
         rows::entry_row(self, &e, bytes, &leaf, &prev)?;
         let org = e.org.clone().unwrap_or_default();
         let key = record.key(&org);
-        let fingerprint =
-            crate::log::hash::sha256(format!("{}\n{}\n{}", key.org, key.scope, key.id).as_bytes());
+        let fingerprint: [u8; 32] = {
+            use sha2::Digest as _;
+            let mut h = sha2::Sha256::new();
+            for part in [key.org.as_bytes(), key.scope.as_bytes(), key.id.as_bytes()] {
+                h.update(part);
+                h.update(b"\n");
+            }
+            h.finalize().into()
+        };
         if !self
             .ids
-            .insert(fingerprint.0[..16].try_into().expect("16 of 32 bytes"))
+            .insert(fingerprint[..16].try_into().expect("16 of 32 bytes"))
         {
             return Err(DeriveError::Rule {
                 row,

@@ -115,6 +115,8 @@ struct Comparator {
     header: &'static [&'static str],
     reader: BufReader<File>,
     pending: Vec<u8>,
+    /// The bundle's line being compared (reused between lines).
+    found: Vec<u8>,
     line: u64,
     slot: Slot,
 }
@@ -199,19 +201,21 @@ impl Write for Comparator {
         if self.failed {
             return Err(std::io::Error::other("bundle file already differs"));
         }
-        for &byte in buf {
-            self.pending.push(byte);
-            if byte == b'\n' {
-                self.line += 1;
-                let mut found = Vec::with_capacity(self.pending.len());
-                self.reader.read_until(b'\n', &mut found)?;
-                if found != self.pending {
-                    self.failed = true;
-                    return Err(self.mismatch(&self.pending.clone(), &found));
-                }
-                self.pending.clear();
+        let mut rest = buf;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            self.pending.extend_from_slice(&rest[..=end]);
+            rest = &rest[end + 1..];
+            self.line += 1;
+            self.found.clear();
+            self.reader.read_until(b'\n', &mut self.found)?;
+            if self.found != self.pending {
+                self.failed = true;
+                let (expected, found) = (self.pending.clone(), self.found.clone());
+                return Err(self.mismatch(&expected, &found));
             }
+            self.pending.clear();
         }
+        self.pending.extend_from_slice(rest);
         Ok(buf.len())
     }
 
@@ -382,6 +386,7 @@ fn derive_and_compare(
             header,
             reader: BufReader::new(File::open(dir.join(name))?),
             pending: Vec::new(),
+            found: Vec::new(),
             line: 0,
             slot: slot.clone(),
         })
