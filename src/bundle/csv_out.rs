@@ -83,7 +83,9 @@ impl<W: Write> CsvOut<W> {
                 Cell::Text(t) | Cell::Opt(Some(t)) if t.starts_with(FORMULA_STARTS) => {
                     self.writer.write_field(neutralise(t))?
                 }
-                Cell::Text(t) | Cell::Plain(t) | Cell::Opt(Some(t)) => self.writer.write_field(t)?,
+                Cell::Text(t) | Cell::Plain(t) | Cell::Opt(Some(t)) => {
+                    self.writer.write_field(t)?
+                }
                 Cell::Opt(None) => self.writer.write_field("")?,
                 Cell::Int(i) => self.writer.write_field(format_int(*i, &mut digits))?,
             }
