@@ -22,6 +22,10 @@ use pennytrail::monitor::{self, Continuity};
 use pennytrail::progress::Progress;
 use pennytrail::store::{self, StoreConfig};
 
+/// See Cargo.toml: a thread-caching allocator for the service and the verifier.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "pennytrail",
