@@ -1,14 +1,15 @@
-//! Operator actions: registering a charity (which issues its API token).
+//! Operator actions: registering a charity (which issues its API token), and revoking
+//! or reissuing an org's token.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::AppState;
 use super::auth::{ORG_TOKEN_PREFIX, Operator, new_token};
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::ApiJson;
-use super::openapi::problem;
+use super::openapi::{PROBLEM_JSON, problem};
 use super::write::{WriteResponse, respond};
 use crate::ledger::org::{OrgRegistration, OrgRegistrationInput};
 use crate::ledger::records::Record;
@@ -65,4 +66,89 @@ pub async fn register_org(
         response.api_token = Some(token);
     }
     Ok((status, Json(response)))
+}
+
+/// A newly issued org token.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct IssuedToken {
+    pub org: String,
+    /// The org's new API token, shown once; the previous one no longer works.
+    pub api_token: String,
+}
+
+/// `POST /v1/admin/orgs/{org}/token`: revokes the org's token and issues a new one.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/orgs/{org}/token",
+    tag = "admin",
+    summary = "Reissue an org's API token",
+    description = "Issues the org a new API token, shown once in this answer; the previous \
+        token stops working at once. Tokens are stored only as hashes.",
+    params(("org" = String, Path, description = "The org's id.")),
+    security(("operator_token" = [])),
+    responses(
+        (status = 201, description = "The new token.", body = IssuedToken),
+        (status = 401, response = problem::Unauthorized),
+        (status = 404, description = "No org has this id.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
+pub async fn reissue_org_token(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(org): Path<String>,
+) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
+    let (token, token_hash) =
+        new_token(ORG_TOKEN_PREFIX).map_err(|e| ApiError::unavailable("token generation", &e))?;
+    let now = crate::sequencer::now();
+    if !state
+        .store
+        .reissue_org_token(&org, &token_hash, now)
+        .await?
+    {
+        return Err(ApiError::not_found(format!(
+            "org {org:?} is not registered"
+        )));
+    }
+    tracing::info!(org, "org token reissued");
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedToken {
+            org,
+            api_token: token,
+        }),
+    ))
+}
+
+/// `DELETE /v1/admin/orgs/{org}/token`: revokes the org's token; it writes nothing until
+/// one is reissued.
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/orgs/{org}/token",
+    tag = "admin",
+    summary = "Revoke an org's API token",
+    description = "The org's token stops working at once; the org cannot write until the \
+        operator reissues one.",
+    params(("org" = String, Path, description = "The org's id.")),
+    security(("operator_token" = [])),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, response = problem::Unauthorized),
+        (status = 404, description = "The org has no token (unknown or already revoked).",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
+pub async fn revoke_org_token(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(org): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !state.store.revoke_org_token(&org).await? {
+        return Err(ApiError::not_found(format!(
+            "org {org:?} has no token (unknown, or already revoked)"
+        )));
+    }
+    tracing::info!(org, "org token revoked");
+    Ok(StatusCode::NO_CONTENT)
 }

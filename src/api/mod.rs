@@ -64,6 +64,7 @@ pub struct LogIdentity {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/v1/log", get(log_routes::get_log))
         .route("/v1/checkpoint", get(log_routes::get_checkpoint))
         .route("/v1/entries", get(log_routes::list_entries))
@@ -77,6 +78,10 @@ pub fn router(state: AppState) -> Router {
             get(log_routes::get_consistency_proof),
         )
         .route("/v1/admin/orgs", post(admin::register_org))
+        .route(
+            "/v1/admin/orgs/{org}/token",
+            post(admin::reissue_org_token).delete(admin::revoke_org_token),
+        )
         .route("/v1/orgs", get(orgs::list_orgs))
         .route("/v1/orgs/{org}", get(orgs::get_org))
         .route(
@@ -184,8 +189,27 @@ pub fn router(state: AppState) -> Router {
     responses((status = 200, description = "The process is up.", body = String,
         content_type = "text/plain; charset=utf-8", example = "ok\n")),
 )]
-async fn healthz() -> &'static str {
+pub(crate) async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Readiness: answers 200 only when the database answers (a load balancer sends
+/// traffic here only then).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The database answers; the log can be read and written.",
+            body = String, content_type = "text/plain; charset=utf-8", example = "ready\n"),
+        (status = 503, response = openapi::problem::Unavailable),
+    ),
+)]
+pub(crate) async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, ApiError> {
+    state.store.latest_checkpoint().await?;
+    Ok("ready\n")
 }
 
 async fn not_found() -> ApiError {

@@ -133,6 +133,7 @@ pub mod problem {
     info(title = "pennytrail", description = API_DESCRIPTION),
     paths(
         super::healthz,
+        super::readyz,
         openapi_json,
         log_routes::get_log,
         log_routes::get_checkpoint,
@@ -141,6 +142,8 @@ pub mod problem {
         log_routes::get_inclusion_proof,
         log_routes::get_consistency_proof,
         admin::register_org,
+        admin::reissue_org_token,
+        admin::revoke_org_token,
         orgs::list_orgs,
         orgs::get_org,
         beneficiaries::create_beneficiary,

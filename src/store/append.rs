@@ -236,6 +236,34 @@ impl AppendTx {
         Ok(())
     }
 
+    /// Sets (or replaces) a registered org's token hash; false if the org is not
+    /// registered. The old token stops working when this commits.
+    pub(super) async fn replace_org_token(
+        &mut self,
+        org: &str,
+        token_hash: &Hash,
+        now: UnixMillis,
+    ) -> StoreResult<bool> {
+        let registered = on_tx!(self, conn => sqlx::query(
+            "SELECT 1 FROM record_ids WHERE org = $1 AND scope = 'org' AND id = $1"
+        ).bind(org).fetch_optional(conn).await?.is_some());
+        if !registered {
+            return Ok(false);
+        }
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO org_tokens (org, token_hash, issued_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (org) DO UPDATE SET token_hash = excluded.token_hash, issued_at_ms = excluded.issued_at_ms"
+        ).bind(org).bind(&token_hash.0[..]).bind(now.0).execute(conn).await?.rows_affected());
+        Ok(true)
+    }
+
+    /// Removes an org's token; true if it had one.
+    pub(super) async fn delete_org_token(&mut self, org: &str) -> StoreResult<bool> {
+        let deleted = on_tx!(self, conn => sqlx::query("DELETE FROM org_tokens WHERE org = $1")
+            .bind(org).execute(conn).await?.rows_affected());
+        Ok(deleted > 0)
+    }
+
     pub(super) async fn insert_operator_token(
         &mut self,
         token_hash: &Hash,

@@ -273,6 +273,28 @@ impl Store {
         Ok(stored)
     }
 
+    /// Issues a registered org a new token (hash), revoking the old one; false if the
+    /// org is not registered.
+    pub async fn reissue_org_token(
+        &self,
+        org: &str,
+        token_hash: &Hash,
+        now: UnixMillis,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_append().await?;
+        let done = tx.replace_org_token(org, token_hash, now).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Revokes an org's token; true if it had one.
+    pub async fn revoke_org_token(&self, org: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_append().await?;
+        let done = tx.delete_org_token(org).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
     pub async fn org_token_hash(&self, org: &str) -> StoreResult<Option<Hash>> {
         let row: Option<Vec<u8>> = dispatch!(self, pool => sqlx::query(
             "SELECT token_hash FROM org_tokens WHERE org = $1"
