@@ -99,10 +99,14 @@ enum Command {
     },
     /// Re-verify a whole store from its entries up and report the first fault.
     Check(StoreArgs),
-    /// Write an export bundle of the log (CSVs, checkpoint, datapackage.json).
+    /// Write an export bundle of the log (CSVs, checkpoint, datapackage.json), from the
+    /// database or, with --url, downloaded from a running service.
     Export {
         #[command(flatten)]
         store: StoreArgs,
+        /// Download the bundle from a running service instead (http://…); verify it after.
+        #[arg(long)]
+        url: Option<String>,
         /// Folder to create (default: exports/<origin>-<size>).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -332,7 +336,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             pennytrail::demo::seed(&url, token.trim(), donations).await
         }
-        Command::Export { store, out } => {
+        Command::Export {
+            url: Some(url),
+            out,
+            ..
+        } => {
+            let mut progress = Progress::new("download (bytes)");
+            let dir = pennytrail::bundle::download_bundle(&url, out, |done, total| {
+                progress.update(done, total)
+            })
+            .await?;
+            progress.finish();
+            println!(
+                "wrote {}; check it with: pennytrail verify {} --key <the log's key, from a source you trust>",
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Export {
+            store,
+            out,
+            url: None,
+        } => {
             let opened = store::open(&store.config())
                 .await
                 .context("opening the database")?;

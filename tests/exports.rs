@@ -1027,3 +1027,63 @@ async fn clients_that_disconnect_mid_stream_do_not_break_the_service() {
     }
     app.finish().await;
 }
+
+/// `pennytrail export --url` downloads the running service's bundle into a folder that
+/// verifies against the pinned key; it never overwrites a folder, and names an
+/// unreachable service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_from_a_url_downloads_a_verifying_bundle() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
+    let token = app.new_org("url-org").await;
+    app.org_create(
+        &token,
+        "url-org",
+        "/beneficiaries",
+        &json!({"id": "b1", "label": "Kitchen", "kind": "supplier", "country": "DE"}),
+    )
+    .await;
+    let size = app.log_size().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("downloaded");
+    let run = |args: Vec<String>| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"))
+            .args(args)
+            .output()
+            .expect("run pennytrail")
+    };
+    let args = vec![
+        "export".to_string(),
+        "--url".to_string(),
+        app.base.clone(),
+        "--out".to_string(),
+        out.display().to_string(),
+    ];
+    let first = run(args.clone());
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let report = verify_bundle(&out, &app.verifier, Some(size), |_, _| {}).expect("verifies");
+    assert_eq!(report.checkpoint.size, size);
+    // An existing folder is never overwritten, and no temporary folder is left behind.
+    let again = run(args);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(leftovers, vec!["downloaded".to_string()]);
+    // An unreachable service is named.
+    let down = run(vec![
+        "export".into(),
+        "--url".into(),
+        "http://127.0.0.1:9".into(),
+        "--out".into(),
+        tmp.path().join("never").display().to_string(),
+    ]);
+    assert!(!down.status.success());
+    assert!(String::from_utf8_lossy(&down.stderr).contains("127.0.0.1:9"));
+    app.finish().await;
+}
