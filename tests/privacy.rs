@@ -42,7 +42,13 @@ fn start(data_dir: &Path, log: &Path, database_url: Option<&str>) -> Service {
     if let Some(url) = database_url {
         command.args(["--database-url", url]);
     }
-    let child = command.spawn().expect("spawn pennytrail");
+    // Owned by `Service` from the start: dropping it (a failed assertion) kills and
+    // reaps the child.
+    let mut service = Service {
+        child: command.spawn().expect("spawn pennytrail"),
+        base: String::new(),
+        log: log.to_path_buf(),
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -51,17 +57,21 @@ fn start(data_dir: &Path, log: &Path, database_url: Option<&str>) -> Service {
                 .ok()
                 .and_then(|v| v["fields"]["addr"].as_str().map(str::to_string))
         }) {
-            return Service {
-                child,
-                base: format!("http://{addr}"),
-                log: log.to_path_buf(),
-            };
+            service.base = format!("http://{addr}");
+            return service;
         }
         assert!(
             std::time::Instant::now() < deadline,
             "the service did not start: {text}"
         );
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
