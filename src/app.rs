@@ -33,6 +33,8 @@ pub struct ServeConfig {
     pub log_key: Option<PathBuf>,
     /// The donor-commitment secret (default: `<data-dir>/donor.secret`, created on first start).
     pub donor_secret: Option<PathBuf>,
+    /// Writes per org token and second ([`api::limits::DEFAULT_ORG_WRITES_PER_SECOND`]).
+    pub org_writes_per_second: u32,
 }
 
 /// A running service.
@@ -326,6 +328,14 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         donor_secret: Arc::new(donor_secret),
         donor_lookups: Arc::new(api::limits::RateLimiter::new(
             api::limits::DONOR_LOOKUPS_PER_MINUTE,
+            std::time::Duration::from_secs(60),
+        )),
+        org_writes: Arc::new(api::limits::RateLimiter::new(
+            config.org_writes_per_second.max(1),
+            std::time::Duration::from_secs(1),
+        )),
+        acknowledgements: Arc::new(api::limits::RateLimiter::new(
+            api::limits::ACKNOWLEDGEMENTS_PER_MINUTE,
             std::time::Duration::from_secs(60),
         )),
         exports: Arc::new(

@@ -227,6 +227,9 @@ struct ServeArgs {
     /// The log's origin (its name in checkpoints), e.g. charity.example.org/pennytrail.
     #[arg(long, env = "PENNYTRAIL_ORIGIN")]
     origin: Option<String>,
+    /// Write requests each org token may make per second (429 with Retry-After beyond).
+    #[arg(long, env = "PENNYTRAIL_ORG_WRITES_PER_SECOND", default_value_t = pennytrail::api::limits::DEFAULT_ORG_WRITES_PER_SECOND)]
+    org_writes_per_second: u32,
     /// The log's private key file (default: <data-dir>/log.key, created on first start).
     #[arg(long, env = "PENNYTRAIL_LOG_KEY")]
     log_key: Option<PathBuf>,
@@ -266,6 +269,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 origin: args.origin,
                 log_key: args.log_key,
                 donor_secret: args.donor_secret,
+                org_writes_per_second: args.org_writes_per_second,
             })
             .await?;
             running.wait().await

@@ -1330,6 +1330,7 @@ async fn go_verifies_a_running_service() -> anyhow::Result<()> {
         origin: Some(ORIGIN.into()),
         log_key: None,
         donor_secret: None,
+        org_writes_per_second: pennytrail::api::limits::DEFAULT_ORG_WRITES_PER_SECOND,
     })
     .await?;
     let operator_token = std::fs::read_to_string(data_dir.join("operator.token"))?

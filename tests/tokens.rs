@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Backend, TestApp};
+use common::{Backend, ServiceProcess, TestApp};
 use serde_json::json;
 
 fn beneficiary(id: &str) -> serde_json::Value {
@@ -89,3 +89,82 @@ async fn tokens_can_be_reissued_and_revoked(app: TestApp) {
     app.finish().await;
 }
 on_both_backends!(tokens_can_be_reissued_and_revoked);
+
+/// `--org-writes-per-second` caps each org token's writes: beyond it, 429 with
+/// `Retry-After`, nothing appended, other orgs unaffected, and writes resume after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_writes_are_rate_limited_per_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let service = ServiceProcess::start(&[
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--org-writes-per-second",
+        "2",
+    ])
+    .await
+    .expect("starts");
+    let client = reqwest::Client::new();
+    let operator = std::fs::read_to_string(data.join("operator.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut tokens = Vec::new();
+    for org in ["fast", "calm"] {
+        let answer: serde_json::Value = client
+            .post(format!("{}/v1/admin/orgs", service.base))
+            .bearer_auth(&operator)
+            .json(&json!({"id": org, "name": "Org", "country": "DE"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.push(answer["api_token"].as_str().unwrap().to_string());
+    }
+    let write = |org: &str, token: &str, id: &str| {
+        client
+            .post(format!("{}/v1/orgs/{org}/beneficiaries", service.base))
+            .bearer_auth(token)
+            .json(&beneficiary(id))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let response = write("fast", &tokens[0], &format!("b{i}")).await.unwrap();
+        let status = response.status().as_u16();
+        if status == 429 {
+            let retry: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=1).contains(&retry), "Retry-After {retry}");
+            let problem: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(problem["status"], 429);
+        }
+        statuses.push(status);
+    }
+    assert_eq!(&statuses[..2], &[201, 201], "{statuses:?}");
+    assert!(statuses[2..].contains(&429), "{statuses:?}");
+    // Another org's token has its own bucket.
+    let other = write("calm", &tokens[1], "b0").await.unwrap();
+    assert_eq!(other.status(), 201);
+    // The refused writes appended nothing; after a second the org writes again.
+    let appended = statuses.iter().filter(|s| **s == 201).count();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = write("fast", &tokens[0], "b9").await.unwrap();
+    assert_eq!(again.status(), 201);
+    let log: serde_json::Value = client
+        .get(format!("{}/v1/log", service.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // 2 orgs + the fast org's accepted writes + the calm org's + the last one.
+    assert_eq!(log["size"], 2 + appended as u64 + 1 + 1);
+    service.terminate().await;
+}

@@ -94,6 +94,7 @@ impl axum::extract::FromRequestParts<super::AppState> for OrgWriter {
             .cloned()
             .ok_or_else(|| ApiError::bad_request("route has no org"))?;
         require_org(&state.store, &parts.headers, &org).await?;
+        state.org_writes.check(org.clone())?;
         Ok(OrgWriter(org))
     }
 }

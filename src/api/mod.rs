@@ -50,6 +50,10 @@ pub struct AppState {
     /// Key of the per-org HMAC that turns donor references into commitments.
     pub donor_secret: Arc<[u8; 32]>,
     pub donor_lookups: Arc<limits::RateLimiter>,
+    /// Writes per org token (see [`limits::DEFAULT_ORG_WRITES_PER_SECOND`]).
+    pub org_writes: Arc<limits::RateLimiter<String>>,
+    /// Unauthenticated acknowledgements per client IP.
+    pub acknowledgements: Arc<limits::RateLimiter>,
     pub exports: Arc<exports::Exports>,
 }
 

@@ -403,14 +403,18 @@ pub async fn get_report(
         (status = 413, response = problem::BodyTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
+        (status = 429, description = "More than 60 acknowledgements a minute from this client \
+            (see `Retry-After`).", body = Problem, content_type = PROBLEM_JSON),
         (status = 503, response = problem::Unavailable),
     ),
 )]
 pub async fn acknowledge_disbursement(
     State(state): State<AppState>,
+    axum::extract::ConnectInfo(client): axum::extract::ConnectInfo<std::net::SocketAddr>,
     Path((org, id)): Path<(String, String)>,
     ApiJson(input): ApiJson<AcknowledgementInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
+    state.acknowledgements.check(client.ip())?;
     let disbursement = state.store.disbursement(&org, &id).await?.ok_or_else(|| {
         ApiError::not_found(format!("disbursement {id:?} of org {org:?} does not exist"))
     })?;

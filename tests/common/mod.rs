@@ -310,6 +310,7 @@ fn config(data_dir: &Path, db: Option<&PgDatabase>, log_key: Option<PathBuf>) ->
         origin: Some(ORIGIN.to_string()),
         log_key,
         donor_secret: None,
+        org_writes_per_second: pennytrail::api::limits::DEFAULT_ORG_WRITES_PER_SECOND,
     }
 }
 
