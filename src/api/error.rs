@@ -86,6 +86,18 @@ impl ApiError {
         .with_field(error.field)
     }
 
+    /// 422 `rule-violation`: the record breaks the money or log rule `rule` at `field`.
+    pub fn rule_violation(
+        rule: &'static str,
+        field: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> ApiError {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule-violation", detail)
+            .with_field(field);
+        error.rule = Some(rule);
+        error
+    }
+
     pub fn not_found(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not-found", detail)
     }
@@ -145,13 +157,7 @@ impl ApiError {
             AppendError::Rule {
                 index,
                 ref violation,
-            } => {
-                let mut error =
-                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule-violation", detail)
-                        .with_field(path(index, &violation.field));
-                error.rule = Some(violation.rule);
-                error
-            }
+            } => ApiError::rule_violation(violation.rule, path(index, &violation.field), detail),
             AppendError::Entry { .. } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-entry", detail)
             }

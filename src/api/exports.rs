@@ -194,19 +194,19 @@ pub async fn get_export(
         }
     });
     let body = Body::from_stream(tokio_stream_from(rx));
+    Ok(download(body, "text/csv; charset=utf-8", file, to))
+}
+
+/// A file download: its type, name, and the log size it was read at.
+fn download(body: Body, content_type: &'static str, file_name: &str, log_size: u64) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
-            .expect("file names are ASCII"),
-    );
-    headers.insert("pennytrail-log-size", HeaderValue::from(to));
-    Ok(response)
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert("pennytrail-log-size", HeaderValue::from(log_size));
+    response
 }
 
 /// A receiver as a stream of body chunks.
@@ -247,17 +247,10 @@ async fn archive(state: AppState) -> Result<Response, ApiError> {
         .and_then(|n| n.to_str())
         .unwrap_or(ARCHIVE_NAME)
         .to_string();
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-tar"),
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert("pennytrail-log-size", HeaderValue::from(size));
+    let mut response = download(body, "application/x-tar", &name, size);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     Ok(response)
 }
 

@@ -179,14 +179,11 @@ pub async fn publish_report(
         .await?
         .is_none()
     {
-        let mut error = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "rule-violation",
+        return Err(ApiError::rule_violation(
+            "no-org-key",
+            "signature",
             format!("org {org:?} has no key: the operator registers one with the org"),
-        )
-        .with_field("signature");
-        error.rule = Some("no-org-key");
-        return Err(error);
+        ));
     }
     // A replay is answered as such, even once the log has grown.
     if state
@@ -199,17 +196,11 @@ pub async fn publish_report(
         let actual =
             figures_from_store(&state.store, &org, report.from_size, report.to_size).await?;
         if let Some((field, said, implied)) = report.figures.first_difference(&actual) {
-            let mut error = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "rule-violation",
-                format!(
-                    "{field}: the report says {said} but the log over [{}, {}) implies {implied}",
-                    report.from_size, report.to_size
-                ),
-            )
-            .with_field(field);
-            error.rule = Some("report-figure");
-            return Err(error);
+            let detail = format!(
+                "{field}: the report says {said} but the log over [{}, {}) implies {implied}",
+                report.from_size, report.to_size
+            );
+            return Err(ApiError::rule_violation("report-figure", field, detail));
         }
     }
     append_one(&state, &org, Record::Report(report)).await
