@@ -382,14 +382,24 @@ impl Streamer<'_> {
             next = last + 1;
             for (seq, bytes) in &page {
                 let e = entry::parse(bytes).map_err(|e| corrupt(*seq, e))?;
-                ledger
+                if e.seq != *seq {
+                    return Err(corrupt(*seq, format!("the entry says seq {}", e.seq)));
+                }
+                // The replay reads the record; it is not parsed a second time.
+                let (record, _) = ledger
                     .replay(&e, leaf_hash(bytes))
                     .map_err(|e| corrupt(*seq, e))?;
                 if *seq < self.selection.from {
                     continue;
                 }
-                if let Some((e, Record::Campaign(c), _)) = self.read(*seq, bytes)? {
-                    lines.push(CampaignLine::opened(&e, &c));
+                if let Record::Campaign(c) = &record
+                    && self
+                        .selection
+                        .campaign
+                        .as_deref()
+                        .is_none_or(|wanted| wanted == c.id)
+                {
+                    lines.push(CampaignLine::opened(&e, c));
                 }
             }
         }

@@ -36,6 +36,16 @@ fn fault(file: &str, message: impl Into<String>) -> VerifyError {
     }
 }
 
+/// A fault in row `row` of `entries.csv`.
+fn entries_fault(row: u64, field: Option<String>, message: impl Into<String>) -> VerifyError {
+    VerifyError {
+        file: "entries.csv".into(),
+        row: Some(row),
+        field,
+        message: message.into(),
+    }
+}
+
 /// What a successful verification covered.
 #[derive(Debug, Clone)]
 pub struct VerifyReport {
@@ -66,26 +76,19 @@ fn read_entries(entries: File, size: u64, sender: std::sync::mpsc::SyncSender<Ve
         let read = match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => match record.get(6) {
-                _ if row > size => Err(VerifyError {
-                    file: "entries.csv".into(),
-                    row: Some(row),
-                    field: None,
-                    message: format!("more rows than the signed checkpoint's {size} entries"),
-                }),
+                _ if row > size => Err(entries_fault(
+                    row,
+                    None,
+                    format!("more rows than the signed checkpoint's {size} entries"),
+                )),
                 Some(entry) => Ok((row, entry.to_vec(), Parsed::new(entry))),
-                None => Err(VerifyError {
-                    file: "entries.csv".into(),
-                    row: Some(row),
-                    field: Some("entry".into()),
-                    message: "the row has no entry column".into(),
-                }),
+                None => Err(entries_fault(
+                    row,
+                    Some("entry".into()),
+                    "the row has no entry column",
+                )),
             },
-            Err(e) => Err(VerifyError {
-                file: "entries.csv".into(),
-                row: Some(row),
-                field: None,
-                message: format!("not valid CSV: {e}"),
-            }),
+            Err(e) => Err(entries_fault(row, None, format!("not valid CSV: {e}"))),
         };
         let stop = read.is_err();
         batch.push(read);
@@ -400,24 +403,17 @@ fn derive_and_compare(
             return found;
         }
         match e {
-            DeriveError::Entry { row, error, .. } => VerifyError {
-                file: "entries.csv".into(),
-                row: Some(row),
-                field: Some("entry".into()),
-                message: error.to_string(),
-            },
-            DeriveError::Chain { row, error } => VerifyError {
-                file: "entries.csv".into(),
-                row: Some(row),
-                field: Some("entry".into()),
-                message: error.to_string(),
-            },
-            DeriveError::Rule { row, error } => VerifyError {
-                file: "entries.csv".into(),
-                row: Some(row),
-                field: Some(format!("entry.{}", error.field)),
-                message: format!("rule {}: {}", error.rule, error.message),
-            },
+            DeriveError::Entry { row, error, .. } => {
+                entries_fault(row, Some("entry".into()), error.to_string())
+            }
+            DeriveError::Chain { row, error } => {
+                entries_fault(row, Some("entry".into()), error.to_string())
+            }
+            DeriveError::Rule { row, error } => entries_fault(
+                row,
+                Some(format!("entry.{}", error.field)),
+                format!("rule {}: {}", error.rule, error.message),
+            ),
             DeriveError::Io { file, error } => fault(file, error.to_string()),
         }
     };
