@@ -18,6 +18,7 @@ use crate::log::entry;
 use crate::log::hash::{empty_root, leaf_hash};
 use crate::log::merkle::{Frontier, stored_hash_index};
 use crate::log::note::NoteSigner;
+use crate::metrics::Metrics;
 use crate::sequencer;
 use crate::store::{self, LogMeta, Store, StoreConfig, StoredCheckpoint};
 
@@ -311,10 +312,12 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
     let opened = open_log(&config).await?;
     ensure_operator_token(&opened.store, &config.store.data_dir).await?;
     let donor_secret = load_donor_secret(&opened.store, &config).await?;
+    let metrics = Arc::new(Metrics::new());
     let (sequencer, sequencer_task) = sequencer::start(
         opened.store.clone(),
         opened.signer.clone(),
         opened.signed_state.clone(),
+        metrics.clone(),
     )
     .await?;
     let identity = Arc::new(LogIdentity {
@@ -341,6 +344,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         exports: Arc::new(
             api::exports::Exports::new().context("creating a folder for export archives")?,
         ),
+        metrics,
     };
     let router = api::router(state);
     let listener = TcpListener::bind(config.listen)

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod ledger;
 pub mod loadgen;
 pub mod log;
+pub mod metrics;
 pub mod monitor;
 pub mod progress;
 pub mod sequencer;

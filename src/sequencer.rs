@@ -24,6 +24,7 @@ use crate::log::hash::{Hash, leaf_hash};
 use crate::log::merkle::Frontier;
 use crate::log::note::NoteSigner;
 use crate::log::time::UnixMillis;
+use crate::metrics::Metrics;
 use crate::store::{
     AckRow, AppendTx, CorrectionRow, DisbursementRow, DonationRow, Store, StoreError,
     StoredCheckpoint,
@@ -147,6 +148,7 @@ pub struct SequencerTask {
     signed_state: SignedState,
     head: ChainHead,
     frontier: Frontier,
+    metrics: Arc<Metrics>,
 }
 
 /// Starts the sequencer; it runs until every [`Sequencer`] handle is dropped and the
@@ -155,8 +157,10 @@ pub async fn start(
     store: Store,
     signer: Arc<NoteSigner>,
     signed_state: SignedState,
+    metrics: Arc<Metrics>,
 ) -> Result<(Sequencer, tokio::task::JoinHandle<()>), StoreError> {
     let head = store.head().await?;
+    metrics.set_log_size(head.size);
     let frontier = Frontier::from_stored(
         head.size,
         &store.tree_hashes(&Frontier::indexes(head.size)).await?,
@@ -169,6 +173,7 @@ pub async fn start(
         signed_state,
         head,
         frontier,
+        metrics,
     };
     let handle = tokio::spawn(task.run(receiver));
     Ok((Sequencer { queue }, handle))
@@ -306,6 +311,7 @@ impl SequencerTask {
             .into_iter()
             .map(|job| Pending { job, result: None })
             .collect();
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         let mut committed = None;
         loop {
@@ -319,6 +325,7 @@ impl SequencerTask {
                     break;
                 }
                 Err(BatchFailure::HeadMoved) if attempt <= MAX_HEAD_RETRIES => {
+                    self.metrics.record_head_retry();
                     tracing::info!(attempt, "log head moved under the batch; retrying");
                     continue;
                 }
@@ -330,6 +337,7 @@ impl SequencerTask {
                         BatchFailure::Store(e) => e.to_string(),
                         BatchFailure::Signing(e) => e,
                     };
+                    self.metrics.record_failed_batch();
                     tracing::error!(error = %message, "append batch failed; nothing from it was acknowledged");
                     for p in pending.iter_mut() {
                         p.result = Some(Err(AppendError::Unavailable(
@@ -339,6 +347,20 @@ impl SequencerTask {
                     break;
                 }
             }
+        }
+        let (mut appended, mut replayed) = (0, 0);
+        for item in pending
+            .iter()
+            .flat_map(|p| p.result.iter().flatten().flatten())
+        {
+            match item {
+                Sequenced::New { .. } => appended += 1,
+                Sequenced::Replayed { .. } => replayed += 1,
+            }
+        }
+        if appended + replayed > 0 {
+            self.metrics
+                .record_batch(appended, replayed, self.head.size, started.elapsed());
         }
         for p in pending {
             let result = p

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),
     ("POST", "/v1/admin/orgs/{org}/token"),
     ("DELETE", "/v1/admin/orgs/{org}/token"),
     ("GET", "/openapi.json"),

@@ -13,6 +13,7 @@ pub mod exports;
 pub mod extract;
 pub mod limits;
 pub mod log_routes;
+pub mod observe;
 pub mod openapi;
 pub mod orgs;
 pub mod statements;
@@ -27,7 +28,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::sequencer::Sequencer;
 use crate::store::Store;
@@ -55,6 +55,7 @@ pub struct AppState {
     /// Unauthenticated acknowledgements per client IP.
     pub acknowledgements: Arc<limits::RateLimiter>,
     pub exports: Arc<exports::Exports>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The log's public identity, fixed for the life of the process.
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(observe::get_metrics))
         .route("/v1/log", get(log_routes::get_log))
         .route("/v1/checkpoint", get(log_routes::get_checkpoint))
         .route("/v1/entries", get(log_routes::list_entries))
@@ -181,7 +183,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
 

@@ -134,6 +134,7 @@ pub mod problem {
     paths(
         super::healthz,
         super::readyz,
+        super::observe::get_metrics,
         openapi_json,
         log_routes::get_log,
         log_routes::get_checkpoint,

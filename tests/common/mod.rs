@@ -357,19 +357,26 @@ macro_rules! on_both_backends {
 pub struct ServiceProcess {
     pub child: tokio::process::Child,
     pub base: String,
+    /// Every line the process wrote to stderr (JSON log lines) since it started.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServiceProcess {
     /// Starts `pennytrail serve` with `args` (plus `--listen 127.0.0.1:0`) and waits until
     /// it serves; returns its startup error output if it exits first.
     pub async fn start(args: &[&str]) -> Result<ServiceProcess, String> {
+        Self::start_logging(args, "info").await
+    }
+
+    /// [`ServiceProcess::start`] with `RUST_LOG` set to `filter`.
+    pub async fn start_logging(args: &[&str], filter: &str) -> Result<ServiceProcess, String> {
         use tokio::io::AsyncBufReadExt as _;
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("PENNYTRAIL_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
@@ -398,10 +405,19 @@ impl ServiceProcess {
             return Err(seen);
         };
         // Keep draining stderr so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let log = std::sync::Arc::new(std::sync::Mutex::new(
+            seen.lines().map(String::from).collect::<Vec<_>>(),
+        ));
+        let collected = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                collected.lock().unwrap().push(line);
+            }
+        });
         Ok(ServiceProcess {
             child,
             base: format!("http://{addr}"),
+            log,
         })
     }
 

@@ -1,0 +1,312 @@
+//! Operational metrics in the Prometheus text format (`GET /metrics`): HTTP requests by
+//! route and status with their latencies, and the sequencer's appends, batch sizes, commit
+//! latencies and failures. Counters are plain atomics (no metrics dependency); durations
+//! are kept in whole microseconds and printed as decimal seconds without floats.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in microseconds (0.5 ms … 10 s).
+const LATENCY_BUCKETS_US: [u64; 13] = [
+    500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+    2_500_000, 10_000_000,
+];
+
+/// Upper bounds of the batch-size buckets, in entries (powers of 4 up to a full batch).
+const BATCH_SIZE_BUCKETS: [u64; 8] = [1, 4, 16, 64, 256, 1024, 4096, 16384];
+
+/// A cumulative histogram over fixed integer bucket bounds.
+struct Histogram {
+    bounds: &'static [u64],
+    /// One count per bound, plus the +Inf bucket.
+    counts: Vec<AtomicU64>,
+    sum: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [u64]) -> Histogram {
+        Histogram {
+            bounds,
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, value: u64) {
+        let bucket = self.bounds.partition_point(|bound| *bound < value);
+        self.counts[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sum.fetch_add(value, Ordering::Relaxed);
+    }
+
+    /// Writes the `_bucket`, `_sum` and `_count` lines; `labels` is either empty or
+    /// `key="value",…` without braces; `unit` formats bounds and the sum.
+    fn render(&self, out: &mut String, name: &str, labels: &str, unit: fn(u64) -> String) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut cumulative = 0;
+        for (i, count) in self.counts.iter().enumerate() {
+            cumulative += count.load(Ordering::Relaxed);
+            let le = self.bounds.get(i).map_or("+Inf".to_string(), |b| unit(*b));
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let sum = unit(self.sum.load(Ordering::Relaxed));
+        let _ = writeln!(out, "{name}_sum{braces} {sum}");
+        let _ = writeln!(out, "{name}_count{braces} {cumulative}");
+    }
+}
+
+/// Microseconds as decimal seconds ("0.002500").
+fn seconds(micros: u64) -> String {
+    format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+fn plain(n: u64) -> String {
+    n.to_string()
+}
+
+fn micros(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// One route (method and matched path template) and its answers.
+struct RouteStats {
+    /// Answers per status code.
+    statuses: HashMap<u16, u64>,
+    latency: Histogram,
+}
+
+/// Every metric of one running service.
+pub struct Metrics {
+    /// Keyed by (method, route template); unmatched paths share one key, so hostile
+    /// clients cannot grow this map.
+    routes: Mutex<HashMap<(String, String), RouteStats>>,
+    appended_entries: AtomicU64,
+    replayed_items: AtomicU64,
+    committed_batches: AtomicU64,
+    failed_batches: AtomicU64,
+    head_retries: AtomicU64,
+    log_size: AtomicU64,
+    batch_entries: Histogram,
+    batch_commit: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        Metrics {
+            routes: Mutex::new(HashMap::new()),
+            appended_entries: AtomicU64::new(0),
+            replayed_items: AtomicU64::new(0),
+            committed_batches: AtomicU64::new(0),
+            failed_batches: AtomicU64::new(0),
+            head_retries: AtomicU64::new(0),
+            log_size: AtomicU64::new(0),
+            batch_entries: Histogram::new(&BATCH_SIZE_BUCKETS),
+            batch_commit: Histogram::new(&LATENCY_BUCKETS_US),
+        }
+    }
+
+    /// One HTTP answer. `route` is the matched path template, or `None` for a path that
+    /// matched no route.
+    pub fn record_request(
+        &self,
+        method: &str,
+        route: Option<&str>,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        let method = match method {
+            "GET" | "POST" | "PUT" | "DELETE" | "HEAD" | "OPTIONS" | "PATCH" => method,
+            _ => "OTHER",
+        };
+        let route = route.unwrap_or("unmatched");
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        let stats = routes
+            .entry((method.to_string(), route.to_string()))
+            .or_insert_with(|| RouteStats {
+                statuses: HashMap::new(),
+                latency: Histogram::new(&LATENCY_BUCKETS_US),
+            });
+        *stats.statuses.entry(status).or_default() += 1;
+        stats.latency.observe(micros(elapsed));
+    }
+
+    /// A batch that committed: `appended` new entries (and `replayed` items answered from
+    /// the log), leaving the log at `log_size`.
+    pub fn record_batch(&self, appended: u64, replayed: u64, log_size: u64, elapsed: Duration) {
+        self.committed_batches.fetch_add(1, Ordering::Relaxed);
+        self.appended_entries.fetch_add(appended, Ordering::Relaxed);
+        self.replayed_items.fetch_add(replayed, Ordering::Relaxed);
+        self.log_size.fetch_max(log_size, Ordering::Relaxed);
+        self.batch_entries.observe(appended);
+        self.batch_commit.observe(micros(elapsed));
+    }
+
+    /// A batch that could not commit (nothing in it was acknowledged).
+    pub fn record_failed_batch(&self) {
+        self.failed_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Another process appended under a batch, which was retried.
+    pub fn record_head_retry(&self) {
+        self.head_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The log's size when the service started.
+    pub fn set_log_size(&self, size: u64) {
+        self.log_size.fetch_max(size, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let counter = |out: &mut String, name: &str, help: &str, value: &AtomicU64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        };
+        counter(
+            &mut out,
+            "pennytrail_appended_entries_total",
+            "Entries appended to the log by this process.",
+            &self.appended_entries,
+        );
+        counter(
+            &mut out,
+            "pennytrail_replayed_writes_total",
+            "Writes answered from the log because their id was already there.",
+            &self.replayed_items,
+        );
+        counter(
+            &mut out,
+            "pennytrail_append_batches_total",
+            "Append batches committed (one transaction and one checkpoint each).",
+            &self.committed_batches,
+        );
+        counter(
+            &mut out,
+            "pennytrail_append_batch_failures_total",
+            "Append batches that failed to commit; none of their writes was acknowledged.",
+            &self.failed_batches,
+        );
+        counter(
+            &mut out,
+            "pennytrail_append_head_retries_total",
+            "Batches retried because another process appended first.",
+            &self.head_retries,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pennytrail_log_size Entries in the log (latest signed size seen).\n\
+             # TYPE pennytrail_log_size gauge\npennytrail_log_size {}",
+            self.log_size.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pennytrail_append_batch_entries New entries per committed batch.\n\
+             # TYPE pennytrail_append_batch_entries histogram"
+        );
+        self.batch_entries
+            .render(&mut out, "pennytrail_append_batch_entries", "", plain);
+        let _ = writeln!(
+            out,
+            "# HELP pennytrail_append_batch_commit_seconds Time to write, sign and commit a batch.\n\
+             # TYPE pennytrail_append_batch_commit_seconds histogram"
+        );
+        self.batch_commit.render(
+            &mut out,
+            "pennytrail_append_batch_commit_seconds",
+            "",
+            seconds,
+        );
+
+        let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut keys: Vec<&(String, String)> = routes.keys().collect();
+        keys.sort();
+        let _ = writeln!(
+            out,
+            "# HELP pennytrail_http_requests_total HTTP answers by route and status.\n\
+             # TYPE pennytrail_http_requests_total counter"
+        );
+        for key in &keys {
+            let stats = &routes[*key];
+            let mut statuses: Vec<(&u16, &u64)> = stats.statuses.iter().collect();
+            statuses.sort();
+            for (status, count) in statuses {
+                let _ = writeln!(
+                    out,
+                    "pennytrail_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {count}",
+                    key.0, key.1
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP pennytrail_http_request_duration_seconds Time to answer, by route.\n\
+             # TYPE pennytrail_http_request_duration_seconds histogram"
+        );
+        for key in &keys {
+            let labels = format!("method=\"{}\",route=\"{}\"", key.0, key.1);
+            routes[*key].latency.render(
+                &mut out,
+                "pennytrail_http_request_duration_seconds",
+                &labels,
+                seconds,
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_sums_exact() {
+        let metrics = Metrics::new();
+        metrics.record_batch(3, 1, 10, Duration::from_micros(1_500));
+        metrics.record_batch(100, 0, 110, Duration::from_micros(30_000_000));
+        metrics.record_request("GET", Some("/v1/log"), 200, Duration::from_micros(700));
+        metrics.record_request("BREW", None, 404, Duration::from_micros(10));
+        let text = metrics.render();
+        for line in [
+            "pennytrail_appended_entries_total 103",
+            "pennytrail_replayed_writes_total 1",
+            "pennytrail_append_batches_total 2",
+            "pennytrail_log_size 110",
+            "pennytrail_append_batch_entries_bucket{le=\"1\"} 0",
+            "pennytrail_append_batch_entries_bucket{le=\"4\"} 1",
+            "pennytrail_append_batch_entries_bucket{le=\"256\"} 2",
+            "pennytrail_append_batch_entries_sum 103",
+            "pennytrail_append_batch_commit_seconds_bucket{le=\"0.002500\"} 1",
+            "pennytrail_append_batch_commit_seconds_bucket{le=\"10.000000\"} 1",
+            "pennytrail_append_batch_commit_seconds_bucket{le=\"+Inf\"} 2",
+            "pennytrail_append_batch_commit_seconds_sum 30.001500",
+            "pennytrail_http_requests_total{method=\"GET\",route=\"/v1/log\",status=\"200\"} 1",
+            "pennytrail_http_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"404\"} 1",
+            "pennytrail_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/log\",le=\"0.000500\"} 0",
+            "pennytrail_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/log\",le=\"0.001000\"} 1",
+            "pennytrail_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/log\"} 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+}
