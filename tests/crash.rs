@@ -1,8 +1,10 @@
 //! The real binary under load, killed with SIGKILL at random moments: every acknowledged
 //! write survives exactly once, `pennytrail check` passes, and every new checkpoint is
-//! consistent with the ones before. Also: two processes on one PostgreSQL database.
+//! consistent with the ones before; donation batches are never partly logged. Also:
+//! several processes on one PostgreSQL database never fork the log.
 //!
-//! `PENNYTRAIL_CRASH_ROUNDS` sets the number of kills per backend (default 6).
+//! `PENNYTRAIL_CRASH_ROUNDS` sets the number of kills per backend (default 50; the
+//! longer mode is just a bigger number).
 
 mod common;
 
@@ -20,17 +22,33 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 /// Concurrent clients during each round: each keeps one request in flight, so at least
-/// 16 requests are in flight when the process is killed.
+/// 16 requests are in flight when the process is killed. Half register orgs (one entry
+/// per request), half send donation batches (several entries per request).
 const CLIENTS: usize = 24;
 
+/// Acknowledged writes: id → (seq, the entry's bytes as answered). Batch answers carry
+/// no entry bytes; for those the id is checked at the seq.
 type Acked = Arc<Mutex<BTreeMap<String, (u64, Vec<u8>)>>>;
+
+/// Donation batches sent (acknowledged or not): batch id → its donation ids. Each must be
+/// in the log whole or not at all.
+type SentBatches = Arc<Mutex<BTreeMap<String, Vec<String>>>>;
+
+/// Items per donation batch in the crash load.
+const BATCH_ITEMS: usize = 4;
+
+/// The org receiving the crash load's donation batches.
+const CRASH_ORG: &str = "crash-org";
 
 fn rounds() -> usize {
     std::env::var("PENNYTRAIL_CRASH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(6)
+        .unwrap_or(DEFAULT_ROUNDS)
 }
+
+/// Kills per backend in the default run (CI); `PENNYTRAIL_CRASH_ROUNDS` sets more.
+const DEFAULT_ROUNDS: usize = 50;
 
 /// A small deterministic generator for kill delays (no extra dependency, reproducible).
 fn delay_ms(round: usize) -> u64 {
@@ -51,6 +69,7 @@ async fn verify_log(
     base: &str,
     verifier: &NoteVerifier,
     acked: &BTreeMap<String, (u64, Vec<u8>)>,
+    sent: &BTreeMap<String, Vec<String>>,
     previous: Option<&Verified>,
 ) -> Verified {
     let note = client
@@ -83,14 +102,26 @@ async fn verify_log(
         );
         assert!(entries.len() > before, "entries listing made no progress");
     }
+    // The id a write is known by: the org for a registration, else the donation id.
+    let write_id = |v: &Value| -> String {
+        v["donation"]
+            .as_str()
+            .or(v["org"].as_str())
+            .unwrap()
+            .to_string()
+    };
+    let parsed: Vec<Value> = entries
+        .iter()
+        .map(|bytes| serde_json::from_slice(bytes).unwrap())
+        .collect();
     let mut ids: HashMap<String, usize> = HashMap::new();
-    for bytes in &entries {
-        let v: Value = serde_json::from_slice(bytes).unwrap();
-        *ids.entry(v["org"].as_str().unwrap().to_string())
-            .or_default() += 1;
+    for v in &parsed {
+        if v["kind"] == "org.registered" || v["kind"] == "donation.received" {
+            *ids.entry(write_id(v)).or_default() += 1;
+        }
     }
     if let Some((id, n)) = ids.iter().find(|(_, n)| **n > 1) {
-        panic!("org {id} is logged {n} times");
+        panic!("{id} is logged {n} times");
     }
     for (id, (seq, bytes)) in acked {
         let stored = entries.get(*seq as usize).unwrap_or_else(|| {
@@ -99,7 +130,20 @@ async fn verify_log(
                 checkpoint.size
             )
         });
-        assert_eq!(stored, bytes, "acknowledged entry {seq} ({id}) changed");
+        if bytes.is_empty() {
+            assert_eq!(&write_id(&parsed[*seq as usize]), id, "entry {seq}");
+        } else {
+            assert_eq!(stored, bytes, "acknowledged entry {seq} ({id}) changed");
+        }
+    }
+    // Unacknowledged batches are absent or whole, never partly there.
+    for (batch, items) in sent {
+        let present = items.iter().filter(|id| ids.contains_key(*id)).count();
+        assert!(
+            present == 0 || present == items.len(),
+            "batch {batch}: {present} of {} items logged",
+            items.len()
+        );
     }
     if let Some(prev) = previous {
         assert!(
@@ -145,12 +189,13 @@ fn spawn_load(
     base: &str,
     token: &str,
     tag: &str,
+    clients: usize,
     acked: &Acked,
     stop: &Arc<AtomicBool>,
+    in_flight: &Arc<AtomicUsize>,
     in_flight_max: &Arc<AtomicUsize>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    (0..CLIENTS)
+    (0..clients)
         .map(|c| {
             let (base, token, tag) = (base.to_string(), token.to_string(), tag.to_string());
             let (acked, stop, in_flight, in_flight_max) = (
@@ -195,6 +240,103 @@ fn spawn_load(
         .collect()
 }
 
+/// Clients that send donation batches to [`CRASH_ORG`] until their server goes away.
+fn spawn_batches(
+    base: &str,
+    org_token: &str,
+    tag: &str,
+    acked: &Acked,
+    sent: &SentBatches,
+    stop: &Arc<AtomicBool>,
+    in_flight: &Arc<AtomicUsize>,
+    in_flight_max: &Arc<AtomicUsize>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..CLIENTS / 2)
+        .map(|c| {
+            let (base, token, tag) = (base.to_string(), org_token.to_string(), tag.to_string());
+            let (acked, sent, stop, in_flight, in_flight_max) = (
+                acked.clone(),
+                sent.clone(),
+                stop.clone(),
+                in_flight.clone(),
+                in_flight_max.clone(),
+            );
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let batch = format!("{tag}-b{c}-{n}");
+                    let ids: Vec<String> =
+                        (0..BATCH_ITEMS).map(|i| format!("{batch}-{i}")).collect();
+                    let donations: Vec<Value> = ids
+                        .iter()
+                        .map(|id| json!({"id": id, "campaign": "relief", "amount": 10 + n % 90, "fee": 0, "channel": "card"}))
+                        .collect();
+                    sent.lock().await.insert(batch, ids.clone());
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    in_flight_max.fetch_max(now, Ordering::SeqCst);
+                    let answer = client
+                        .post(format!("{base}/v1/orgs/{CRASH_ORG}/donations/batch"))
+                        .bearer_auth(&token)
+                        .json(&json!({ "donations": donations }))
+                        .send()
+                        .await;
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    let Ok(response) = answer else { break };
+                    let status = response.status();
+                    let Ok(body) = response.json::<Value>().await else {
+                        break;
+                    };
+                    assert!(status == 201, "unexpected {status}: {body}");
+                    let mut acked = acked.lock().await;
+                    for (id, item) in ids.into_iter().zip(body["items"].as_array().unwrap()) {
+                        acked.insert(id, (item["seq"].as_u64().unwrap(), Vec::new()));
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Registers [`CRASH_ORG`] with a campaign `relief`; returns its token.
+async fn set_up_crash_org(client: &reqwest::Client, base: &str, operator: &str) -> String {
+    let org: Value = client
+        .post(format!("{base}/v1/admin/orgs"))
+        .bearer_auth(operator)
+        .json(&json!({"id": CRASH_ORG, "name": "Crash test charity", "country": "KE"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = org["api_token"].as_str().expect("org token").to_string();
+    for (path, body) in [
+        (
+            "beneficiaries",
+            json!({"id": "clinic", "label": "A clinic", "kind": "organization", "country": "KE"}),
+        ),
+        (
+            "campaigns",
+            json!({"id": "relief", "title": "Relief", "purpose": "Medicine",
+                   "currency": "KES", "beneficiaries": ["clinic"]}),
+        ),
+    ] {
+        let status = client
+            .post(format!("{base}/v1/orgs/{CRASH_ORG}/{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 201, "setting up {path}");
+    }
+    token
+}
+
 async fn crash_rounds(database: Option<&PgDatabase>) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_string();
@@ -204,8 +346,10 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
     }
     let client = reqwest::Client::new();
     let acked: Acked = Arc::default();
+    let sent: SentBatches = Arc::default();
     let mut previous: Option<Verified> = None;
     let mut verifier: Option<NoteVerifier> = None;
+    let mut org_token: Option<String> = None;
     let mut max_in_flight_at_kill = usize::MAX;
 
     for round in 0..rounds() {
@@ -229,6 +373,7 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
                 &service.base,
                 v,
                 &*acked.lock().await,
+                &*sent.lock().await,
                 previous.as_ref(),
             )
             .await,
@@ -237,18 +382,34 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
             .unwrap()
             .trim()
             .to_string();
+        if org_token.is_none() {
+            org_token = Some(set_up_crash_org(&client, &service.base, &token).await);
+        }
 
         let acked_before = acked.lock().await.len();
         let stop = Arc::new(AtomicBool::new(false));
         let in_flight_max = Arc::new(AtomicUsize::new(0));
-        let clients = spawn_load(
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let mut clients = spawn_load(
             &service.base,
             &token,
             &format!("r{round}"),
+            CLIENTS / 2,
             &acked,
             &stop,
+            &in_flight,
             &in_flight_max,
         );
+        clients.extend(spawn_batches(
+            &service.base,
+            org_token.as_deref().unwrap(),
+            &format!("r{round}"),
+            &acked,
+            &sent,
+            &stop,
+            &in_flight,
+            &in_flight_max,
+        ));
         // Wait for the load to be under way (a busy machine starts slowly), then kill at
         // a pseudo-random moment.
         let waiting = std::time::Instant::now();
@@ -282,6 +443,7 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
         &service.base,
         verifier.as_ref().unwrap(),
         &*acked.lock().await,
+        &*sent.lock().await,
         previous.as_ref(),
     )
     .await;
@@ -295,9 +457,10 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
         "only {max_in_flight_at_kill} requests were in flight"
     );
     eprintln!(
-        "{} kills survived; {} acknowledged writes all present; {output}",
+        "{} kills survived; {} acknowledged writes all present; {} batches sent, none partial; {output}",
         rounds(),
-        acked.lock().await.len()
+        acked.lock().await.len(),
+        sent.lock().await.len()
     );
 }
 
@@ -315,8 +478,11 @@ async fn sigkill_under_load_loses_nothing_postgres() {
     db.drop_database().await;
 }
 
+/// Processes appending to one PostgreSQL database in the no-fork test.
+const PROCESSES: usize = 3;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_on_one_postgres_database_never_fork() {
+async fn several_processes_on_one_postgres_database_never_fork() {
     let Some(db) = PgDatabase::create().await else {
         return;
     };
@@ -326,9 +492,12 @@ async fn two_processes_on_one_postgres_database_never_fork() {
     // Processes sharing a database share its secrets too (the donor secret is checked).
     let secret = key_dir.path().join("donor.secret");
     pennytrail::keys::load_or_create_donor_secret(&secret, true).unwrap();
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let args = |dir: &tempfile::TempDir| -> Vec<String> {
-        [
+    let dirs: Vec<tempfile::TempDir> = (0..PROCESSES)
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    let mut services = Vec::new();
+    for dir in &dirs {
+        let args = [
             "--data-dir",
             dir.path().to_str().unwrap(),
             "--database-url",
@@ -339,52 +508,54 @@ async fn two_processes_on_one_postgres_database_never_fork() {
             ORIGIN,
             "--donor-secret",
             secret.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
-    };
-    let args_a = args(&dir_a);
-    let a = ServiceProcess::start(&args_a.iter().map(String::as_str).collect::<Vec<_>>())
-        .await
-        .unwrap();
-    let args_b = args(&dir_b);
-    let b = ServiceProcess::start(&args_b.iter().map(String::as_str).collect::<Vec<_>>())
-        .await
-        .unwrap();
-    // The first process created the operator token; both accept it.
-    let token = std::fs::read_to_string(dir_a.path().join("operator.token"))
+        ];
+        services.push(ServiceProcess::start(&args).await.unwrap());
+    }
+    // The first process created the operator token; all accept it.
+    let token = std::fs::read_to_string(dirs[0].path().join("operator.token"))
         .unwrap()
         .trim()
         .to_string();
-    assert!(!dir_b.path().join("operator.token").exists());
+    assert!(!dirs[1].path().join("operator.token").exists());
 
     let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
+    let in_flight = Arc::new(AtomicUsize::new(0));
     let in_flight_max = Arc::new(AtomicUsize::new(0));
-    let mut clients = spawn_load(&a.base, &token, "a", &acked, &stop, &in_flight_max);
-    clients.extend(spawn_load(
-        &b.base,
-        &token,
-        "b",
-        &acked,
-        &stop,
-        &in_flight_max,
-    ));
+    let mut clients = Vec::new();
+    for (p, service) in services.iter().enumerate() {
+        clients.extend(spawn_load(
+            &service.base,
+            &token,
+            &format!("p{p}"),
+            CLIENTS,
+            &acked,
+            &stop,
+            &in_flight,
+            &in_flight_max,
+        ));
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.await.unwrap();
     }
     let acked = acked.lock().await.clone();
-    let from_a = acked.keys().filter(|k| k.starts_with("a-")).count();
-    let from_b = acked.len() - from_a;
+    let per_process: Vec<usize> = (0..PROCESSES)
+        .map(|p| {
+            acked
+                .keys()
+                .filter(|k| k.starts_with(&format!("p{p}-")))
+                .count()
+        })
+        .collect();
     assert!(
-        from_a > 20 && from_b > 20,
-        "both processes appended ({from_a}, {from_b})"
+        per_process.iter().all(|n| *n > 20),
+        "every process appended: {per_process:?}"
     );
     let client = reqwest::Client::new();
     let info: Value = client
-        .get(format!("{}/v1/log", b.base))
+        .get(format!("{}/v1/log", services[0].base))
         .send()
         .await
         .unwrap()
@@ -392,18 +563,23 @@ async fn two_processes_on_one_postgres_database_never_fork() {
         .await
         .unwrap();
     let verifier = NoteVerifier::from_text(info["verifier_key"].as_str().unwrap()).unwrap();
-    let seen_a = verify_log(&client, &a.base, &verifier, &acked, None).await;
-    let seen_b = verify_log(&client, &b.base, &verifier, &acked, None).await;
+    let no_batches = BTreeMap::new();
+    let mut seen = Vec::new();
+    for service in &services {
+        seen.push(verify_log(&client, &service.base, &verifier, &acked, &no_batches, None).await);
+    }
     assert_eq!(
-        seen_a.size,
+        seen[0].size,
         acked.len() as u64,
         "no lost and no extra entries"
     );
-    assert_eq!(
-        (seen_a.size, seen_a.root),
-        (seen_b.size, seen_b.root),
-        "both serve one log"
-    );
+    for other in &seen[1..] {
+        assert_eq!(
+            (other.size, other.root),
+            (seen[0].size, seen[0].root),
+            "every process serves one log"
+        );
+    }
     let mut seqs: Vec<u64> = acked.values().map(|(s, _)| *s).collect();
     seqs.sort();
     assert_eq!(
@@ -411,10 +587,14 @@ async fn two_processes_on_one_postgres_database_never_fork() {
         (0..acked.len() as u64).collect::<Vec<_>>(),
         "seq is gap-free and unique"
     );
-    assert!(a.terminate().await.success());
-    assert!(b.terminate().await.success());
-    let (ok, output) = run_check(dir_a.path(), Some(&db.url));
+    for service in services {
+        assert!(service.terminate().await.success());
+    }
+    let (ok, output) = run_check(dirs[0].path(), Some(&db.url));
     assert!(ok, "{output}");
-    eprintln!("two processes: {from_a} + {from_b} appends, one log; {output}");
+    eprintln!(
+        "{PROCESSES} processes x {CLIENTS} clients: {per_process:?} appends, one log, max {} in flight; {output}",
+        in_flight_max.load(Ordering::SeqCst)
+    );
     db.drop_database().await;
 }
