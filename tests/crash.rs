@@ -184,17 +184,30 @@ async fn verify_log(
     }
 }
 
-/// Clients that register orgs until their server goes away; returns how many they sent.
+/// What the load's clients share: their acknowledgements, the stop flag and the count
+/// of requests in flight (and its maximum).
+#[derive(Clone, Default)]
+struct Load {
+    acked: Acked,
+    stop: Arc<AtomicBool>,
+    in_flight: Arc<AtomicUsize>,
+    in_flight_max: Arc<AtomicUsize>,
+}
+
+/// Clients that register orgs until their server goes away or the load stops.
 fn spawn_load(
     base: &str,
     token: &str,
     tag: &str,
     clients: usize,
-    acked: &Acked,
-    stop: &Arc<AtomicBool>,
-    in_flight: &Arc<AtomicUsize>,
-    in_flight_max: &Arc<AtomicUsize>,
+    load: &Load,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let Load {
+        acked,
+        stop,
+        in_flight,
+        in_flight_max,
+    } = load;
     (0..clients)
         .map(|c| {
             let (base, token, tag) = (base.to_string(), token.to_string(), tag.to_string());
@@ -245,12 +258,15 @@ fn spawn_batches(
     base: &str,
     org_token: &str,
     tag: &str,
-    acked: &Acked,
     sent: &SentBatches,
-    stop: &Arc<AtomicBool>,
-    in_flight: &Arc<AtomicUsize>,
-    in_flight_max: &Arc<AtomicUsize>,
+    load: &Load,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let Load {
+        acked,
+        stop,
+        in_flight,
+        in_flight_max,
+    } = load;
     (0..CLIENTS / 2)
         .map(|c| {
             let (base, token, tag) = (base.to_string(), org_token.to_string(), tag.to_string());
@@ -387,28 +403,23 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
         }
 
         let acked_before = acked.lock().await.len();
-        let stop = Arc::new(AtomicBool::new(false));
-        let in_flight_max = Arc::new(AtomicUsize::new(0));
-        let in_flight = Arc::new(AtomicUsize::new(0));
+        let load = Load {
+            acked: acked.clone(),
+            ..Load::default()
+        };
         let mut clients = spawn_load(
             &service.base,
             &token,
             &format!("r{round}"),
             CLIENTS / 2,
-            &acked,
-            &stop,
-            &in_flight,
-            &in_flight_max,
+            &load,
         );
         clients.extend(spawn_batches(
             &service.base,
             org_token.as_deref().unwrap(),
             &format!("r{round}"),
-            &acked,
             &sent,
-            &stop,
-            &in_flight,
-            &in_flight_max,
+            &load,
         ));
         // Wait for the load to be under way (a busy machine starts slowly), then kill at
         // a pseudo-random moment.
@@ -419,9 +430,10 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         tokio::time::sleep(Duration::from_millis(delay_ms(round))).await;
-        max_in_flight_at_kill = max_in_flight_at_kill.min(in_flight_max.load(Ordering::SeqCst));
+        max_in_flight_at_kill =
+            max_in_flight_at_kill.min(load.in_flight_max.load(Ordering::SeqCst));
         service.kill9().await;
-        stop.store(true, Ordering::Relaxed);
+        load.stop.store(true, Ordering::Relaxed);
         for c in clients {
             c.await.expect("client task");
         }
@@ -518,10 +530,7 @@ async fn several_processes_on_one_postgres_database_never_fork() {
         .to_string();
     assert!(!dirs[1].path().join("operator.token").exists());
 
-    let acked: Acked = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let in_flight_max = Arc::new(AtomicUsize::new(0));
+    let load = Load::default();
     let mut clients = Vec::new();
     for (p, service) in services.iter().enumerate() {
         clients.extend(spawn_load(
@@ -529,18 +538,15 @@ async fn several_processes_on_one_postgres_database_never_fork() {
             &token,
             &format!("p{p}"),
             CLIENTS,
-            &acked,
-            &stop,
-            &in_flight,
-            &in_flight_max,
+            &load,
         ));
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    stop.store(true, Ordering::Relaxed);
+    load.stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.await.unwrap();
     }
-    let acked = acked.lock().await.clone();
+    let acked = load.acked.lock().await.clone();
     let per_process: Vec<usize> = (0..PROCESSES)
         .map(|p| {
             acked
@@ -594,7 +600,7 @@ async fn several_processes_on_one_postgres_database_never_fork() {
     assert!(ok, "{output}");
     eprintln!(
         "{PROCESSES} processes x {CLIENTS} clients: {per_process:?} appends, one log, max {} in flight; {output}",
-        in_flight_max.load(Ordering::SeqCst)
+        load.in_flight_max.load(Ordering::SeqCst)
     );
     db.drop_database().await;
 }
