@@ -70,6 +70,9 @@ pub struct OpenedLog {
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!("data directory {} is not a directory", dir.display());
+    }
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

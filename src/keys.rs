@@ -52,6 +52,9 @@ fn sync_parent(path: &Path) -> anyhow::Result<()> {
 /// Reads a private key file in the note `PRIVATE+KEY+…` format.
 pub fn read_signer(path: &Path) -> anyhow::Result<NoteSigner> {
     let meta = fs::metadata(path).with_context(|| format!("reading log key {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("log key {} is not a file", path.display());
+    }
     if meta.permissions().mode() & 0o077 != 0 {
         bail!(
             "log key {} is readable by other users (mode {:o}); run: chmod 600 {}",

@@ -1,11 +1,12 @@
-//! Startup refuses a store and key that do not belong together, and `pennytrail check`
-//! finds tampering in a store and names it.
+//! Startup refuses a store and key that do not belong together, and misconfiguration,
+//! with a message naming the problem; `pennytrail check` finds tampering in a store and
+//! names it.
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use common::{Backend, ORIGIN, PgDatabase, TestApp, run_check};
+use common::{Backend, ORIGIN, PgDatabase, ServiceProcess, TestApp, run_check};
 use serde_json::json;
 use sqlx::Connection as _;
 
@@ -221,4 +222,66 @@ async fn check_names_tampering_precisely() {
     // The service itself refuses nothing here (the head is intact), but check did.
     app.restart().await;
     app.finish().await;
+}
+
+/// Misconfigurations stop the real binary at once with a message naming the problem
+/// (and never the database password).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_errors_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let garbage_key = path("garbage.key");
+    std::fs::write(&garbage_key, "not a key\n").unwrap();
+    std::fs::set_permissions(&garbage_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let not_a_dir = path("plain-file");
+    std::fs::write(&not_a_dir, "x").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--log-key".into(), garbage_key.clone()],
+            "parsing log key",
+        ),
+        (
+            vec!["--log-key".into(), dir.path().to_str().unwrap().into()],
+            "is not a file",
+        ),
+        (
+            vec![
+                "--database-url".into(),
+                "postgres://postgres:hunter2secret@127.0.0.1:1/test".into(),
+            ],
+            "cannot connect to PostgreSQL at postgres@127.0.0.1:1/test",
+        ),
+        (
+            vec![
+                "--database-url".into(),
+                "postgres://postgres@127.0.0.1:5432/pennytrail_no_such_database".into(),
+            ],
+            "database \"pennytrail_no_such_database\" does not exist",
+        ),
+        (
+            vec![
+                "--database-url".into(),
+                "mysql://root@127.0.0.1/test".into(),
+            ],
+            "--database-url must start with postgres://",
+        ),
+        (
+            vec!["--database-url".into(), "postgres://[oops".into()],
+            "--database-url is not a usable PostgreSQL URL",
+        ),
+    ];
+    for (n, (extra, expected)) in cases.iter().enumerate() {
+        let data_dir = path(&format!("data-{n}"));
+        let mut args = vec!["--data-dir", data_dir.as_str(), "--origin", ORIGIN];
+        args.extend(extra.iter().map(String::as_str));
+        let error = match ServiceProcess::start(&args).await {
+            Ok(_) => panic!("{extra:?} started"),
+            Err(output) => output,
+        };
+        assert!(error.contains(expected), "{extra:?}: {error}");
+        assert!(!error.contains("hunter2secret"), "password leaked: {error}");
+    }
+    let args = ["--data-dir", not_a_dir.as_str(), "--origin", ORIGIN];
+    let error = ServiceProcess::start(&args).await.err().expect("refused");
+    assert!(error.contains("is not a directory"), "{error}");
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions as _, Connection as _};
 
 use super::{Store, StoreError, StoreResult};
 
@@ -40,7 +41,7 @@ pub async fn open(config: &StoreConfig) -> StoreResult<Store> {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             open_postgres(url).await
         }
-        Some(url) => Err(StoreError::Corrupt(format!(
+        Some(url) => Err(StoreError::Unavailable(format!(
             "--database-url must start with postgres:// (got {:?}); leave it out to use the embedded SQLite store",
             url.split(':').next().unwrap_or("")
         ))),
@@ -69,8 +70,46 @@ async fn open_sqlite(path: PathBuf) -> StoreResult<Store> {
     Ok(Store::Sqlite { writer, readers })
 }
 
+/// The part of a connection error worth showing: the server's message, or the OS error,
+/// without the wrappers that repeat it.
+fn connect_failure(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(e) => e.message().to_string(),
+        sqlx::Error::Io(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
 async fn open_postgres(url: &str) -> StoreResult<Store> {
-    let options = PgConnectOptions::from_str(url)?;
+    let options = PgConnectOptions::from_str(url).map_err(|e| {
+        StoreError::Unavailable(format!(
+            "--database-url is not a usable PostgreSQL URL: {e}"
+        ))
+    })?;
+    // The password never appears in messages: only where we tried to connect.
+    let place = format!(
+        "{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(default database)")
+    );
+    // One direct connection first: a pool that cannot connect only reports a timeout.
+    let probe = tokio::time::timeout(LOCK_WAIT, options.connect())
+        .await
+        .map_err(|_| {
+            StoreError::Unavailable(format!(
+                "cannot connect to PostgreSQL at {place}: no answer within {} s",
+                LOCK_WAIT.as_secs()
+            ))
+        })?
+        .map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot connect to PostgreSQL at {place}: {}",
+                connect_failure(&e)
+            ))
+        })?;
+    let _ = probe.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(POSTGRES_CONNECTIONS)
         .acquire_timeout(LOCK_WAIT)
