@@ -41,7 +41,13 @@ pub struct LoadConfig {
     pub workload: Workload,
     pub batch_size: usize,
     pub preload: usize,
+    /// Stop early once this many items were written or read (for filling a log).
+    pub max_items: Option<u64>,
 }
+
+/// Runs longer than this print a progress line every [`PROGRESS_EVERY`].
+const PROGRESS_AFTER: Duration = Duration::from_secs(30);
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// Result of one run.
 #[derive(Debug, Clone)]
@@ -222,16 +228,18 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
+    let items_done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..config.concurrency {
-        let (client, config, stop, errors, run_id, target) = (
+        let (client, config, stop, errors, run_id, target, items_done) = (
             client.clone(),
             config.clone(),
             stop.clone(),
             errors.clone(),
             run_id.clone(),
             target.clone(),
+            items_done.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut latencies_us: Vec<u32> = Vec::new();
@@ -286,6 +294,10 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
                 if ok {
                     latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     items += count;
+                    let total = items_done.fetch_add(count, Ordering::Relaxed) + count;
+                    if config.max_items.is_some_and(|max| total >= max) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
                 } else {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
@@ -293,7 +305,23 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
             (latencies_us, items)
         }));
     }
-    tokio::time::sleep(config.duration).await;
+    let deadline = started + config.duration;
+    let mut next_progress = started + PROGRESS_EVERY;
+    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+        let step = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(100));
+        tokio::time::sleep(step).await;
+        if config.duration > PROGRESS_AFTER && Instant::now() >= next_progress {
+            next_progress += PROGRESS_EVERY;
+            eprintln!(
+                "  {:?}: {} items after {} s",
+                config.workload,
+                items_done.load(Ordering::Relaxed),
+                started.elapsed().as_secs()
+            );
+        }
+    }
     stop.store(true, Ordering::Relaxed);
     let mut all: Vec<u32> = Vec::new();
     let mut items = 0;

@@ -204,6 +204,9 @@ enum Command {
         /// Donations preloaded into the campaign for the traces workload.
         #[arg(long, default_value_t = 100_000)]
         preload: usize,
+        /// Stop once this many items were written or read (e.g. to fill a log to a size).
+        #[arg(long)]
+        max_items: Option<u64>,
     },
 }
 
@@ -294,6 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             workload,
             batch_size,
             preload,
+            max_items,
         } => {
             if !(1..=10_000).contains(&concurrency) {
                 anyhow::bail!("--concurrency must be between 1 and 10000");
@@ -312,10 +316,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 workload,
                 batch_size,
                 preload,
+                max_items,
             };
             let report = loadgen::run(&config).await?;
             println!("{report}");
-            if workload != Workload::Healthz {
+            // A fill to a size is not a rate measurement; it needs no /healthz comparison.
+            if workload != Workload::Healthz && config.max_items.is_none() {
                 config.workload = Workload::Healthz;
                 let healthz = loadgen::run(&config).await?;
                 println!("{healthz}");

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The performance harness behind README "Performance": one command, every figure.
+#
+#   benches/perf.sh            # all rows; the 10M-entry rows take ~15-25 min
+#   benches/perf.sh quick      # skip the 10M-entry log (proofs, memory, restart)
+#
+# Builds the release binary, starts fresh services (SQLite in a temp folder; PostgreSQL in
+# a database of its own that is dropped afterwards), drives them with `pennytrail
+# loadgen`, and runs the raw SQLite baseline (benches/sqlite_baseline.py) in the same run.
+# Rate limits: the per-token write limit (default 50,000 requests/s) is above every load
+# applied here; set PERF_ORG_WRITES to change what the servers are started with.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE="${1:-full}"
+SECONDS_PER_RUN="${PERF_SECONDS:-15}"
+TARGET="${CARGO_TARGET_DIR:-target}"
+BIN="$TARGET/release/pennytrail"
+ORG_WRITES="${PERF_ORG_WRITES:-50000}"
+WORK="$(mktemp -d "${PERF_DIR:-/tmp}/pennytrail-perf.XXXXXX")"
+PGDB="pennytrail_perf_$$"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  dropdb -h 127.0.0.1 -U postgres --if-exists "$PGDB" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(date -u +%Y-%m-%dT%H:%MZ)"
+cargo build --release --locked --quiet
+echo "== binary: $BIN ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+
+# start NAME PORT [serve args...]: starts a service, waits until it answers.
+start() {
+  local name="$1" port="$2"; shift 2
+  mkdir -p "$WORK/$name"
+  RUST_LOG=warn "$BIN" serve --data-dir "$WORK/$name" --listen "127.0.0.1:$port" \
+    --org-writes-per-second "$ORG_WRITES" "$@" 2>"$WORK/$name.log" &
+  PIDS+=($!)
+  LAST_PID=$!
+  for _ in $(seq 1 600); do
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "service $name did not start:"; cat "$WORK/$name.log"; exit 1
+}
+
+loadgen() {
+  local port="$1" name="$2"; shift 2
+  "$BIN" loadgen --url "http://127.0.0.1:$port" --token-file "$WORK/$name/operator.token" \
+    --seconds "$SECONDS_PER_RUN" "$@"
+}
+
+peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+echo
+echo "== 1. single donation POSTs, 64 clients, SQLite (synchronous=FULL)"
+start sqlite 18181
+loadgen 18181 sqlite --workload donations --concurrency 64
+
+echo
+echo "== 3. batches of 1,000 donations, SQLite, and the raw sqlite3 executemany baseline"
+loadgen 18181 sqlite --workload donation-batches --batch-size 1000 --concurrency 4
+python3 benches/sqlite_baseline.py --entries 300000 --dir "$WORK"
+
+echo
+echo "== 7. donation trace in a campaign of 1M donations (p50/p99)"
+loadgen 18181 sqlite --workload traces --preload 1000000 --concurrency 64
+echo "server peak RSS: $(peak_rss_mb "$LAST_PID") MB"
+kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+
+echo
+echo "== 2. single donation POSTs, 64 clients, PostgreSQL"
+createdb -h 127.0.0.1 -U postgres "$PGDB"
+start pg 18182 --database-url "postgres://postgres@127.0.0.1:5432/$PGDB"
+loadgen 18182 pg --workload donations --concurrency 64
+loadgen 18182 pg --workload donation-batches --batch-size 1000 --concurrency 4
+kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+
+[ "$MODE" = quick ] && exit 0
+
+echo
+echo "== 5. memory while appending 10M entries (batches of 1,000), SQLite"
+start big 18183
+BIG_PID=$LAST_PID
+(
+  while kill -0 "$BIG_PID" 2>/dev/null; do
+    size=$(curl -fs http://127.0.0.1:18183/v1/log | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])' 2>/dev/null || echo "?")
+    echo "  log size $size: RSS $(awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$BIG_PID/status) MB, peak $(peak_rss_mb $BIG_PID) MB"
+    sleep 60
+  done
+) &
+MONITOR=$!
+PERF_SECONDS_BIG="${PERF_BIG_SECONDS:-900}"
+"$BIN" loadgen --url http://127.0.0.1:18183 --token-file "$WORK/big/operator.token" \
+  --seconds "$PERF_SECONDS_BIG" --workload donation-batches --batch-size 1000 --concurrency 4 \
+  --max-items 10000000
+kill "$MONITOR" 2>/dev/null || true
+echo "final: log size $(curl -fs http://127.0.0.1:18183/v1/log | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])'), peak RSS $(peak_rss_mb "$BIG_PID") MB"
+
+echo
+echo "== 4. inclusion proofs on the 10M-entry log"
+loadgen 18183 big --workload proofs --concurrency 64
+
+echo
+echo "== 6. restart of the 10M-entry store until serving"
+kill "$BIG_PID"; wait "$BIG_PID" 2>/dev/null || true
+started=$(date +%s%N)
+start big 18183
+echo "restart until /healthz answered: $(( ($(date +%s%N) - started) / 1000000 )) ms"
