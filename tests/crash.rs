@@ -316,6 +316,13 @@ fn spawn_batches(
         .collect()
 }
 
+fn token_of(data_dir: &tempfile::TempDir) -> String {
+    std::fs::read_to_string(data_dir.path().join("operator.token"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
 /// Registers [`CRASH_ORG`] with a campaign `relief`; returns its token.
 async fn set_up_crash_org(client: &reqwest::Client, base: &str, operator: &str) -> String {
     let org: Value = client
@@ -394,10 +401,7 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
             )
             .await,
         );
-        let token = std::fs::read_to_string(dir.path().join("operator.token"))
-            .unwrap()
-            .trim()
-            .to_string();
+        let token = token_of(&dir);
         if org_token.is_none() {
             org_token = Some(set_up_crash_org(&client, &service.base, &token).await);
         }
@@ -449,6 +453,31 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
         );
     }
 
+    // Last, a graceful stop (SIGTERM) under the same load: it exits cleanly and loses
+    // nothing either.
+    let service = ServiceProcess::start(&args).await.expect("restart");
+    let acked_before = acked.lock().await.len();
+    let load = Load {
+        acked: acked.clone(),
+        ..Load::default()
+    };
+    let mut clients = spawn_load(&service.base, &token_of(&dir), "term", CLIENTS / 2, &load);
+    clients.extend(spawn_batches(
+        &service.base,
+        org_token.as_deref().unwrap(),
+        "term",
+        &sent,
+        &load,
+    ));
+    while acked.lock().await.len() < acked_before + 50 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let status = service.terminate().await;
+    assert!(status.success(), "graceful shutdown exit status {status}");
+    load.stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.expect("client task");
+    }
     let service = ServiceProcess::start(&args).await.expect("final restart");
     verify_log(
         &client,
