@@ -21,7 +21,7 @@ use crate::ledger::state::LedgerMemory;
 use crate::log::checkpoint::Checkpoint;
 use crate::log::entry::{self, ChainHead, EntryError};
 use crate::log::hash::{Hash, leaf_hash};
-use crate::log::merkle::Frontier;
+use crate::log::merkle::{Frontier, inclusion_proof, inclusion_proof_indexes};
 use crate::log::note::NoteSigner;
 use crate::log::time::UnixMillis;
 use crate::metrics::Metrics;
@@ -71,10 +71,14 @@ pub struct AppendRequest {
 /// What happened to one request.
 #[derive(Debug, Clone)]
 pub enum AppendOutcome {
-    /// Newly appended in a batch that committed with `checkpoint`.
+    /// Newly appended in a batch that committed with `checkpoint`; `entry` is the
+    /// logged bytes and `proof` the entry's inclusion proof in that checkpoint, so the
+    /// answer needs no read back from the store.
     Appended {
         seq: u64,
         leaf_hash: Hash,
+        entry: Vec<u8>,
+        proof: Option<Vec<Hash>>,
         checkpoint: Arc<StoredCheckpoint>,
     },
     /// The same id with the same content was already logged at `seq`.
@@ -111,8 +115,14 @@ type JobResult = Result<Vec<AppendOutcome>, AppendError>;
 
 /// A job's items as sequenced, before the batch's checkpoint exists.
 enum Sequenced {
-    New { seq: u64, leaf_hash: Hash },
-    Replayed { seq: u64 },
+    New {
+        seq: u64,
+        leaf_hash: Hash,
+        entry: Vec<u8>,
+    },
+    Replayed {
+        seq: u64,
+    },
 }
 
 struct Job {
@@ -370,13 +380,22 @@ impl SequencerTask {
                 items
                     .into_iter()
                     .map(|item| match item {
-                        Sequenced::New { seq, leaf_hash } => AppendOutcome::Appended {
+                        Sequenced::New {
                             seq,
                             leaf_hash,
-                            checkpoint: committed
-                                .clone()
-                                .expect("new entries imply a committed checkpoint"),
-                        },
+                            entry,
+                        } => {
+                            let committed = committed
+                                .as_ref()
+                                .expect("new entries imply a committed checkpoint");
+                            AppendOutcome::Appended {
+                                seq,
+                                leaf_hash,
+                                entry,
+                                proof: committed.proof(seq),
+                                checkpoint: committed.checkpoint.clone(),
+                            }
+                        }
                         Sequenced::Replayed { seq } => AppendOutcome::Replayed { seq },
                     })
                     .collect()
@@ -390,7 +409,7 @@ impl SequencerTask {
     async fn try_batch(
         &mut self,
         pending: &mut [Pending],
-    ) -> Result<Option<Arc<StoredCheckpoint>>, BatchFailure> {
+    ) -> Result<Option<Committed>, BatchFailure> {
         let started = std::time::Instant::now();
         let mut tx = self.store.begin_append().await?;
         let head = tx
@@ -512,6 +531,12 @@ impl SequencerTask {
         tx.commit().await?;
         let committed = started.elapsed();
 
+        let first_tree_index = writes.first_tree_index.expect("entries imply hashes");
+        let batch_hashes: HashMap<u64, Hash> = self
+            .frontier
+            .stored()
+            .chain((first_tree_index..).zip(writes.tree_hashes.iter().copied()))
+            .collect();
         self.head = chain;
         self.frontier = frontier;
         self.signed_state
@@ -533,7 +558,32 @@ impl SequencerTask {
             recorded_us = started.elapsed().as_micros() as u64,
             "batch committed"
         );
-        Ok(Some(stored))
+        Ok(Some(Committed {
+            checkpoint: stored,
+            hashes: batch_hashes,
+        }))
+    }
+}
+
+/// A committed batch: its checkpoint, and every stored hash an inclusion proof of one
+/// of its entries in that checkpoint can need (the tree's right edge before the batch
+/// and the hashes the batch created).
+struct Committed {
+    checkpoint: Arc<StoredCheckpoint>,
+    hashes: HashMap<u64, Hash>,
+}
+
+impl Committed {
+    /// The inclusion proof of `seq` (an entry of this batch) in the batch's checkpoint,
+    /// or `None` if a needed hash is not at hand (then the answer reads the store).
+    fn proof(&self, seq: u64) -> Option<Vec<Hash>> {
+        let size = self.checkpoint.size;
+        let hashes = inclusion_proof_indexes(size, seq)
+            .ok()?
+            .iter()
+            .map(|index| self.hashes.get(index).copied())
+            .collect::<Option<Vec<Hash>>>()?;
+        inclusion_proof(size, seq, &hashes).ok()
     }
 }
 
@@ -619,7 +669,7 @@ async fn sequence_job(
             leaf_hash: leaf,
             time: header.time,
         };
-        writes.entries.push((header.seq, bytes));
+        writes.entries.push((header.seq, bytes.clone()));
         writes.records.push((key.clone(), header.seq));
         writes.add_rows(&req.org, header.seq, &req.record, &derived);
         writes
@@ -631,6 +681,7 @@ async fn sequence_job(
         outcomes.push(Sequenced::New {
             seq: header.seq,
             leaf_hash: leaf,
+            entry: bytes.clone(),
         });
     }
     Ok(Ok(outcomes))
@@ -645,5 +696,60 @@ enum BatchFailure {
 impl From<StoreError> for BatchFailure {
     fn from(e: StoreError) -> Self {
         BatchFailure::Store(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::merkle::stored_hash_count;
+
+    /// The proofs a batch answers from memory are exactly the proofs read from a full
+    /// store, for every tree size before the batch and every batch length up to 40, so
+    /// no answer ever needs the store fallback.
+    #[test]
+    fn in_memory_proofs_equal_stored_proofs() {
+        let leaf = |i: u64| leaf_hash(&i.to_be_bytes());
+        for old_size in 0..40u64 {
+            for batch_len in 1..40u64 {
+                let new_size = old_size + batch_len;
+                let mut stored = vec![Hash([0; 32]); stored_hash_count(new_size) as usize];
+                let mut frontier = Frontier::empty();
+                let mut batch_hashes = HashMap::new();
+                let mut before = Frontier::empty();
+                for i in 0..new_size {
+                    if i == old_size {
+                        before = frontier.clone();
+                    }
+                    let (first, created) = frontier.append(leaf(i));
+                    for (k, h) in created.into_iter().enumerate() {
+                        stored[first as usize + k] = h;
+                        if i >= old_size {
+                            batch_hashes.insert(first + k as u64, h);
+                        }
+                    }
+                }
+                batch_hashes.extend(before.stored());
+                let committed = Committed {
+                    checkpoint: Arc::new(StoredCheckpoint {
+                        size: new_size,
+                        root: frontier.root(),
+                        note: String::new(),
+                    }),
+                    hashes: batch_hashes,
+                };
+                for seq in old_size..new_size {
+                    let indexes = inclusion_proof_indexes(new_size, seq).unwrap();
+                    let from_store: Vec<Hash> =
+                        indexes.iter().map(|i| stored[*i as usize]).collect();
+                    let expected = inclusion_proof(new_size, seq, &from_store).unwrap();
+                    assert_eq!(
+                        committed.proof(seq).as_ref(),
+                        Some(&expected),
+                        "old size {old_size}, batch {batch_len}, seq {seq}"
+                    );
+                }
+            }
+        }
     }
 }

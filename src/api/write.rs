@@ -54,31 +54,46 @@ pub async fn receipt(
     })
 }
 
-/// 201 with the new entry, or 200 with the original answer for a replay.
+/// 201 with the new entry, or 200 with the original answer for a replay. A new entry's
+/// answer comes from the sequencer without a read; a replay is rebuilt from storage.
 pub async fn respond(
     store: &Store,
     outcome: &AppendOutcome,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let (status, seq, checkpoint) = match outcome {
+    let (status, seq, bytes, receipt) = match outcome {
         AppendOutcome::Appended {
-            seq, checkpoint, ..
-        } => (StatusCode::CREATED, *seq, (**checkpoint).clone()),
+            seq,
+            entry,
+            proof,
+            checkpoint,
+            ..
+        } => {
+            let receipt = match proof {
+                Some(proof) => Receipt {
+                    index: *seq,
+                    proof: proof.clone(),
+                    checkpoint_note: checkpoint.note.clone(),
+                },
+                None => receipt(store, *seq, checkpoint).await?,
+            };
+            (StatusCode::CREATED, *seq, entry.clone(), receipt)
+        }
         AppendOutcome::Replayed { seq } => {
             let checkpoint = store
                 .checkpoint_covering(*seq)
                 .await?
                 .ok_or_else(|| StoreError::Corrupt(format!("no checkpoint covers entry {seq}")))?;
-            (StatusCode::OK, *seq, checkpoint)
+            let bytes = store
+                .entry(*seq)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("entry {seq} is missing")))?;
+            let receipt = receipt(store, *seq, &checkpoint).await?;
+            (StatusCode::OK, *seq, bytes, receipt)
         }
     };
-    let bytes = store
-        .entry(seq)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("entry {seq} is missing")))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| StoreError::Corrupt(format!("entry {seq} is not UTF-8")))?;
     let leaf = leaf_hash(text.as_bytes());
-    let receipt = receipt(store, seq, &checkpoint).await?;
     let entry = RawValue::from_string(text)
         .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
     Ok((
@@ -170,6 +185,7 @@ pub async fn append_batch(
                 seq,
                 leaf_hash,
                 checkpoint: cp,
+                ..
             } => {
                 checkpoint = Some((**cp).clone());
                 (*seq, *leaf_hash, "created")

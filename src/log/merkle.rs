@@ -85,6 +85,13 @@ impl Frontier {
         out
     }
 
+    /// The frontier's hashes with their stored-hash indexes, left to right.
+    pub fn stored(&self) -> impl Iterator<Item = (u64, Hash)> + '_ {
+        Frontier::indexes(self.size)
+            .into_iter()
+            .zip(self.subtrees.iter().map(|(_, hash)| *hash))
+    }
+
     /// Rebuilds the frontier from the hashes stored at [`Frontier::indexes`]`(size)`.
     pub fn from_stored(size: u64, hashes: &[Hash]) -> Result<Frontier, MerkleError> {
         let levels: Vec<u32> = (0..64u32)
