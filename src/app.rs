@@ -36,6 +36,9 @@ pub struct ServeConfig {
     pub donor_secret: Option<PathBuf>,
     /// Writes per org token and second ([`api::limits::DEFAULT_ORG_WRITES_PER_SECOND`]).
     pub org_writes_per_second: u32,
+    /// Longest a request may take before it is answered 408
+    /// ([`api::DEFAULT_REQUEST_TIMEOUT`]).
+    pub request_timeout: std::time::Duration,
 }
 
 /// A running service.
@@ -349,7 +352,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         ),
         metrics,
     };
-    let router = api::router(state);
+    let router = api::router(state, config.request_timeout);
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -231,8 +231,13 @@ struct ServeArgs {
     #[arg(long, env = "PENNYTRAIL_ORIGIN")]
     origin: Option<String>,
     /// Write requests each org token may make per second (429 with Retry-After beyond).
-    #[arg(long, env = "PENNYTRAIL_ORG_WRITES_PER_SECOND", default_value_t = pennytrail::api::limits::DEFAULT_ORG_WRITES_PER_SECOND)]
+    #[arg(long, env = "PENNYTRAIL_ORG_WRITES_PER_SECOND", default_value_t = pennytrail::api::limits::DEFAULT_ORG_WRITES_PER_SECOND,
+        value_parser = clap::value_parser!(u32).range(1..))]
     org_writes_per_second: u32,
+    /// Seconds a request may take before it is answered 408 (exports are exempt).
+    #[arg(long, env = "PENNYTRAIL_REQUEST_TIMEOUT_SECONDS", default_value_t = pennytrail::api::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout_seconds: u64,
     /// The log's private key file (default: <data-dir>/log.key, created on first start).
     #[arg(long, env = "PENNYTRAIL_LOG_KEY")]
     log_key: Option<PathBuf>,
@@ -273,6 +278,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 log_key: args.log_key,
                 donor_secret: args.donor_secret,
                 org_writes_per_second: args.org_writes_per_second,
+                request_timeout: std::time::Duration::from_secs(args.request_timeout_seconds),
             })
             .await?;
             running.wait().await

@@ -1331,6 +1331,7 @@ async fn go_verifies_a_running_service() -> anyhow::Result<()> {
         log_key: None,
         donor_secret: None,
         org_writes_per_second: pennytrail::api::limits::DEFAULT_ORG_WRITES_PER_SECOND,
+        request_timeout: pennytrail::api::DEFAULT_REQUEST_TIMEOUT,
     })
     .await?;
     let operator_token = std::fs::read_to_string(data_dir.join("operator.token"))?

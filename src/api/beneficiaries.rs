@@ -37,6 +37,7 @@ use crate::ledger::records::{Beneficiary, BeneficiaryInput, Record};
         (status = 413, response = problem::BodyTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]
@@ -80,6 +81,7 @@ pub struct BeneficiaryBatch {
         (status = 413, response = problem::BatchTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidBatch),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]

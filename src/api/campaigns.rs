@@ -39,6 +39,7 @@ use crate::store::CampaignRow;
         (status = 413, response = problem::BodyTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]
@@ -77,6 +78,7 @@ pub async fn create_campaign(
         (status = 413, response = problem::BodyTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]

@@ -44,6 +44,7 @@ use crate::store::DisbursementView;
         (status = 413, response = problem::BodyTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]
@@ -87,6 +88,7 @@ pub struct DisbursementBatch {
         (status = 413, response = problem::BatchTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidBatch),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]

@@ -17,7 +17,7 @@ use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{MAX_LIST_PAGE, Page, effective_fields, receipts, text};
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
 use crate::ledger::allocation::{Span, held};
-use crate::ledger::donor::commitment;
+use crate::ledger::donor::{check_reference, commitment};
 use crate::ledger::fields;
 use crate::ledger::records::{Donation, DonationInput, Record};
 use crate::store::DonationView;
@@ -60,6 +60,7 @@ fn parse_donation(
         (status = 413, response = problem::BodyTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]
@@ -103,6 +104,7 @@ pub struct DonationBatch {
         (status = 413, response = problem::BatchTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidBatch),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]
@@ -414,12 +416,7 @@ pub async fn donor_lookup(
 ) -> Result<Json<DonationList>, ApiError> {
     state.donor_lookups.check(client.ip())?;
     let org = fields::id("org", &lookup.org).map_err(ApiError::invalid_field)?;
-    if lookup.donor_ref.trim().is_empty() || lookup.donor_ref.chars().count() > 320 {
-        return Err(ApiError::invalid_field(fields::FieldError::new(
-            "donor_ref",
-            "must be 1 to 320 characters",
-        )));
-    }
+    check_reference("donor_ref", &lookup.donor_ref).map_err(ApiError::invalid_field)?;
     let commitment = commitment(&state.donor_secret, &org, &lookup.donor_ref);
     let rows = state
         .store

@@ -104,7 +104,9 @@ impl Exports {
         (status = 404, description = "No bundle file has this name.",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 503, description = "Too many exports are running (see `Retry-After`), or \
-            the log is temporarily unavailable.", body = Problem, content_type = PROBLEM_JSON),
+            the log is temporarily unavailable.", body = Problem, content_type = PROBLEM_JSON,
+            headers(("Retry-After" = u64, description = "Seconds to wait, when too many \
+                exports are running."))),
     ),
 )]
 pub async fn get_export(

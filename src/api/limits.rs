@@ -90,4 +90,18 @@ mod tests {
         // Buckets are per client.
         limiter.check("org-b").unwrap();
     }
+
+    #[test]
+    fn idle_buckets_are_dropped_once_the_map_is_full() {
+        let limiter: RateLimiter<usize> = RateLimiter::new(1, Duration::from_millis(1));
+        for client in 0..MAX_TRACKED_CLIENTS {
+            limiter.check(client).unwrap();
+        }
+        let tracked = || limiter.buckets.lock().unwrap().len();
+        assert_eq!(tracked(), MAX_TRACKED_CLIENTS);
+        std::thread::sleep(Duration::from_millis(5));
+        // A new client finds the map full: every bucket idle for a whole period goes.
+        limiter.check(MAX_TRACKED_CLIENTS).unwrap();
+        assert_eq!(tracked(), 1);
+    }
 }

@@ -37,9 +37,10 @@ use error::ApiError;
 /// so 64 KiB leaves room for JSON escaping and never needs more.
 pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
-/// Longest a request may take before it is answered 408; appends normally take
-/// milliseconds, so 30 s only cuts off a stuck client or a stalled database.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of the longest a request may take before it is answered 408 (`serve
+/// --request-timeout-seconds`); appends normally take milliseconds, so 30 s only cuts off
+/// a stuck client or a stalled database.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -65,8 +66,9 @@ pub struct LogIdentity {
     pub verifier_key: String,
 }
 
-/// Builds the whole application router.
-pub fn router(state: AppState) -> Router {
+/// Builds the whole application router; a request that takes longer than
+/// `request_timeout` (exports aside) is answered 408.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -175,7 +177,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            request_timeout,
         ))
         // Exports stream for as long as the log takes, so they are outside the request
         // timeout (and limited in number instead).

@@ -64,6 +64,7 @@ pub struct CanonicalEntry(pub serde_json::Map<String, serde_json::Value>);
 /// as a 404, are described at the route itself.
 pub mod problem {
     use utoipa::ToResponse;
+    use utoipa::openapi::header::HeaderBuilder;
     use utoipa::openapi::{RefOr, Response, ResponseBuilder, content::ContentBuilder};
 
     use super::PROBLEM_JSON;
@@ -125,6 +126,29 @@ pub mod problem {
         /// 503 from storage.
         Unavailable: "The log is temporarily unavailable; retry later (writes are safe to \
             retry with the same id).";
+    }
+
+    /// 429 from an org token's write rate ([`crate::api::limits::DEFAULT_ORG_WRITES_PER_SECOND`]),
+    /// with the `Retry-After` header the answer carries.
+    pub struct OrgWritesRateLimited;
+
+    impl<'r> ToResponse<'r> for OrgWritesRateLimited {
+        fn response() -> (&'r str, RefOr<Response>) {
+            let mut response = problem_response(
+                "More writes with this org's token than the service takes per second \
+                 (`serve --org-writes-per-second`); nothing was logged. Retry after \
+                 `Retry-After` seconds.",
+            );
+            response.headers.insert(
+                "Retry-After".into(),
+                HeaderBuilder::new()
+                    .schema(Some(<u64 as utoipa::PartialSchema>::schema()))
+                    .description(Some("Seconds to wait."))
+                    .build()
+                    .into(),
+            );
+            ("OrgWritesRateLimited", response.into())
+        }
     }
 }
 
@@ -188,6 +212,7 @@ pub mod problem {
             problem::UnsupportedMediaType,
             problem::InvalidInput,
             problem::InvalidBatch,
+            problem::OrgWritesRateLimited,
             problem::Unavailable,
         ),
     ),

@@ -164,6 +164,7 @@ pub async fn get_report_figures(
         (status = 413, response = problem::BodyTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]
@@ -395,7 +396,8 @@ pub async fn get_report(
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
         (status = 429, description = "More than 60 acknowledgements a minute from this client \
-            (see `Retry-After`).", body = Problem, content_type = PROBLEM_JSON),
+            (see `Retry-After`).", body = Problem, content_type = PROBLEM_JSON,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
         (status = 503, response = problem::Unavailable),
     ),
 )]
@@ -437,6 +439,7 @@ pub async fn acknowledge_disbursement(
         (status = 413, response = problem::BodyTooLarge),
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
+        (status = 429, response = problem::OrgWritesRateLimited),
         (status = 503, response = problem::Unavailable),
     ),
 )]

@@ -5,7 +5,25 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use super::fields::FieldError;
 use crate::log::hash::Hash;
+
+/// Longest donor reference, in characters: an email address has at most 320 (64 for the
+/// local part, 1 for the `@`, 255 for the domain), and receipt numbers are far shorter.
+pub const MAX_DONOR_REF_CHARS: usize = 320;
+
+/// Checks a donor reference as it arrives (in a donation or a donor lookup): 1 to
+/// [`MAX_DONOR_REF_CHARS`] characters, not only whitespace. The error never repeats the
+/// reference, so it cannot reach a response or a log.
+pub fn check_reference(field: &str, reference: &str) -> Result<(), FieldError> {
+    if reference.trim().is_empty() || reference.chars().count() > MAX_DONOR_REF_CHARS {
+        return Err(FieldError::new(
+            field,
+            format!("must be 1 to {MAX_DONOR_REF_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
 
 /// The normal form of a donor reference: surrounding whitespace removed, inner runs of
 /// whitespace folded to one space, lowercase. `" Ann@Example.org "` and `"ann@example.org"`

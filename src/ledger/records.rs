@@ -312,9 +312,7 @@ impl Donation {
                 ));
             }
             (Some(reference), None) => {
-                if reference.trim().is_empty() || reference.chars().count() > 320 {
-                    return Err(FieldError::new("donor_ref", "must be 1 to 320 characters"));
-                }
+                super::donor::check_reference("donor_ref", &reference)?;
                 Some(commit_donor_ref(&reference))
             }
             (None, Some(c)) => Some(hex_digest("donor_commitment", &c)?),

@@ -311,6 +311,7 @@ fn config(data_dir: &Path, db: Option<&PgDatabase>, log_key: Option<PathBuf>) ->
         log_key,
         donor_secret: None,
         org_writes_per_second: pennytrail::api::limits::DEFAULT_ORG_WRITES_PER_SECOND,
+        request_timeout: pennytrail::api::DEFAULT_REQUEST_TIMEOUT,
     }
 }
 
