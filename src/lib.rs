@@ -6,7 +6,7 @@
 //! - [`store`]: durable storage of entries, tree hashes and checkpoints on SQLite or
 //!   PostgreSQL behind one interface.
 //! - [`sequencer`]: the single writer per process that batches appends (group commit).
-//! - [`api`]: the HTTP surface.
+//! - [`api`]: the HTTP surface; [`explorer`]: the public web pages on top of it.
 //! - [`bundle`] and [`monitor`]: export bundles and the verifiers of a bundle and of a live
 //!   instance; [`progress`] reports their progress on long runs.
 
@@ -16,6 +16,7 @@ pub mod bundle;
 pub mod check;
 pub mod demo;
 pub mod drafts;
+pub mod explorer;
 pub mod keys;
 pub mod ledger;
 pub mod loadgen;

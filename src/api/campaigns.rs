@@ -158,7 +158,7 @@ pub struct CampaignList {
     pub next: Option<u64>,
 }
 
-async fn campaign_view(
+pub(crate) async fn campaign_view(
     state: &AppState,
     row: CampaignRow,
     with_beneficiaries: bool,

@@ -136,7 +136,7 @@ pub struct AcknowledgementView {
     pub seq: u64,
 }
 
-async fn disbursement_view(
+pub(crate) async fn disbursement_view(
     state: &AppState,
     row: DisbursementView,
 ) -> Result<DisbursementRecordView, ApiError> {

@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::AppState;
 use super::auth::OrgWriter;
@@ -139,7 +139,7 @@ pub struct DonationRecordView {
     pub corrections: Vec<u64>,
 }
 
-async fn donation_view(
+pub(crate) async fn donation_view(
     state: &AppState,
     row: DonationView,
 ) -> Result<DonationRecordView, ApiError> {
@@ -161,7 +161,11 @@ async fn donation_view(
     })
 }
 
-async fn find_donation(state: &AppState, org: &str, id: &str) -> Result<DonationView, ApiError> {
+pub(crate) async fn find_donation(
+    state: &AppState,
+    org: &str,
+    id: &str,
+) -> Result<DonationView, ApiError> {
     state.store.donation(org, id).await?.ok_or_else(|| {
         ApiError::not_found(format!("donation {id:?} of org {org:?} does not exist"))
     })
@@ -316,7 +320,19 @@ pub async fn trace_donation(
     query: ApiQuery,
 ) -> Result<Json<Trace>, ApiError> {
     let (after, limit) = trace_page(&query)?;
-    let donation = find_donation(&state, &org, &id).await?;
+    Ok(Json(trace(&state, org, &id, after, limit).await?))
+}
+
+/// One page of the trace of donation `id` of `org` (flows after line position `after`),
+/// with receipts: what the trace endpoint answers and the explorer's lookup page shows.
+pub(crate) async fn trace(
+    state: &AppState,
+    org: String,
+    id: &str,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Trace, ApiError> {
+    let donation = find_donation(state, &org, id).await?;
     // Order matters: the campaign's disbursed total first, then the checkpoint. Every
     // disbursement below that total was committed, with its checkpoint, before it.
     let campaign = state
@@ -361,7 +377,7 @@ pub async fn trace_donation(
         .chain(flows.iter().map(|f| f.seq))
         .collect();
     let receipts = receipts(&state.store, seqs, &checkpoint).await?;
-    Ok(Json(Trace {
+    Ok(Trace {
         org,
         donation: donation.id,
         campaign: donation.campaign,
@@ -374,7 +390,7 @@ pub async fn trace_donation(
         next,
         checkpoint: checkpoint.note,
         receipts,
-    }))
+    })
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -414,7 +430,23 @@ pub async fn donor_lookup(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(lookup): ApiJson<DonorLookup>,
 ) -> Result<Json<DonationList>, ApiError> {
-    state.donor_lookups.check(client.ip())?;
+    let donations = donations_of_donor(&state, client.ip(), &lookup).await?;
+    Ok(Json(DonationList {
+        donations,
+        next: None,
+    }))
+}
+
+/// A donor's donations at one org (at most [`MAX_LIST_PAGE`], in log order), found by the
+/// commitment of their reference; lookups are rate-limited per client address. The API's
+/// donor lookup and the explorer's lookup form both call this; neither stores, logs nor
+/// echoes the reference.
+pub(crate) async fn donations_of_donor(
+    state: &AppState,
+    client: IpAddr,
+    lookup: &DonorLookup,
+) -> Result<Vec<DonationRecordView>, ApiError> {
+    state.donor_lookups.check(client)?;
     let org = fields::id("org", &lookup.org).map_err(ApiError::invalid_field)?;
     check_reference("donor_ref", &lookup.donor_ref).map_err(ApiError::invalid_field)?;
     let commitment = commitment(&state.donor_secret, &org, &lookup.donor_ref);
@@ -424,10 +456,7 @@ pub async fn donor_lookup(
         .await?;
     let mut donations = Vec::with_capacity(rows.len());
     for row in rows {
-        donations.push(donation_view(&state, row).await?);
+        donations.push(donation_view(state, row).await?);
     }
-    Ok(Json(DonationList {
-        donations,
-        next: None,
-    }))
+    Ok(donations)
 }

@@ -198,14 +198,18 @@ impl IntoResponse for ApiError {
 }
 
 /// Gives every error response the one problem+json shape, including those produced
-/// outside our handlers (the request timeout, framework rejections).
+/// outside our handlers (the request timeout, framework rejections). An explorer page
+/// (HTML) already explains its error to a person and is left alone.
 pub async fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
-    let is_problem = response
+    let is_explained = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/problem+json")
+                || v.as_bytes().starts_with(b"text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || is_explained {
         return response;
     }
     let (kind, detail) = match status {

@@ -172,6 +172,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/donors/lookup", post(donations::donor_lookup))
         .route(openapi::OPENAPI_PATH, get(openapi::openapi_json))
         .merge(openapi::docs_routes())
+        .merge(crate::explorer::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))

@@ -35,7 +35,7 @@ pub struct OrgList {
     pub next: Option<u64>,
 }
 
-async fn org_view(state: &AppState, id: String, seq: u64) -> Result<OrgView, ApiError> {
+pub(crate) async fn org_view(state: &AppState, id: String, seq: u64) -> Result<OrgView, ApiError> {
     let e = effective_fields(&state.store, seq).await?;
     Ok(OrgView {
         id,

@@ -240,7 +240,7 @@ pub struct ReportVerification {
     pub difference: Option<String>,
 }
 
-async fn report_view(
+pub(crate) async fn report_view(
     state: &AppState,
     org: &str,
     seq: u64,

@@ -105,6 +105,29 @@ impl Currency {
     pub fn exponent(&self) -> u16 {
         self.exponent
     }
+
+    /// `minor_units` written for people: the ISO code (unambiguous, unlike `$`), then the
+    /// amount with as many decimals as the currency's exponent and its thousands grouped
+    /// by commas: `EUR 1,234.50`, `JPY 1,200`, `KWD 0.005`. Integer arithmetic only.
+    pub fn format(&self, minor_units: i64) -> String {
+        let digits = minor_units.unsigned_abs().to_string();
+        let exponent = usize::from(self.exponent);
+        let padded = format!("{digits:0>width$}", width = exponent + 1);
+        let (whole, fraction) = padded.split_at(padded.len() - exponent);
+        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        let sign = if minor_units < 0 { "-" } else { "" };
+        if fraction.is_empty() {
+            format!("{} {sign}{grouped}", self.code)
+        } else {
+            format!("{} {sign}{grouped}.{fraction}", self.code)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +143,22 @@ mod tests {
         let max = Amount::non_negative("x", MAX_SAFE_INTEGER).unwrap();
         assert_eq!(max.checked_add(Amount(1)), None);
         assert_eq!(Amount(1).checked_sub(Amount(2)), None);
+    }
+
+    #[test]
+    fn amounts_are_formatted_with_their_currency_exponent() {
+        let format = |code: &str, minor: i64| Currency::parse("c", code).unwrap().format(minor);
+        assert_eq!(format("EUR", 0), "EUR 0.00");
+        assert_eq!(format("EUR", 5), "EUR 0.05");
+        assert_eq!(format("EUR", 123_450), "EUR 1,234.50");
+        assert_eq!(format("EUR", -1), "EUR -0.01");
+        assert_eq!(format("JPY", 1_200), "JPY 1,200");
+        assert_eq!(format("JPY", 999), "JPY 999");
+        assert_eq!(format("KWD", 5), "KWD 0.005");
+        assert_eq!(format("KWD", 1_234_567), "KWD 1,234.567");
+        assert_eq!(format("KES", 100_000_000), "KES 1,000,000.00");
+        assert_eq!(format("EUR", MAX_SAFE_INTEGER), "EUR 90,071,992,547,409.91");
+        assert_eq!(format("JPY", i64::MIN), "JPY -9,223,372,036,854,775,808");
     }
 
     #[test]

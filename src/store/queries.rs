@@ -292,6 +292,26 @@ impl Store {
         })
     }
 
+    /// A campaign's `limit` latest disbursements, newest first. Spans on the money line
+    /// are contiguous and appended in log order, so line order is log order and the
+    /// `(org, campaign, disbursed_before)` index serves this backwards.
+    pub async fn latest_disbursements(
+        &self,
+        org: &str,
+        campaign: &str,
+        limit: u64,
+    ) -> StoreResult<Vec<DisbursementView>> {
+        dispatch!(self, pool => {
+            let sql = format!(
+                "SELECT {DISBURSEMENT_COLUMNS} FROM disbursements d JOIN beneficiaries b ON b.org = d.org AND b.id = d.beneficiary \
+                 WHERE d.org = $1 AND d.campaign = $2 ORDER BY d.disbursed_before DESC LIMIT $3"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(campaign)
+                .bind(to_i64(limit)).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(disbursement_row!(r))).collect()
+        })
+    }
+
     /// Disbursements of a campaign whose spans overlap [from, to), in line order, starting
     /// after line position `after` (a page cursor): the donation-trace range lookup.
     pub async fn disbursements_on_line(

@@ -1,0 +1,113 @@
+//! `/downloads[?org=]`: the export bundle and its CSVs (the whole log, or one charity's
+//! rows), with how to verify them offline.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use super::html::Html;
+use super::{PageError, PageQuery, layout};
+use crate::api::AppState;
+use crate::api::exports::ARCHIVE_NAME;
+use crate::bundle::rows::CSV_FILES;
+use crate::log::entry::is_valid_id;
+
+/// What each bundle CSV holds, for people choosing one.
+fn describe(file: &str) -> &'static str {
+    match file {
+        "entries.csv" => "every entry, with its exact bytes and hashes",
+        "orgs.csv" => "the charities",
+        "beneficiaries.csv" => "the beneficiaries the charities registered",
+        "campaigns.csv" => "campaigns with their totals",
+        "stated_beneficiaries.csv" => "who each campaign may pay, stated in advance",
+        "donations.csv" => "donations",
+        "disbursements.csv" => "payouts",
+        "flows.csv" => "which donation funded which payout, and by how much",
+        "corrections.csv" => "corrections of non-money fields",
+        _ => "records of the log",
+    }
+}
+
+pub async fn downloads_page(
+    State(state): State<AppState>,
+    query: PageQuery,
+) -> Result<Response, PageError> {
+    query.0.only(&["org"])?;
+    let org = match query.0.0.get("org") {
+        None => None,
+        Some(org) if is_valid_id(org) && state.store.org_seq(org).await?.is_some() => {
+            Some(org.clone())
+        }
+        Some(org) if is_valid_id(org) => {
+            return Err(PageError::not_found(format!(
+                "no charity with the id {org:?} is registered"
+            )));
+        }
+        Some(org) => {
+            return Err(PageError::bad_field(
+                "org",
+                format!("org {org:?} is not an id (1 to 64 of A-Z a-z 0-9 . _ : -)"),
+            ));
+        }
+    };
+    let checkpoint = state.store.latest_checkpoint().await?;
+
+    let mut main = Html::new();
+    main.raw("<h1>Downloads</h1>\n");
+    main.raw("<section aria-labelledby=\"bundle\"><h2 id=\"bundle\">The whole log, verifiable offline</h2>\n")
+        .raw("<p><a class=\"button\" id=\"bundle-link\" href=\"/v1/exports/")
+        .raw(ARCHIVE_NAME)
+        .raw("\" download>Download the export bundle (")
+        .raw(ARCHIVE_NAME)
+        .raw(")</a></p>\n")
+        .raw("<p>The bundle holds every entry and every CSV below at the latest signed \
+              checkpoint (now ")
+        .display(checkpoint.size)
+        .raw(" entries), with <code>checkpoint.txt</code> and a <code>datapackage.json</code> \
+              listing each file's SHA-256. To verify it, get the log's key from a source you \
+              trust (the charity's own site or a signed report — not only this server), then:</p>\n")
+        .raw("<pre class=\"cmd\">tar xf ")
+        .raw(ARCHIVE_NAME)
+        .raw("\npennytrail verify FOLDER --key 'KEY' --min-size ")
+        .display(checkpoint.size)
+        .raw("</pre>\n<p>This server states its key as <code class=\"key\" id=\"server-key\">")
+        .text(&state.log.verifier_key)
+        .raw("</code>. The verifier recomputes every hash, the Merkle root, the checkpoint \
+              signature, every derived CSV byte for byte and every money rule, and names the \
+              file, row and field of anything wrong. <code>--min-size</code> stops an old \
+              bundle passing for a current one.</p>\n</section>\n");
+
+    main.raw("<section aria-labelledby=\"csvs\"><h2 id=\"csvs\">");
+    match &org {
+        Some(org) => {
+            main.raw("CSV files of charity <code>").text(org).raw(
+                "</code></h2>\n<p>Only this charity's rows (<a href=\"/downloads\">all \
+                      charities</a>). A slice is for reading in a spreadsheet; to verify, use \
+                      the whole bundle above or check single rows' entries against their \
+                      receipts.</p>\n",
+            );
+        }
+        None => {
+            main.raw(
+                "CSV files</h2>\n<p>The bundle's files one by one, streamed at the \
+                      latest checkpoint; byte for byte the files of a bundle of the same \
+                      size. Text cells starting with <code>=</code>, <code>+</code>, \
+                      <code>-</code> or <code>@</code> get a leading <code>'</code> so a \
+                      spreadsheet never runs them.</p>\n",
+            );
+        }
+    }
+    main.raw("<ul class=\"downloads\" id=\"csv-list\">\n");
+    for (file, _) in CSV_FILES.iter() {
+        main.raw("<li><a href=\"/v1/exports/").text(file);
+        if let Some(org) = &org {
+            main.raw("?org=").segment(org);
+        }
+        main.raw("\" download>")
+            .text(file)
+            .raw("</a> — ")
+            .raw(describe(file))
+            .raw("</li>\n");
+    }
+    main.raw("</ul>\n</section>\n");
+    Ok(layout::page("Downloads", main, &[]))
+}

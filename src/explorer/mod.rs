@@ -1,0 +1,181 @@
+//! The public explorer: server-rendered pages for people who will never run a CLI — the
+//! log's identity, each charity and campaign with a flow diagram, a donation lookup whose
+//! receipts the visitor's own browser verifies against a key the visitor pinned, and the
+//! downloads. Pages read the store through the same functions the JSON API answers from
+//! (`api::*`), so a page can never show a figure the API would not.
+//!
+//! Everything a page needs is in this binary: the CSS and the verifier's JavaScript are
+//! embedded ([`assets`]), nothing is fetched from elsewhere, and every page reads without
+//! JavaScript except for the in-browser verification. Routes are declared in [`router`];
+//! pages are not part of the OpenAPI document (they are not an API).
+
+pub mod assets;
+mod campaign;
+mod downloads;
+mod home;
+pub mod html;
+mod layout;
+mod lookup;
+mod org;
+pub mod sankey;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::extract::rejection::PathRejection;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::api::AppState;
+use crate::api::error::ApiError;
+use crate::api::extract::ApiQuery;
+use crate::ledger::money::Currency;
+use html::Html;
+
+/// The explorer's routes, merged into the API router (see `api::router`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/orgs/{org}", get(org::org_page))
+        .route(
+            "/orgs/{org}/campaigns/{campaign}",
+            get(campaign::campaign_page),
+        )
+        .route(
+            "/lookup",
+            get(lookup::lookup_page).post(lookup::donor_lookup_form),
+        )
+        .route("/downloads", get(downloads::downloads_page))
+        .route("/assets/{version}/{file}", get(assets::serve))
+}
+
+/// A page that could not be shown, rendered as an HTML page with the reason (and the
+/// field at fault); a server-side failure says only that the log is unavailable (the
+/// details are logged by [`ApiError::unavailable`]).
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    detail: String,
+    field: Option<String>,
+    retry_after_s: Option<u64>,
+}
+
+impl PageError {
+    pub fn not_found(detail: impl Into<String>) -> PageError {
+        PageError {
+            status: StatusCode::NOT_FOUND,
+            detail: detail.into(),
+            field: None,
+            retry_after_s: None,
+        }
+    }
+
+    /// 400: the query parameter or form field `field` is wrong.
+    pub fn bad_field(field: &str, detail: impl Into<String>) -> PageError {
+        PageError {
+            status: StatusCode::BAD_REQUEST,
+            detail: detail.into(),
+            field: Some(field.to_string()),
+            retry_after_s: None,
+        }
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> PageError {
+        // A field the visitor typed is a bad request to a person, whatever code the
+        // JSON API uses for it (422 there means "valid JSON, invalid value").
+        let status = if e.status == StatusCode::UNPROCESSABLE_ENTITY {
+            StatusCode::BAD_REQUEST
+        } else {
+            e.status
+        };
+        PageError {
+            status,
+            detail: e.detail,
+            field: e.field,
+            retry_after_s: e.retry_after_s,
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> PageError {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let mut body = Html::new();
+        body.raw("<h1>").text(title).raw("</h1>\n");
+        body.raw("<p class=\"error-detail\">")
+            .text(&self.detail)
+            .raw("</p>\n");
+        if let Some(field) = &self.field {
+            body.raw("<p>Field at fault: <code class=\"error-field\">")
+                .text(field)
+                .raw("</code></p>\n");
+        }
+        body.raw("<p><a href=\"/\">The log's home page</a> · <a href=\"/lookup\">Find a donation</a></p>\n");
+        let mut response = layout::page(title, body, &[]);
+        *response.status_mut() = self.status;
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// Query parameters of a page: like the API's, but a malformed query string is answered
+/// with an HTML page naming the parameter.
+pub struct PageQuery(pub ApiQuery);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        Ok(PageQuery(ApiQuery::from_request_parts(parts, state).await?))
+    }
+}
+
+/// A path parameter that did not decode (e.g. invalid UTF-8) names nothing that exists.
+fn path_error(rejection: PathRejection) -> PageError {
+    PageError::not_found(format!("no such page: {}", rejection.body_text()))
+}
+
+/// `minor_units` of `currency` for people (see [`Currency::format`]); a stored code that
+/// somehow does not parse is shown as it is rather than failing the page.
+pub fn amount(currency: &str, minor_units: i64) -> String {
+    match Currency::parse("currency", currency) {
+        Ok(c) => c.format(minor_units),
+        Err(_) => format!("{minor_units} minor units of {currency}"),
+    }
+}
+
+/// A share in tenths of a percent (`share_permille` of the API) as `12.3 %`.
+pub fn permille(share_permille: i64) -> String {
+    format!(
+        "{}.{} %",
+        share_permille / 10,
+        share_permille.rem_euclid(10)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_and_amounts_read_well() {
+        assert_eq!(permille(0), "0.0 %");
+        assert_eq!(permille(123), "12.3 %");
+        assert_eq!(permille(1000), "100.0 %");
+        assert_eq!(amount("EUR", 1050), "EUR 10.50");
+        assert_eq!(amount("???", 7), "7 minor units of ???");
+    }
+}
