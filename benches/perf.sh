@@ -3,6 +3,7 @@
 #
 #   benches/perf.sh            # all rows; the 10M-entry rows take ~15-25 min
 #   benches/perf.sh quick      # skip the 10M-entry log (proofs, memory, restart)
+#   benches/perf.sh big        # only the 10M-entry rows
 #
 # Builds the release binary, starts fresh services (SQLite in a temp folder; PostgreSQL in
 # a database of its own that is dropped afterwards), drives them with `pennytrail
@@ -54,6 +55,7 @@ loadgen() {
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
+if [ "$MODE" != big ]; then
 echo
 echo "== 1. single donation POSTs, 64 clients, SQLite (synchronous=FULL)"
 start sqlite 18181
@@ -77,6 +79,7 @@ start pg 18182 --database-url "postgres://postgres@127.0.0.1:5432/$PGDB"
 loadgen 18182 pg --workload donations --concurrency 64
 loadgen 18182 pg --workload donation-batches --batch-size 1000 --concurrency 4
 kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+fi
 
 [ "$MODE" = quick ] && exit 0
 
