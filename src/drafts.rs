@@ -16,9 +16,7 @@ use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::ledger::attestations::{
-    AckStatus, Acknowledgement, Report, ReportFigures, ReportInput, sign,
-};
+use crate::ledger::attestations::{AckStatus, Acknowledgement, Report, ReportInput, sign};
 use crate::log::hash::{Hash, leaf_hash, sha256};
 use crate::log::note::NoteSigner;
 
@@ -70,18 +68,11 @@ impl Draft {
                 }
                 let input: ReportInput =
                     serde_json::from_value(body).context("body: not a report")?;
-                let figures = ReportFigures {
-                    campaigns: input.campaigns,
-                    beneficiary_kinds: input.beneficiary_kinds,
-                };
-                let unsigned = Report::unsigned_body(
-                    &input.id,
-                    input.from_size,
-                    input.to_size,
-                    &figures,
-                    input.document_sha256.as_deref(),
-                );
-                Ok(Report::message(&self.origin, &self.org, &unsigned))
+                // Checked as the service will check it, which also makes sure that the
+                // message can be built (every number and id fits in an entry).
+                let report = Report::parse_unsigned(input).context("body")?;
+                let org = crate::ledger::fields::id("org", &self.org)?;
+                Ok(report.signed_message(&self.origin, &org))
             }
             "acknowledgement" => {
                 let status = self.body["status"].as_str().context("body.status")?;

@@ -583,7 +583,7 @@ fn print_summary(report: &VerifyReport) {
     );
     for (currency, t) in &s.by_currency {
         // Shares in tenths of a percent, computed in integers.
-        let share = |part: i64| if t.net > 0 { part * 1000 / t.net } else { 0 };
+        let share = |part: i128| if t.net > 0 { part * 1000 / t.net } else { 0 };
         let disbursed = share(t.disbursed);
         println!(
             "   {currency}: received {} (fees {}, net {}), disbursed {} = {}.{}% of net, all to stated beneficiaries",

@@ -36,15 +36,17 @@ pub enum DeriveError {
     },
 }
 
-/// Totals per currency, for the verifier's summary.
+/// Totals per currency, for the verifier's summary. Each campaign's totals stay within
+/// 2^53 − 1, but a currency's add up over campaigns: i128 holds any log's (2^63 entries
+/// of 2^53 at most), where i64 overflowed past 1,024 full campaigns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CurrencyTotals {
-    pub received: i64,
-    pub fees: i64,
-    pub net: i64,
-    pub disbursed: i64,
+    pub received: i128,
+    pub fees: i128,
+    pub net: i128,
+    pub disbursed: i128,
     /// Disbursed per beneficiary kind.
-    pub by_kind: BTreeMap<String, i64>,
+    pub by_kind: BTreeMap<String, i128>,
 }
 
 /// What a whole run over the entries found.
@@ -231,9 +233,9 @@ impl<W: Write> Deriver<W> {
                     .by_currency
                     .entry(currency.code().to_string())
                     .or_default();
-                totals.received += d.amount.minor_units();
-                totals.fees += d.fee.minor_units();
-                totals.net += net.minor_units();
+                totals.received += i128::from(d.amount.minor_units());
+                totals.fees += i128::from(d.fee.minor_units());
+                totals.net += i128::from(net.minor_units());
                 if net.minor_units() > 0 {
                     self.queues
                         .entry((org, d.campaign))
@@ -252,8 +254,9 @@ impl<W: Write> Deriver<W> {
                     .by_currency
                     .entry(currency.code().to_string())
                     .or_default();
-                totals.disbursed += x.amount.minor_units();
-                *totals.by_kind.entry(kind.to_string()).or_default() += x.amount.minor_units();
+                totals.disbursed += i128::from(x.amount.minor_units());
+                *totals.by_kind.entry(kind.to_string()).or_default() +=
+                    i128::from(x.amount.minor_units());
                 // FIFO: drain the campaign's outstanding donations in log order.
                 let mut to_pay = x.amount.minor_units();
                 let mut flows = Vec::new();

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use super::fields::{self, FieldError};
 use super::money::{Amount, Currency};
 use super::records::BeneficiaryKind;
-use crate::log::canonical;
+use crate::log::canonical::{self, MAX_SAFE_INTEGER};
 use crate::log::hash::Hash;
 use crate::log::note::NoteVerifier;
 
@@ -349,8 +349,27 @@ impl Report {
     pub fn parse(input: ReportInput) -> Result<Report, FieldError> {
         let signature = input
             .signature
+            .clone()
             .ok_or_else(|| FieldError::new("signature", "missing: sign the report first"))?;
         signature_bytes("signature", &signature)?;
+        Ok(Report {
+            signature,
+            ..Report::parse_unsigned(input)?
+        })
+    }
+
+    /// Checks every field but the signature, as [`Report::parse`] does; the report's
+    /// `signature` is left empty. `pennytrail sign` checks a draft with it, so that the
+    /// message it signs can be built (every number fits in an entry).
+    pub fn parse_unsigned(input: ReportInput) -> Result<Report, FieldError> {
+        for (field, size) in [("from_size", input.from_size), ("to_size", input.to_size)] {
+            if size > MAX_SAFE_INTEGER as u64 {
+                return Err(FieldError::new(
+                    field,
+                    "must be at most 9007199254740991 (2^53-1), the largest size an entry holds",
+                ));
+            }
+        }
         if input.from_size > input.to_size {
             return Err(FieldError::new("from_size", "must not be after to_size"));
         }
@@ -372,7 +391,7 @@ impl Report {
                     })
                 })
                 .transpose()?,
-            signature,
+            signature: String::new(),
         })
     }
 
@@ -481,7 +500,8 @@ impl KeyRotation {
         let name = self.public_key.split('+').next().unwrap_or_default();
         let id = self.public_key.split('+').nth(1).unwrap_or_default();
         let mut text = format!("{id}.{name}");
-        text.truncate(64);
+        // Names may be any non-space text: cut at a character boundary.
+        text.truncate(text.floor_char_boundary(64));
         text
     }
 

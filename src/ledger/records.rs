@@ -772,6 +772,18 @@ impl Record {
                 format!("not a field of {}", entry.kind),
             ));
         }
+        // …and spelled as it writes it. Reading is lenient where a client's request may be
+        // (a key id in uppercase, a key text with a line end): such an entry would be a
+        // second entry for the same record, with a key text other readers refuse.
+        if let Some((field, written)) = rebuilt
+            .iter()
+            .find(|(k, v)| entry.fields.get(k.as_str()) != Some(*v))
+        {
+            return Err(FieldError::new(
+                field.clone(),
+                format!("not in the form the log writes it ({written})"),
+            ));
+        }
         Ok((record, Derived::Nothing))
     }
 }

@@ -29,7 +29,9 @@ struct OrgBook {
     campaigns: Vec<CampaignHistory>,
     index: HashMap<String, usize>,
     kinds_of: HashMap<String, BeneficiaryKind>,
-    /// (currency, kind) → (seq, disbursed so far) after each disbursement.
+    /// (currency, kind) → (seq, disbursed so far) after each disbursement. These sums run
+    /// over campaigns, so they may pass i64: they wrap, and only their differences (the
+    /// sums over a range, which a report can state) are used, exact modulo 2^64.
     disbursed: BTreeMap<(String, &'static str), Vec<(u64, i64)>>,
 }
 
@@ -118,7 +120,7 @@ impl ReportBook {
                     .entry((currency.code().to_string(), kind))
                     .or_default();
                 let so_far = line.last().map(|(_, d)| *d).unwrap_or_default();
-                line.push((seq, so_far + x.amount.minor_units()));
+                line.push((seq, so_far.wrapping_add(x.amount.minor_units())));
             }
             _ => {}
         }
@@ -152,7 +154,7 @@ impl ReportBook {
             .disbursed
             .iter()
             .filter_map(|((currency, kind), line)| {
-                let disbursed = at(line, to) - at(line, from);
+                let disbursed = at(line, to).wrapping_sub(at(line, from));
                 (disbursed != 0).then(|| KindFigures {
                     currency: currency.clone(),
                     beneficiary_kind: kind.to_string(),

@@ -145,7 +145,9 @@ impl Frontier {
 /// Largest power of two strictly less than `n` (n ≥ 2), with its log₂.
 fn max_pow2_below(n: u64) -> (u64, u32) {
     let mut level = 0u32;
-    while (1u64 << (level + 1)) < n {
+    // Above 2^63 the answer is 2^63: stop there, before `1 << 64` overflows (a size
+    // that large only comes from a checkpoint a misbehaving log signed).
+    while level < 63 && (1u64 << (level + 1)) < n {
         level += 1;
     }
     (1u64 << level, level)
