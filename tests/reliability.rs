@@ -1098,7 +1098,7 @@ async fn donor_refs_never_leave_the_request(backend: Backend) {
     // The logs really were verbose: a scan of near-empty logs would prove nothing.
     for expected in [
         "batch committed",
-        "finished processing request",
+        "request finished",
         "/v1/donors/lookup",
     ] {
         assert!(
