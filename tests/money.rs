@@ -968,3 +968,42 @@ async fn donor_lookups_are_rate_limited() {
     .assert_problem(429, None);
     app.finish().await;
 }
+
+/// Integers at the edge of their types, as schemathesis (.ci/schemathesis) sent them: a
+/// correction of seq 2^63 used to panic the sequencer, after which every write answered
+/// 503 until a restart, and a trace or sources cursor of 2^63 - 1 overflowed. Both are
+/// refused now, naming the field, and the log goes on taking writes.
+async fn integers_beyond_2_53_are_refused_and_writes_go_on(app: TestApp) {
+    let token = seeded(&app).await;
+    app.org_create(&token, ORG, "/donations", &donation("d1", "meals", 500, 25))
+        .await;
+    app.org_create(
+        &token,
+        ORG,
+        "/disbursements",
+        &disbursement("x1", "meals", "school", 100),
+    )
+    .await;
+    for corrects in [1u64 << 53, 1 << 63, u64::MAX] {
+        app.org_post(
+            &token,
+            ORG,
+            "/corrections",
+            &json!({"id": "c1", "corrects": corrects, "fields": {"purpose": "x"}}),
+        )
+        .await
+        .assert_problem(422, Some("corrects"));
+    }
+    for after in [1u64 << 53, i64::MAX as u64] {
+        for path in ["donations/d1/trace", "disbursements/x1/sources"] {
+            app.get(&format!("/v1/orgs/{ORG}/{path}?after={after}"))
+                .await
+                .assert_problem(400, Some("after"));
+        }
+    }
+    // The sequencer still runs.
+    app.org_create(&token, ORG, "/donations", &donation("d2", "meals", 300, 0))
+        .await;
+    app.finish().await;
+}
+on_both_backends!(integers_beyond_2_53_are_refused_and_writes_go_on);

@@ -1096,11 +1096,7 @@ async fn donor_refs_never_leave_the_request(backend: Backend) {
     scan.check("application logs (stdout+stderr)", &logs, &planted);
     let logs_text = String::from_utf8_lossy(&logs);
     // The logs really were verbose: a scan of near-empty logs would prove nothing.
-    for expected in [
-        "batch committed",
-        "request finished",
-        "/v1/donors/lookup",
-    ] {
+    for expected in ["batch committed", "request finished", "/v1/donors/lookup"] {
         assert!(
             logs_text.contains(expected),
             "the captured logs lack {expected:?}; were they verbose?"

@@ -53,6 +53,9 @@ pub async fn create_beneficiary(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BeneficiaryBatch {
+    /// 1 to 1000 items, logged all or none.
+    // The limits are `super::write::MAX_BATCH_ITEMS` (schema attributes take literals).
+    #[schema(min_items = 1, max_items = 1000)]
     pub beneficiaries: Vec<BeneficiaryInput>,
 }
 

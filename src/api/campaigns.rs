@@ -63,7 +63,7 @@ pub async fn create_campaign(
         same list for the same campaign is the same statement (a replay).",
     params(
         ("org" = String, Path, description = "The org's id."),
-        ("campaign" = String, Path, description = "The campaign's id."),
+        ("campaign" = crate::api::openapi::formats::Id, Path, description = "The campaign's id."),
     ),
     request_body = StatementInput,
     security(("org_token" = [])),

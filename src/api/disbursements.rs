@@ -60,6 +60,9 @@ pub async fn create_disbursement(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisbursementBatch {
+    /// 1 to 1000 items, logged all or none.
+    // The limits are `super::write::MAX_BATCH_ITEMS` (schema attributes take literals).
+    #[schema(min_items = 1, max_items = 1000)]
     pub disbursements: Vec<DisbursementInput>,
 }
 
@@ -290,7 +293,7 @@ pub struct Sources {
     params(
         ("org" = String, Path, description = "The org's id."),
         ("id" = String, Path, description = "The disbursement's id."),
-        ("after" = Option<u64>, Query,
+        ("after" = Option<u64>, Query, maximum = 9007199254740991_i64,
             description = "The `next` cursor of the previous page (a place on the money line)."),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 100,
             description = "Page size (default and at most 100)."),

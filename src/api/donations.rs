@@ -20,6 +20,7 @@ use crate::ledger::allocation::{Span, held};
 use crate::ledger::donor::{check_reference, commitment};
 use crate::ledger::fields;
 use crate::ledger::records::{Donation, DonationInput, Record};
+use crate::log::canonical::MAX_SAFE_INTEGER;
 use crate::store::DonationView;
 
 /// Most flows per trace page: each flow carries a receipt (O(log n) hash reads), so 100
@@ -76,6 +77,9 @@ pub async fn create_donation(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DonationBatch {
+    /// 1 to 1000 items, logged all or none.
+    // The limits are `super::write::MAX_BATCH_ITEMS` (schema attributes take literals).
+    #[schema(min_items = 1, max_items = 1000)]
     pub donations: Vec<DonationInput>,
 }
 
@@ -286,7 +290,16 @@ pub fn trace_page(query: &ApiQuery) -> Result<(Option<i64>, u64), ApiError> {
             format!("limit must be between 1 and {MAX_TRACE_PAGE}"),
         ));
     }
-    Ok((query.u64("after")?.map(|a| a as i64), limit))
+    let after = match query.u64("after")? {
+        Some(after) if after > MAX_SAFE_INTEGER as u64 => {
+            return Err(ApiError::bad_parameter(
+                "after",
+                format!("after is a place on a money line, at most {MAX_SAFE_INTEGER}"),
+            ));
+        }
+        after => after.map(|a| a as i64),
+    };
+    Ok((after, limit))
 }
 
 /// `GET /v1/orgs/{org}/donations/{id}/trace`: where the money went, with receipts.
@@ -301,7 +314,7 @@ pub fn trace_page(query: &ApiQuery) -> Result<(Option<i64>, u64), ApiError> {
     params(
         ("org" = String, Path, description = "The org's id."),
         ("id" = String, Path, description = "The donation's id."),
-        ("after" = Option<u64>, Query,
+        ("after" = Option<u64>, Query, maximum = 9007199254740991_i64,
             description = "The `next` cursor of the previous page (a place on the money line)."),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 100,
             description = "Page size (default and at most 100)."),
@@ -395,9 +408,12 @@ pub(crate) async fn trace(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"org": "helping-hands", "donor_ref": "ada@example.org"}))]
 pub struct DonorLookup {
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub org: String,
     /// The donor's own reference, as they gave it to the charity.
+    #[schema(value_type = crate::api::openapi::formats::DonorRef)]
     pub donor_ref: String,
 }
 

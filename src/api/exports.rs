@@ -88,18 +88,23 @@ impl Exports {
         `pennytrail verify FOLDER --key VKEY`. A stream that fails midway is cut off \
         without its final chunk, so a truncated download never looks complete.",
     params(
-        ("file" = String, Path, description = "A bundle CSV name, or `bundle.tar`."),
+        ("file" = String, Path, description = "A bundle CSV name, or `bundle.tar` (which \
+            takes none of the query parameters below)."),
         ("from" = Option<u64>, Query, description = "First seq (default 0)."),
         ("to" = Option<u64>, Query,
             description = "End seq, exclusive (default and at most: the latest checkpoint's size)."),
-        ("org" = Option<String>, Query, description = "Only this org's rows."),
-        ("campaign" = Option<String>, Query,
+        ("org" = Option<crate::api::openapi::formats::Id>, Query,
+            description = "Only this org's rows."),
+        ("campaign" = Option<crate::api::openapi::formats::Id>, Query,
             description = "Only this campaign's rows (needs `org`; not for orgs.csv, \
                 beneficiaries.csv or corrections.csv)."),
     ),
     responses(
-        (status = 200, description = "The CSV (LF line endings, no BOM, header first), or a tar archive.",
-            body = String, content_type = "text/csv; charset=utf-8"),
+        (status = 200, description = "The CSV (LF line endings, no BOM, header first), or for \
+            `bundle.tar` a tar archive.",
+            content((String = "text/csv; charset=utf-8"), (String = "application/x-tar")),
+            headers(("Pennytrail-Log-Size" = u64,
+                description = "The log size (a signed checkpoint's) the file was read at."))),
         (status = 400, response = problem::BadQuery),
         (status = 404, description = "No bundle file has this name.",
             body = Problem, content_type = PROBLEM_JSON),
@@ -115,7 +120,15 @@ pub async fn get_export(
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
     if file == ARCHIVE_NAME {
-        query.only(&[])?;
+        if let Some(name) = query.0.keys().next() {
+            return Err(ApiError::bad_parameter(
+                name,
+                format!(
+                    "{ARCHIVE_NAME} is the whole bundle at the latest checkpoint: it takes no \
+                     query parameters (got {name})"
+                ),
+            ));
+        }
         return archive(state).await;
     }
     let Some(&(file, _)) = CSV_FILES.iter().find(|(name, _)| *name == file) else {

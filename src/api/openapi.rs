@@ -14,6 +14,8 @@ use super::{
     log_routes, orgs, statements, write,
 };
 
+pub mod formats;
+
 /// Content type of every error answer (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 

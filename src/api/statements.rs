@@ -18,8 +18,8 @@ use super::openapi::{PROBLEM_JSON, problem};
 use super::views::Page;
 use super::write::{WriteResponse, append_one};
 use crate::ledger::attestations::{
-    Acknowledgement, AcknowledgementInput, KeyRotation, KeyRotationInput, Report, ReportFigures,
-    ReportInput, signature_valid,
+    Acknowledgement, AcknowledgementInput, CampaignFigures, KeyRotation, KeyRotationInput,
+    KindFigures, Report, ReportFigures, ReportInput, signature_valid,
 };
 use crate::ledger::records::{Record, RecordKey};
 use crate::ledger::report_book::ReportBook;
@@ -62,8 +62,11 @@ pub struct FiguresView {
     pub org: String,
     pub from_size: u64,
     pub to_size: u64,
-    #[serde(flatten)]
-    pub figures: ReportFigures,
+    // The figures' two lists, spelled out rather than `#[serde(flatten)]`: a flattened
+    // `ReportFigures` documents itself as `allOf` with a schema that allows no other
+    // properties, which every answer would then violate.
+    pub campaigns: Vec<CampaignFigures>,
+    pub beneficiary_kinds: Vec<KindFigures>,
 }
 
 /// Resolves `from`/`to` of a report range: `to` defaults to, and may not pass, the
@@ -135,7 +138,8 @@ pub async fn get_report_figures(
         org,
         from_size: from,
         to_size: to,
-        figures,
+        campaigns: figures.campaigns,
+        beneficiary_kinds: figures.beneficiary_kinds,
     }))
 }
 
@@ -214,8 +218,9 @@ pub struct ReportView {
     pub seq: u64,
     pub from_size: u64,
     pub to_size: u64,
-    #[serde(flatten)]
-    pub figures: ReportFigures,
+    /// As in [`FiguresView`].
+    pub campaigns: Vec<CampaignFigures>,
+    pub beneficiary_kinds: Vec<KindFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document_sha256: Option<String>,
     pub signature: String,
@@ -275,7 +280,8 @@ pub(crate) async fn report_view(
         seq,
         from_size: r.from_size,
         to_size: r.to_size,
-        figures: r.figures,
+        campaigns: r.figures.campaigns,
+        beneficiary_kinds: r.figures.beneficiary_kinds,
         document_sha256: r.document_sha256,
         signature: r.signature,
         signed_by: key.as_ref().map(|(k, _)| k.clone()),

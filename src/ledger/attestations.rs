@@ -81,6 +81,8 @@ pub enum AckStatus {
 }
 
 impl AckStatus {
+    pub const ALL: [AckStatus; 2] = [AckStatus::Received, AckStatus::Disputed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AckStatus::Received => "received",
@@ -105,11 +107,14 @@ impl AckStatus {
 #[serde(deny_unknown_fields)]
 pub struct AcknowledgementInput {
     /// `received` (the whole amount arrived) or `disputed`.
+    #[schema(value_type = crate::api::openapi::formats::AckStatusName)]
     pub status: String,
     /// What the beneficiary says arrived, in minor units; equal to the amount when
     /// `received`.
+    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub amount_received: i64,
     /// Base64 Ed25519 signature by the beneficiary's key over the acknowledgement message.
+    #[schema(value_type = crate::api::openapi::formats::Signature)]
     pub signature: String,
 }
 
@@ -195,14 +200,21 @@ impl Acknowledgement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignFigures {
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub campaign: String,
+    #[schema(value_type = crate::api::openapi::formats::CurrencyCode)]
     pub currency: String,
     /// Received in the range (minor units).
+    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub received: i64,
+    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub fees: i64,
+    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub net: i64,
+    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub disbursed: i64,
     /// Net received and not yet disbursed at `to_size`.
+    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub held: i64,
 }
 
@@ -210,8 +222,11 @@ pub struct CampaignFigures {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KindFigures {
+    #[schema(value_type = crate::api::openapi::formats::CurrencyCode)]
     pub currency: String,
+    #[schema(value_type = crate::api::openapi::formats::BeneficiaryKindName)]
     pub beneficiary_kind: String,
+    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub disbursed: i64,
 }
 
@@ -321,16 +336,27 @@ impl ReportFigures {
 #[serde(deny_unknown_fields)]
 pub struct ReportInput {
     /// The report's id within its org (its idempotency key).
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
+    #[schema(value_type = crate::api::openapi::formats::Seq)]
     pub from_size: u64,
+    #[schema(value_type = crate::api::openapi::formats::Seq)]
     pub to_size: u64,
+    /// One line per campaign opened before `to_size` (at most 50).
+    #[schema(max_items = 50)]
     pub campaigns: Vec<CampaignFigures>,
+    /// One line per currency and beneficiary kind paid in the range (at most 50).
+    #[schema(max_items = 50)]
     pub beneficiary_kinds: Vec<KindFigures>,
     /// SHA-256 (hex) of the published document with per-beneficiary detail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::api::openapi::formats::Sha256Hex>)]
     pub document_sha256: Option<String>,
     /// Base64 Ed25519 signature by the org's key over the report message.
+    /// Required by the API; a draft file (`pennytrail report draft`) has none until
+    /// `pennytrail sign` adds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::api::openapi::formats::Signature, required = true)]
     pub signature: Option<String>,
 }
 
@@ -380,8 +406,8 @@ impl Report {
         figures.check()?;
         Ok(Report {
             id: fields::id("id", &input.id)?,
-            from_size: input.from_size,
-            to_size: input.to_size,
+            from_size: fields::seq("from_size", input.from_size)?,
+            to_size: fields::seq("to_size", input.to_size)?,
             figures,
             document_sha256: input
                 .document_sha256
@@ -469,8 +495,10 @@ impl Report {
 #[serde(deny_unknown_fields)]
 pub struct KeyRotationInput {
     /// The new C2SP verifier key.
+    #[schema(value_type = crate::api::openapi::formats::VerifierKey)]
     pub public_key: String,
     /// Base64 Ed25519 signature by the current key over the rotation message.
+    #[schema(value_type = crate::api::openapi::formats::Signature)]
     pub signature: String,
 }
 

@@ -1,5 +1,6 @@
 //! Field-level validation shared by every entry kind: each check names the field at fault.
 
+use crate::log::canonical::MAX_SAFE_INTEGER;
 use crate::log::entry::is_valid_id;
 use crate::log::note::NoteVerifier;
 
@@ -59,6 +60,18 @@ pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String, FieldE
     Ok(value.to_string())
 }
 
+/// A seq or tree size a client names: at most 2^53 - 1, like every integer of an entry
+/// (canonical JSON), so it can be logged and looked up without overflow.
+pub fn seq(field: &str, value: u64) -> Result<u64, FieldError> {
+    if value > MAX_SAFE_INTEGER as u64 {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_SAFE_INTEGER} (2^53-1)"),
+        ));
+    }
+    Ok(value)
+}
+
 /// An ISO 3166-1 alpha-2 country code, uppercase.
 pub fn country(field: &str, value: &str) -> Result<String, FieldError> {
     if is_country_code(value) {
@@ -96,5 +109,10 @@ mod tests {
         assert!(country("country", "DE").is_ok());
         assert!(country("country", "de").is_err());
         assert!(verifier_key("public_key", "nope").is_err());
+        assert_eq!(
+            seq("corrects", MAX_SAFE_INTEGER as u64),
+            Ok(MAX_SAFE_INTEGER as u64)
+        );
+        assert_eq!(seq("corrects", 1 << 63).unwrap_err().field, "corrects");
     }
 }

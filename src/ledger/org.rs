@@ -15,21 +15,24 @@ pub const MAX_CHARITY_NUMBER_CHARS: usize = 64;
 /// What an operator sends to register a charity.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "helping-hands", "name": "Helping Hands e.V.", "country": "DE", "charity_number": "VR 12345"}))]
 pub struct OrgRegistrationInput {
     /// The org's id, `[A-Za-z0-9][A-Za-z0-9._:-]{0,63}`; it appears in its URLs.
-    #[schema(example = "helping-hands")]
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// Public name, 1 to 200 characters.
-    #[schema(example = "Helping Hands e.V.")]
+    #[schema(value_type = crate::api::openapi::formats::Name)]
     pub name: String,
     /// ISO 3166-1 alpha-2 country code.
-    #[schema(example = "DE")]
+    #[schema(value_type = crate::api::openapi::formats::CountryCode)]
     pub country: String,
     /// Number in a national charity register.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api::openapi::formats::CharityNumber>)]
     pub charity_number: Option<String>,
     /// A C2SP verifier key (`name+hex id+base64 Ed25519 key`) the org will sign reports with.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api::openapi::formats::VerifierKey>)]
     pub public_key: Option<String>,
 }
 

@@ -14,7 +14,7 @@ pub use super::attestations::{
 };
 use super::fields::{self, FieldError, MAX_NAME_CHARS};
 use super::money::{Amount, Currency};
-use super::org::{KIND_ORG_REGISTERED, OrgRegistration};
+use super::org::{KIND_ORG_REGISTERED, MAX_CHARITY_NUMBER_CHARS, OrgRegistration};
 use crate::log::entry::Entry;
 use crate::log::hash::Hash;
 
@@ -89,21 +89,23 @@ impl BeneficiaryKind {
 /// A beneficiary an org registers.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "well-project-7", "label": "Village well, Kisumu", "kind": "organization", "country": "KE"}))]
 pub struct BeneficiaryInput {
     /// The beneficiary's id within its org, `[A-Za-z0-9][A-Za-z0-9._:-]{0,63}`.
-    #[schema(example = "well-project-7")]
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// Public label, 1 to 200 characters.
-    #[schema(example = "Village well, Kisumu")]
+    #[schema(value_type = crate::api::openapi::formats::Name)]
     pub label: String,
     /// One of `person`, `organization`, `supplier`, `overhead`, `refunds`.
-    #[schema(example = "organization")]
+    #[schema(value_type = crate::api::openapi::formats::BeneficiaryKindName)]
     pub kind: String,
     /// ISO 3166-1 alpha-2 country code.
-    #[schema(example = "KE")]
+    #[schema(value_type = crate::api::openapi::formats::CountryCode)]
     pub country: String,
     /// A C2SP verifier key of the beneficiary's, as the org states it.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api::openapi::formats::VerifierKey>)]
     pub public_key: Option<String>,
 }
 
@@ -134,20 +136,23 @@ impl Beneficiary {
 /// A campaign (restricted fund) an org opens.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "wells-2026", "title": "Clean water 2026", "purpose": "Drill and maintain village wells in Kisumu County", "currency": "EUR", "beneficiaries": ["well-project-7"]}))]
 pub struct CampaignInput {
     /// The campaign's id within its org.
-    #[schema(example = "wells-2026")]
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// Public title, 1 to 200 characters.
-    #[schema(example = "Clean water 2026")]
+    #[schema(value_type = crate::api::openapi::formats::Name)]
     pub title: String,
     /// What the money is for, 1 to 1000 characters.
+    #[schema(value_type = crate::api::openapi::formats::Purpose)]
     pub purpose: String,
     /// ISO 4217 code; every amount of the campaign is in its minor units.
-    #[schema(example = "EUR")]
+    #[schema(value_type = crate::api::openapi::formats::CurrencyCode)]
     pub currency: String,
     /// Ids of registered beneficiaries who may receive its money (at most 100, no repeats;
     /// state more later).
+    #[schema(value_type = crate::api::openapi::formats::OpeningBeneficiaryIds)]
     pub beneficiaries: Vec<String>,
 }
 
@@ -199,8 +204,10 @@ impl Campaign {
 /// More beneficiaries stated for a campaign.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"beneficiaries": ["well-project-8"]}))]
 pub struct StatementInput {
     /// Ids of registered beneficiaries (1 to 100, no repeats).
+    #[schema(value_type = crate::api::openapi::formats::StatedBeneficiaryIds)]
     pub beneficiaries: Vec<String>,
 }
 
@@ -238,34 +245,39 @@ impl Statement {
 /// A donation an org received.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "don-000123", "campaign": "wells-2026", "amount": 2500, "fee": 75, "channel": "card", "occurred_at": "2026-03-01T12:00:00.000Z"}))]
 pub struct DonationInput {
     /// The donation's id within its org (its idempotency key).
-    #[schema(example = "don-000123")]
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// The campaign it was given to.
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub campaign: String,
     /// Gross amount in minor units of the campaign's currency, at least 1.
-    #[schema(example = 2500)]
+    #[schema(value_type = crate::api::openapi::formats::PositiveMinorUnits)]
     pub amount: i64,
     /// Payment fee in minor units, 0 to `amount`; `net` = `amount` - `fee`.
-    #[schema(example = 75)]
+    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub fee: i64,
     /// ISO 4217 code; if given it must be the campaign's.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api::openapi::formats::CurrencyCode>)]
     pub currency: Option<String>,
     /// How it came in (`card`, `sms`, `mobile-money`, …): an id of at most 32 characters.
-    #[schema(example = "card")]
+    #[schema(value_type = crate::api::openapi::formats::Channel)]
     pub channel: String,
     /// A donor's own reference (email, receipt number). Never stored: only its per-org
     /// HMAC reaches the log, as `donor_commitment`.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api::openapi::formats::DonorRef>)]
     pub donor_ref: Option<String>,
     /// A commitment the org computed itself (64 lowercase hex digits), instead of `donor_ref`.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api::openapi::formats::Sha256Hex>)]
     pub donor_commitment: Option<String>,
     /// When the donation was made: UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     #[serde(default)]
-    #[schema(example = "2026-03-01T12:00:00.000Z")]
+    #[schema(value_type = Option<crate::api::openapi::formats::Timestamp>)]
     pub occurred_at: Option<String>,
 }
 
@@ -351,21 +363,26 @@ impl Donation {
 /// A payment an org made from a campaign to one of its stated beneficiaries.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "pay-0042", "campaign": "wells-2026", "beneficiary": "well-project-7", "amount": 150000, "purpose": "Drilling, invoice 2026-17"}))]
 pub struct DisbursementInput {
     /// The disbursement's id within its org (its idempotency key).
-    #[schema(example = "pay-0042")]
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// The campaign paying.
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub campaign: String,
     /// A beneficiary stated for the campaign before this entry.
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub beneficiary: String,
     /// Minor units of the campaign's currency, at least 1, at most what it still holds.
-    #[schema(example = 150000)]
+    #[schema(value_type = crate::api::openapi::formats::PositiveMinorUnits)]
     pub amount: i64,
     /// What it paid for, 1 to 1000 characters.
+    #[schema(value_type = crate::api::openapi::formats::Purpose)]
     pub purpose: String,
     /// SHA-256 (64 lowercase hex digits) of an invoice or other evidence kept elsewhere.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api::openapi::formats::Sha256Hex>)]
     pub evidence_sha256: Option<String>,
 }
 
@@ -398,13 +415,16 @@ impl Disbursement {
 /// A correction of text fields of an earlier entry of the same org.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "fix-0001", "corrects": 42, "fields": {"purpose": "Drilling, invoice 2026-18"}}))]
 pub struct CorrectionInput {
     /// The correction's id within its org (its idempotency key).
+    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// Seq of the entry corrected.
+    #[schema(value_type = crate::api::openapi::formats::Seq)]
     pub corrects: u64,
     /// New values of text fields of the corrected entry; money is never corrected.
-    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    #[schema(value_type = crate::api::openapi::formats::CorrectedFields)]
     pub fields: Map<String, Value>,
 }
 
@@ -428,10 +448,11 @@ pub fn correctable_fields(kind: &str) -> &'static [&'static str] {
     }
 }
 
-/// The longest any correctable field may be.
+/// The longest a correctable field may be: as long as the field itself may be.
 fn max_chars(field: &str) -> usize {
     match field {
         "purpose" => MAX_PURPOSE_CHARS,
+        "charity_number" => MAX_CHARITY_NUMBER_CHARS,
         _ => MAX_NAME_CHARS,
     }
 }
@@ -460,7 +481,7 @@ impl Correction {
         fields_out.sort();
         Ok(Correction {
             id: fields::id("id", &input.id)?,
-            corrects: input.corrects,
+            corrects: fields::seq("corrects", input.corrects)?,
             fields: fields_out,
         })
     }

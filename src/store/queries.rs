@@ -331,7 +331,9 @@ impl Store {
             "SELECT disbursed_before FROM disbursements WHERE org = $1 AND campaign = $2 \
              AND disbursed_before <= $3 ORDER BY disbursed_before DESC LIMIT 1"
         ).bind(org).bind(campaign).bind(from).fetch_optional(pool).await?.map(|r| r.get(0)));
-        let start = holder.unwrap_or(0).max(after.map_or(0, |a| a + 1));
+        let start = holder
+            .unwrap_or(0)
+            .max(after.map_or(0, |a| a.saturating_add(1)));
         dispatch!(self, pool => {
             let sql = format!(
                 "SELECT {DISBURSEMENT_COLUMNS} FROM disbursements d JOIN beneficiaries b ON b.org = d.org AND b.id = d.beneficiary \
@@ -362,7 +364,9 @@ impl Store {
             "SELECT received_before FROM donations WHERE org = $1 AND campaign = $2 \
              AND received_before <= $3 AND net > 0 ORDER BY received_before DESC LIMIT 1"
         ).bind(org).bind(campaign).bind(from).fetch_optional(pool).await?.map(|r| r.get(0)));
-        let start = holder.unwrap_or(0).max(after.map_or(0, |a| a + 1));
+        let start = holder
+            .unwrap_or(0)
+            .max(after.map_or(0, |a| a.saturating_add(1)));
         dispatch!(self, pool => {
             let sql = format!(
                 "SELECT {DONATION_COLUMNS} FROM donations \
