@@ -74,7 +74,8 @@ fn plain(n: u64) -> String {
     n.to_string()
 }
 
-fn micros(elapsed: Duration) -> u64 {
+/// A duration in whole microseconds (saturating).
+pub fn micros(elapsed: Duration) -> u64 {
     u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
 }
 

@@ -71,15 +71,12 @@ pub struct AppendRequest {
 /// What happened to one request.
 #[derive(Debug, Clone)]
 pub enum AppendOutcome {
-    /// Newly appended in a batch that committed with `checkpoint`; `entry` is the
-    /// logged bytes and `proof` the entry's inclusion proof in that checkpoint, so the
-    /// answer needs no read back from the store.
+    /// Newly appended in `batch`, which committed with its checkpoint; the batch also
+    /// answers the entry's bytes and inclusion proof, so no read back from the store.
     Appended {
         seq: u64,
         leaf_hash: Hash,
-        entry: Vec<u8>,
-        proof: Option<Vec<Hash>>,
-        checkpoint: Arc<StoredCheckpoint>,
+        batch: Arc<CommittedBatch>,
     },
     /// The same id with the same content was already logged at `seq`.
     Replayed { seq: u64 },
@@ -115,14 +112,8 @@ type JobResult = Result<Vec<AppendOutcome>, AppendError>;
 
 /// A job's items as sequenced, before the batch's checkpoint exists.
 enum Sequenced {
-    New {
-        seq: u64,
-        leaf_hash: Hash,
-        entry: Vec<u8>,
-    },
-    Replayed {
-        seq: u64,
-    },
+    New { seq: u64, leaf_hash: Hash },
+    Replayed { seq: u64 },
 }
 
 struct Job {
@@ -380,22 +371,13 @@ impl SequencerTask {
                 items
                     .into_iter()
                     .map(|item| match item {
-                        Sequenced::New {
+                        Sequenced::New { seq, leaf_hash } => AppendOutcome::Appended {
                             seq,
                             leaf_hash,
-                            entry,
-                        } => {
-                            let committed = committed
-                                .as_ref()
-                                .expect("new entries imply a committed checkpoint");
-                            AppendOutcome::Appended {
-                                seq,
-                                leaf_hash,
-                                entry,
-                                proof: committed.proof(seq),
-                                checkpoint: committed.checkpoint.clone(),
-                            }
-                        }
+                            batch: committed
+                                .clone()
+                                .expect("new entries imply a committed checkpoint"),
+                        },
                         Sequenced::Replayed { seq } => AppendOutcome::Replayed { seq },
                     })
                     .collect()
@@ -409,7 +391,7 @@ impl SequencerTask {
     async fn try_batch(
         &mut self,
         pending: &mut [Pending],
-    ) -> Result<Option<Committed>, BatchFailure> {
+    ) -> Result<Option<Arc<CommittedBatch>>, BatchFailure> {
         let started = std::time::Instant::now();
         let mut tx = self.store.begin_append().await?;
         let head = tx
@@ -558,25 +540,37 @@ impl SequencerTask {
             recorded_us = started.elapsed().as_micros() as u64,
             "batch committed"
         );
-        Ok(Some(Committed {
+        Ok(Some(Arc::new(CommittedBatch {
             checkpoint: stored,
             hashes: batch_hashes,
-        }))
+            entries: writes.entries,
+        })))
     }
 }
 
-/// A committed batch: its checkpoint, and every stored hash an inclusion proof of one
-/// of its entries in that checkpoint can need (the tree's right edge before the batch
-/// and the hashes the batch created).
-struct Committed {
-    checkpoint: Arc<StoredCheckpoint>,
+/// A committed batch: its checkpoint, its entries (contiguous seqs), and every stored
+/// hash an inclusion proof of one of its entries in that checkpoint can need (the tree's
+/// right edge before the batch and the hashes the batch created).
+#[derive(Debug)]
+pub struct CommittedBatch {
+    pub checkpoint: Arc<StoredCheckpoint>,
     hashes: HashMap<u64, Hash>,
+    entries: Vec<(u64, Vec<u8>)>,
 }
 
-impl Committed {
+impl CommittedBatch {
+    /// The logged bytes of `seq`, an entry of this batch.
+    pub fn entry(&self, seq: u64) -> Option<&[u8]> {
+        let first = self.entries.first()?.0;
+        let (stored_seq, bytes) = self
+            .entries
+            .get(usize::try_from(seq.checked_sub(first)?).ok()?)?;
+        (*stored_seq == seq).then_some(bytes.as_slice())
+    }
+
     /// The inclusion proof of `seq` (an entry of this batch) in the batch's checkpoint,
     /// or `None` if a needed hash is not at hand (then the answer reads the store).
-    fn proof(&self, seq: u64) -> Option<Vec<Hash>> {
+    pub fn proof(&self, seq: u64) -> Option<Vec<Hash>> {
         let size = self.checkpoint.size;
         let hashes = inclusion_proof_indexes(size, seq)
             .ok()?
@@ -669,7 +663,7 @@ async fn sequence_job(
             leaf_hash: leaf,
             time: header.time,
         };
-        writes.entries.push((header.seq, bytes.clone()));
+        writes.entries.push((header.seq, bytes));
         writes.records.push((key.clone(), header.seq));
         writes.add_rows(&req.org, header.seq, &req.record, &derived);
         writes
@@ -681,7 +675,6 @@ async fn sequence_job(
         outcomes.push(Sequenced::New {
             seq: header.seq,
             leaf_hash: leaf,
-            entry: bytes.clone(),
         });
     }
     Ok(Ok(outcomes))
@@ -730,13 +723,14 @@ mod tests {
                     }
                 }
                 batch_hashes.extend(before.stored());
-                let committed = Committed {
+                let committed = CommittedBatch {
                     checkpoint: Arc::new(StoredCheckpoint {
                         size: new_size,
                         root: frontier.root(),
                         note: String::new(),
                     }),
                     hashes: batch_hashes,
+                    entries: Vec::new(),
                 };
                 for seq in old_size..new_size {
                     let indexes = inclusion_proof_indexes(new_size, seq).unwrap();

@@ -72,7 +72,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     span.in_scope(|| {
-        let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let latency_us = crate::metrics::micros(elapsed);
         if status >= 500 {
             tracing::error!(status, latency_us, "request failed");
         } else {

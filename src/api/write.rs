@@ -61,22 +61,19 @@ pub async fn respond(
     outcome: &AppendOutcome,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
     let (status, seq, bytes, receipt) = match outcome {
-        AppendOutcome::Appended {
-            seq,
-            entry,
-            proof,
-            checkpoint,
-            ..
-        } => {
-            let receipt = match proof {
+        AppendOutcome::Appended { seq, batch, .. } => {
+            let bytes = batch
+                .entry(*seq)
+                .ok_or_else(|| StoreError::Corrupt(format!("entry {seq} is not in its batch")))?;
+            let receipt = match batch.proof(*seq) {
                 Some(proof) => Receipt {
                     index: *seq,
-                    proof: proof.clone(),
-                    checkpoint_note: checkpoint.note.clone(),
+                    proof,
+                    checkpoint_note: batch.checkpoint.note.clone(),
                 },
-                None => receipt(store, *seq, checkpoint).await?,
+                None => receipt(store, *seq, &batch.checkpoint).await?,
             };
-            (StatusCode::CREATED, *seq, entry.clone(), receipt)
+            (StatusCode::CREATED, *seq, bytes.to_vec(), receipt)
         }
         AppendOutcome::Replayed { seq } => {
             let checkpoint = store
@@ -184,10 +181,9 @@ pub async fn append_batch(
             AppendOutcome::Appended {
                 seq,
                 leaf_hash,
-                checkpoint: cp,
-                ..
+                batch,
             } => {
-                checkpoint = Some((**cp).clone());
+                checkpoint = Some((*batch.checkpoint).clone());
                 (*seq, *leaf_hash, "created")
             }
             AppendOutcome::Replayed { seq } => {
