@@ -194,6 +194,32 @@ struct Load {
     in_flight_max: Arc<AtomicUsize>,
 }
 
+impl Load {
+    /// Sends one request and reads its JSON answer, counting it as in flight meanwhile;
+    /// `None` once the server is gone (killed or stopped).
+    async fn send(&self, request: reqwest::RequestBuilder) -> Option<(u16, Value)> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.in_flight_max.fetch_max(now, Ordering::SeqCst);
+        let sent = request.send().await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let response = sent.ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.json::<Value>().await.ok()?))
+    }
+
+    /// `clients` tasks, each running `client(its index, a copy of the load)` until the
+    /// load stops or its server goes away.
+    fn spawn<F, Fut>(&self, clients: usize, client: F) -> Vec<tokio::task::JoinHandle<()>>
+    where
+        F: Fn(usize, Load) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        (0..clients)
+            .map(|c| tokio::spawn(client(c, self.clone())))
+            .collect()
+    }
+}
+
 /// Clients that register orgs until their server goes away or the load stops.
 fn spawn_load(
     base: &str,
@@ -202,55 +228,34 @@ fn spawn_load(
     clients: usize,
     load: &Load,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let Load {
-        acked,
-        stop,
-        in_flight,
-        in_flight_max,
-    } = load;
-    (0..clients)
-        .map(|c| {
-            let (base, token, tag) = (base.to_string(), token.to_string(), tag.to_string());
-            let (acked, stop, in_flight, in_flight_max) = (
-                acked.clone(),
-                stop.clone(),
-                in_flight.clone(),
-                in_flight_max.clone(),
-            );
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                for n in 0.. {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let id = format!("{tag}-c{c}-{n}");
-                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                    in_flight_max.fetch_max(now, Ordering::SeqCst);
-                    let sent = client
-                        .post(format!("{base}/v1/admin/orgs"))
-                        .bearer_auth(&token)
-                        .json(&json!({"id": id, "name": format!("Charity {id}"), "country": "KE"}))
-                        .send()
-                        .await;
-                    in_flight.fetch_sub(1, Ordering::SeqCst);
-                    let Ok(response) = sent else { break };
-                    let status = response.status();
-                    let Ok(body) = response.json::<Value>().await else {
-                        break;
-                    };
-                    assert!(
-                        status == 201 || status == 200,
-                        "unexpected {status}: {body}"
-                    );
-                    let entry = serde_json::to_vec(&body["entry"]).unwrap();
-                    acked
-                        .lock()
-                        .await
-                        .insert(id, (body["seq"].as_u64().unwrap(), entry));
+    load.spawn(clients, |c, load| {
+        let (base, token, tag) = (base.to_string(), token.to_string(), tag.to_string());
+        async move {
+            let client = reqwest::Client::new();
+            for n in 0.. {
+                if load.stop.load(Ordering::Relaxed) {
+                    break;
                 }
-            })
-        })
-        .collect()
+                let id = format!("{tag}-c{c}-{n}");
+                let request = client
+                    .post(format!("{base}/v1/admin/orgs"))
+                    .bearer_auth(&token)
+                    .json(&json!({"id": id, "name": format!("Charity {id}"), "country": "KE"}));
+                let Some((status, body)) = load.send(request).await else {
+                    break;
+                };
+                assert!(
+                    status == 201 || status == 200,
+                    "unexpected {status}: {body}"
+                );
+                let entry = serde_json::to_vec(&body["entry"]).unwrap();
+                load.acked
+                    .lock()
+                    .await
+                    .insert(id, (body["seq"].as_u64().unwrap(), entry));
+            }
+        }
+    })
 }
 
 /// Clients that send donation batches to [`CRASH_ORG`] until their server goes away.
@@ -261,59 +266,37 @@ fn spawn_batches(
     sent: &SentBatches,
     load: &Load,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let Load {
-        acked,
-        stop,
-        in_flight,
-        in_flight_max,
-    } = load;
-    (0..CLIENTS / 2)
-        .map(|c| {
-            let (base, token, tag) = (base.to_string(), org_token.to_string(), tag.to_string());
-            let (acked, sent, stop, in_flight, in_flight_max) = (
-                acked.clone(),
-                sent.clone(),
-                stop.clone(),
-                in_flight.clone(),
-                in_flight_max.clone(),
-            );
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                for n in 0.. {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let batch = format!("{tag}-b{c}-{n}");
-                    let ids: Vec<String> =
-                        (0..BATCH_ITEMS).map(|i| format!("{batch}-{i}")).collect();
-                    let donations: Vec<Value> = ids
-                        .iter()
-                        .map(|id| json!({"id": id, "campaign": "relief", "amount": 10 + n % 90, "fee": 0, "channel": "card"}))
-                        .collect();
-                    sent.lock().await.insert(batch, ids.clone());
-                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                    in_flight_max.fetch_max(now, Ordering::SeqCst);
-                    let answer = client
-                        .post(format!("{base}/v1/orgs/{CRASH_ORG}/donations/batch"))
-                        .bearer_auth(&token)
-                        .json(&json!({ "donations": donations }))
-                        .send()
-                        .await;
-                    in_flight.fetch_sub(1, Ordering::SeqCst);
-                    let Ok(response) = answer else { break };
-                    let status = response.status();
-                    let Ok(body) = response.json::<Value>().await else {
-                        break;
-                    };
-                    assert!(status == 201, "unexpected {status}: {body}");
-                    let mut acked = acked.lock().await;
-                    for (id, item) in ids.into_iter().zip(body["items"].as_array().unwrap()) {
-                        acked.insert(id, (item["seq"].as_u64().unwrap(), Vec::new()));
-                    }
+    load.spawn(CLIENTS / 2, |c, load| {
+        let (base, token, tag) = (base.to_string(), org_token.to_string(), tag.to_string());
+        let sent = sent.clone();
+        async move {
+            let client = reqwest::Client::new();
+            for n in 0.. {
+                if load.stop.load(Ordering::Relaxed) {
+                    break;
                 }
-            })
-        })
-        .collect()
+                let batch = format!("{tag}-b{c}-{n}");
+                let ids: Vec<String> = (0..BATCH_ITEMS).map(|i| format!("{batch}-{i}")).collect();
+                let donations: Vec<Value> = ids
+                    .iter()
+                    .map(|id| json!({"id": id, "campaign": "relief", "amount": 10 + n % 90, "fee": 0, "channel": "card"}))
+                    .collect();
+                sent.lock().await.insert(batch, ids.clone());
+                let request = client
+                    .post(format!("{base}/v1/orgs/{CRASH_ORG}/donations/batch"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "donations": donations }));
+                let Some((status, body)) = load.send(request).await else {
+                    break;
+                };
+                assert!(status == 201, "unexpected {status}: {body}");
+                let mut acked = load.acked.lock().await;
+                for (id, item) in ids.into_iter().zip(body["items"].as_array().unwrap()) {
+                    acked.insert(id, (item["seq"].as_u64().unwrap(), Vec::new()));
+                }
+            }
+        }
+    })
 }
 
 fn token_of(data_dir: &tempfile::TempDir) -> String {
