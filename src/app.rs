@@ -351,6 +351,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
             api::exports::Exports::new().context("creating a folder for export archives")?,
         ),
         metrics,
+        tokens: Arc::new(api::auth::TokenCache::default()),
     };
     let router = api::router(state, config.request_timeout);
     let listener = TcpListener::bind(config.listen)
@@ -375,13 +376,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         .await?;
         // The router (and every sequencer handle in it) is gone: the queue drains.
         sequencer_task.await.context("sequencer panicked")?;
-        match store {
-            Store::Sqlite { writer, readers } => {
-                readers.close().await;
-                writer.close().await;
-            }
-            Store::Postgres { pool } => pool.close().await,
-        }
+        store.close().await;
         tracing::info!("stopped");
         Ok(())
     });

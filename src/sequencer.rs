@@ -21,13 +21,15 @@ use crate::ledger::state::LedgerMemory;
 use crate::log::checkpoint::Checkpoint;
 use crate::log::entry::{self, ChainHead, EntryError};
 use crate::log::hash::{Hash, leaf_hash};
-use crate::log::merkle::{Frontier, inclusion_proof, inclusion_proof_indexes};
+use crate::log::merkle::{
+    Frontier, inclusion_proof, inclusion_proof_indexes, stored_hash_count, stored_hash_index,
+};
 use crate::log::note::NoteSigner;
 use crate::log::time::UnixMillis;
 use crate::metrics::Metrics;
 use crate::store::{
-    AckRow, AppendTx, CorrectionRow, DisbursementRow, DonationRow, Store, StoreError,
-    StoredCheckpoint,
+    AckRow, AppendTx, Appended, BatchRows, CorrectionRow, DisbursementRow, DonationRow,
+    MAX_PENDING_APPENDS, Store, StoreError, StoredCheckpoint, follow_tree_file,
 };
 
 /// Most entries committed in one transaction. 4,096 entries of at most 16 KiB is at most
@@ -38,6 +40,21 @@ pub const MAX_BATCH_ENTRIES: usize = 4096;
 /// Jobs waiting for the sequencer before senders are made to wait (backpressure).
 /// Two full batches' worth keeps the writer busy without unbounded memory.
 pub const MAX_QUEUED_JOBS: usize = 2 * MAX_BATCH_ENTRIES;
+
+/// Most ledger-state keys (orgs, campaigns, beneficiaries, entry summaries …) kept
+/// between batches, so a busy campaign's totals are not read back for every batch. Each
+/// is well under 1 KiB, so at most ~100 MB; past the limit the cache starts over and the
+/// next batch reloads what it needs.
+const MAX_CACHED_STATE_KEYS: usize = 100_000;
+
+/// Committed batches waiting for their signed size to be recorded and their answers to
+/// go out. The sequencer commits the next batch meanwhile; a few cover an fsync stall.
+const MAX_UNANSWERED_BATCHES: usize = 16;
+
+/// Least time between two WAL checkpoints while appends go on (SQLite). Each copies
+/// what was committed since the last: 100 ms at 10,000 entries/s is ~1,000 entries, a
+/// few MB, so the WAL stays small without a checkpoint after every commit.
+const WAL_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How often a batch is retried after another process moved the head under it. Each
 /// retry reloads the head, so more than a few means something else is wrong.
@@ -141,15 +158,21 @@ impl Sequencer {
     }
 }
 
-/// The sequencer's state between batches: a cache of the head, checked against the
-/// database at the start of every batch.
+/// The sequencer's state between batches: the head, the tree's right edge and the
+/// ledger state earlier batches read or wrote, all as committed.
 pub struct SequencerTask {
     store: Store,
     signer: Arc<NoteSigner>,
-    signed_state: SignedState,
     head: ChainHead,
     frontier: Frontier,
+    /// Ledger state as committed (an overlay that loads what a batch lacks).
+    ledger: LedgerMemory,
+    /// Whether `head`, `frontier` and `ledger` are known to match the store. False after
+    /// any failed attempt (a commit's outcome may be unknown), so the next re-reads them.
+    cache_valid: bool,
     metrics: Arc<Metrics>,
+    /// Committed batches go here to be recorded beside the key and answered.
+    finished: mpsc::Sender<Finished>,
 }
 
 /// Starts the sequencer; it runs until every [`Sequencer`] handle is dropped and the
@@ -168,15 +191,56 @@ pub async fn start(
     )
     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let (queue, receiver) = mpsc::channel(MAX_QUEUED_JOBS);
+    let (finished, finished_receiver) = mpsc::channel(MAX_UNANSWERED_BATCHES);
+    let origin = signer.verifier().name().to_string();
+    let (wal_written, wal_receiver) = mpsc::channel(1);
+    let checkpointer = tokio::spawn(checkpoint_wal(store.clone(), wal_receiver));
+    let tree_file = match store.open_tree_file(stored_hash_count(head.size))? {
+        Some(file) => {
+            let (appends, appended) = mpsc::channel(MAX_PENDING_APPENDS);
+            Some((
+                appends,
+                tokio::spawn(follow_tree_file(store.clone(), file, appended)),
+            ))
+        }
+        None => None,
+    };
+    let (tree_appends, tree_follower) = tree_file.unzip();
+    let finisher = tokio::spawn(finish(
+        finished_receiver,
+        Outputs {
+            store: store.clone(),
+            signed_state,
+            origin: origin.clone(),
+            metrics: metrics.clone(),
+            wal_written,
+            tree_appends,
+        },
+    ));
     let task = SequencerTask {
         store,
         signer,
-        signed_state,
         head,
         frontier,
+        ledger: LedgerMemory::overlay(&origin),
+        cache_valid: true,
         metrics,
+        finished,
     };
-    let handle = tokio::spawn(task.run(receiver));
+    let handle = tokio::spawn(async move {
+        // The task owns the finisher's sender: when it ends, the finisher drains and ends.
+        task.run(receiver).await;
+        let helpers = [
+            ("finisher", Some(finisher)),
+            ("WAL checkpointer", Some(checkpointer)),
+            ("tree file follower", tree_follower),
+        ];
+        for (name, helper) in helpers.into_iter().filter_map(|(n, h)| Some((n, h?))) {
+            if let Err(e) = helper.await {
+                tracing::error!(error = %e, "the sequencer's {name} failed");
+            }
+        }
+    });
     Ok((Sequencer { queue }, handle))
 }
 
@@ -363,28 +427,18 @@ impl SequencerTask {
             self.metrics
                 .record_batch(appended, replayed, self.head.size, started.elapsed());
         }
-        for p in pending {
-            let result = p
-                .result
-                .unwrap_or_else(|| Err(AppendError::Unavailable("no result".into())));
-            let result = result.map(|items| {
-                items
-                    .into_iter()
-                    .map(|item| match item {
-                        Sequenced::New { seq, leaf_hash } => AppendOutcome::Appended {
-                            seq,
-                            leaf_hash,
-                            batch: committed
-                                .clone()
-                                .expect("new entries imply a committed checkpoint"),
-                        },
-                        Sequenced::Replayed { seq } => AppendOutcome::Replayed { seq },
-                    })
-                    .collect()
-            });
-            // The client may have gone away; its entry is durable either way.
-            let _ = p.job.respond.send(result);
-        }
+        let answers = pending
+            .into_iter()
+            .map(|p| {
+                let result = p
+                    .result
+                    .unwrap_or_else(|| Err(AppendError::Unavailable("no result".into())));
+                (p.job.respond, result)
+            })
+            .collect();
+        // Only fails if the finisher is gone; dropping the answers then tells each
+        // waiting request that the sequencer stopped before answering.
+        let _ = self.finished.send(Finished { committed, answers }).await;
     }
 
     /// Runs one attempt at the batch; returns the checkpoint it committed, if it appended.
@@ -394,23 +448,35 @@ impl SequencerTask {
     ) -> Result<Option<Arc<CommittedBatch>>, BatchFailure> {
         let started = std::time::Instant::now();
         let mut tx = self.store.begin_append().await?;
-        let head = tx
-            .lock_head()
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("log head row is missing".into()))?;
-        if head != self.head {
-            // Another process appended (PostgreSQL), or a commit of ours had an unknown
-            // outcome: rebuild the cached head from the database, inside the lock.
-            let hashes = tx.tree_hashes(&Frontier::indexes(head.size)).await?;
-            self.frontier = Frontier::from_stored(head.size, &hashes)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            self.head = head;
+        let origin = self.signer.verifier().name().to_string();
+        // Whatever happens below, the caches are trusted again only once this commits.
+        let trusted = std::mem::replace(&mut self.cache_valid, false);
+        if !trusted || tx.may_share_writers() {
+            let head = tx
+                .lock_head()
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("log head row is missing".into()))?;
+            if head != self.head {
+                // Another process appended (PostgreSQL), or a commit of ours had an
+                // unknown outcome: rebuild the caches from the database, inside the lock.
+                let hashes = tx.tree_hashes(&Frontier::indexes(head.size)).await?;
+                self.frontier = Frontier::from_stored(head.size, &hashes)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                self.head = head;
+                self.ledger = LedgerMemory::overlay(&origin);
+            }
         }
+        if self.ledger.len() > MAX_CACHED_STATE_KEYS {
+            self.ledger = LedgerMemory::overlay(&origin);
+        }
+        // A failed attempt leaves an empty overlay behind (the state it held may be
+        // ahead of the store); a committed one puts the state back.
+        let ledger = std::mem::replace(&mut self.ledger, LedgerMemory::overlay(&origin));
         let mut batch = BatchState {
             chain: self.head,
             frontier: self.frontier.clone(),
             writes: BatchWrites::default(),
-            ledger: LedgerMemory::overlay(self.signer.verifier().name()),
+            ledger,
             clock: now(),
         };
 
@@ -452,7 +518,7 @@ impl SequencerTask {
         let BatchState {
             chain,
             frontier,
-            mut writes,
+            writes,
             mut ledger,
             clock,
         } = batch;
@@ -461,6 +527,9 @@ impl SequencerTask {
         if writes.entries.is_empty() {
             // Only replays and refusals: nothing to write, nothing to sign.
             tx.commit().await?;
+            ledger.take_changes();
+            self.ledger = ledger;
+            self.cache_valid = true;
             return Ok(None);
         }
 
@@ -478,42 +547,37 @@ impl SequencerTask {
             note,
         });
 
-        let entry_rows: Vec<(u64, &[u8])> = writes
-            .entries
+        let org_tokens: Vec<(String, Hash)> = writes
+            .side_effects
             .iter()
-            .map(|(s, b)| (*s, b.as_slice()))
+            .map(|effect| match effect {
+                SideEffect::IssueOrgToken { org, token_hash } => (org.clone(), *token_hash),
+            })
             .collect();
-        tx.insert_entries(&entry_rows).await?;
-        tx.insert_tree_hashes(
-            writes.first_tree_index.expect("entries imply hashes"),
-            &writes.tree_hashes,
-        )
-        .await?;
-        let record_rows: Vec<(&RecordKey, u64)> =
-            writes.records.iter().map(|(k, s)| (k, *s)).collect();
-        tx.insert_records(&record_rows).await?;
-        tx.save_state(&ledger.take_changes()).await?;
-        tx.insert_donations(&writes.donations).await?;
-        tx.insert_disbursements(&writes.disbursements).await?;
-        tx.insert_corrections(&std::mem::take(&mut writes.corrections))
-            .await?;
-        tx.insert_acks(&std::mem::take(&mut writes.acks)).await?;
-        for effect in &writes.side_effects {
-            match effect {
-                SideEffect::IssueOrgToken { org, token_hash } => {
-                    tx.insert_org_token(org, token_hash, clock).await?
-                }
-            }
-        }
-        if tx.advance_head(&self.head, &chain).await?.is_err() {
+        let first_tree_index = writes.first_tree_index.expect("entries imply hashes");
+        let rows = BatchRows {
+            old_head: &self.head,
+            new_head: &chain,
+            entries: &writes.entries,
+            first_tree_index,
+            tree_hashes: &writes.tree_hashes,
+            records: &writes.records,
+            state: &ledger.take_changes(),
+            donations: &writes.donations,
+            disbursements: &writes.disbursements,
+            corrections: &writes.corrections,
+            acks: &writes.acks,
+            org_tokens: &org_tokens,
+            clock,
+            checkpoint: &stored,
+        };
+        if tx.write_batch(&rows).await?.is_err() {
             return Err(BatchFailure::HeadMoved);
         }
-        tx.insert_checkpoint(&stored).await?;
         let written = started.elapsed();
         tx.commit().await?;
         let committed = started.elapsed();
 
-        let first_tree_index = writes.first_tree_index.expect("entries imply hashes");
         let batch_hashes: HashMap<u64, Hash> = self
             .frontier
             .stored()
@@ -521,15 +585,16 @@ impl SequencerTask {
             .collect();
         self.head = chain;
         self.frontier = frontier;
-        self.signed_state
-            .record(
-                &checkpoint.origin,
-                SignedTree {
-                    size: checkpoint.size,
-                    root: checkpoint.root,
-                },
-            )
-            .map_err(|e| BatchFailure::Signing(format!("recording the signed tree size: {e:#}")))?;
+        // As a replay of the log would: a committed disbursement's leaf is known now, so
+        // a later batch may acknowledge it.
+        for (key, (seq, record)) in &writes.new_keys {
+            if let Some(leaf) = batch_hashes.get(&stored_hash_index(0, *seq)) {
+                ledger.note_leaf(&key.org, record, *leaf);
+            }
+        }
+        ledger.take_changes();
+        self.ledger = ledger;
+        self.cache_valid = true;
 
         tracing::debug!(
             size = chain.size,
@@ -537,13 +602,14 @@ impl SequencerTask {
             sequenced_us = sequenced.as_micros() as u64,
             written_us = written.as_micros() as u64,
             committed_us = committed.as_micros() as u64,
-            recorded_us = started.elapsed().as_micros() as u64,
             "batch committed"
         );
         Ok(Some(Arc::new(CommittedBatch {
             checkpoint: stored,
             hashes: batch_hashes,
             entries: writes.entries,
+            first_tree_index,
+            new_hashes: writes.tree_hashes,
         })))
     }
 }
@@ -556,6 +622,9 @@ pub struct CommittedBatch {
     pub checkpoint: Arc<StoredCheckpoint>,
     hashes: HashMap<u64, Hash>,
     entries: Vec<(u64, Vec<u8>)>,
+    /// The stored hashes the batch created, consecutive from `first_tree_index`.
+    first_tree_index: u64,
+    new_hashes: Vec<Hash>,
 }
 
 impl CommittedBatch {
@@ -578,6 +647,126 @@ impl CommittedBatch {
             .map(|index| self.hashes.get(index).copied())
             .collect::<Option<Vec<Hash>>>()?;
         inclusion_proof(size, seq, &hashes).ok()
+    }
+}
+
+/// Where the finisher sends what a committed batch produced.
+struct Outputs {
+    store: Store,
+    signed_state: SignedState,
+    origin: String,
+    metrics: Arc<Metrics>,
+    /// Tells the WAL checkpointer that commits happened.
+    wal_written: mpsc::Sender<()>,
+    /// New tree hashes for the tree file (SQLite).
+    tree_appends: Option<mpsc::Sender<Appended>>,
+}
+
+/// Where one job's outcome goes, and the outcome as sequenced.
+type Answer = (
+    oneshot::Sender<JobResult>,
+    Result<Vec<Sequenced>, AppendError>,
+);
+
+/// A batch whose answers wait for its signed tree size to be recorded beside the key.
+struct Finished {
+    committed: Option<Arc<CommittedBatch>>,
+    answers: Vec<Answer>,
+}
+
+impl Finished {
+    /// Sends each job its outcome; if the signed size could not be recorded, jobs that
+    /// appended are told to retry (their entries are committed, so a retry replays).
+    fn answer(self, recorded: bool) {
+        for (respond, result) in self.answers {
+            let result = result.and_then(|items| {
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Sequenced::New { seq, leaf_hash } => match (&self.committed, recorded) {
+                            (Some(batch), true) => Ok(AppendOutcome::Appended {
+                                seq,
+                                leaf_hash,
+                                batch: batch.clone(),
+                            }),
+                            _ => Err(AppendError::Unavailable(
+                                "the log could not commit this write; retry with the same ids"
+                                    .into(),
+                            )),
+                        },
+                        Sequenced::Replayed { seq } => Ok(AppendOutcome::Replayed { seq }),
+                    })
+                    .collect()
+            });
+            // The client may have gone away; its entry is durable either way.
+            let _ = respond.send(result);
+        }
+    }
+}
+
+/// Records each committed batch's signed tree size beside the key (an fsync), then
+/// answers its jobs. It runs beside the sequencer, so the next batch commits while this
+/// one's size is recorded; batches that queued meanwhile share one record, since the
+/// newest checkpoint extends every earlier one.
+async fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
+    let Outputs {
+        store,
+        signed_state,
+        origin,
+        metrics,
+        wal_written,
+        tree_appends,
+    } = out;
+    let mut done = Vec::with_capacity(MAX_UNANSWERED_BATCHES);
+    while batches.recv_many(&mut done, MAX_UNANSWERED_BATCHES).await > 0 {
+        let recorded = match done.iter().rev().find_map(|b| b.committed.as_ref()) {
+            None => Ok(()),
+            Some(newest) => {
+                let tree = SignedTree {
+                    size: newest.checkpoint.size,
+                    root: newest.checkpoint.root,
+                };
+                let (state, origin) = (signed_state.clone(), origin.clone());
+                tokio::task::spawn_blocking(move || state.record(&origin, tree))
+                    .await
+                    .unwrap_or_else(|e| Err(anyhow::anyhow!("the recording task failed: {e}")))
+            }
+        };
+        if recorded.is_ok()
+            && let Some(newest) = done.iter().rev().find_map(|b| b.committed.as_ref())
+        {
+            store.publish_checkpoint(&newest.checkpoint);
+        }
+        if let Err(e) = &recorded {
+            metrics.record_failed_batch();
+            tracing::error!(error = %format!("{e:#}"), "recording the signed tree size failed; the batch's writes were not acknowledged");
+        }
+        for batch in done.drain(..) {
+            if let (Some(appends), Some(committed)) = (&tree_appends, &batch.committed) {
+                // A full queue drops the batch; the follower copies it from the database.
+                let _ = appends.try_send(Appended {
+                    first: committed.first_tree_index,
+                    hashes: committed.new_hashes.clone(),
+                });
+            }
+            batch.answer(recorded.is_ok());
+        }
+        // A checkpoint is already due if the channel is full.
+        let _ = wal_written.try_send(());
+    }
+}
+
+/// Checkpoints the WAL after commits, at most every [`WAL_CHECKPOINT_EVERY`], until the
+/// finisher stops; then once more, so a stopped service leaves a short WAL.
+async fn checkpoint_wal(store: Store, mut wal_written: mpsc::Receiver<()>) {
+    while wal_written.recv().await.is_some() {
+        if let Err(e) = store.checkpoint_wal().await {
+            tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+        }
+        tokio::time::sleep(WAL_CHECKPOINT_EVERY).await;
+    }
+    if let Err(e) = store.checkpoint_wal().await {
+        tracing::warn!(error = %e, "final WAL checkpoint failed");
     }
 }
 
@@ -731,6 +920,8 @@ mod tests {
                     }),
                     hashes: batch_hashes,
                     entries: Vec::new(),
+                    first_tree_index: 0,
+                    new_hashes: Vec::new(),
                 };
                 for seq in old_size..new_size {
                     let indexes = inclusion_proof_indexes(new_size, seq).unwrap();

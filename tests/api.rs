@@ -345,3 +345,105 @@ async fn concurrent_writes_share_batches_and_check_passes(app: TestApp) {
     app.finish().await;
 }
 on_both_backends!(concurrent_writes_share_batches_and_check_passes);
+
+/// The value of a metric in `GET /metrics` (a line `name value`).
+async fn metric(app: &TestApp, name: &str) -> Option<u64> {
+    let text = app.get("/metrics").await.text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Waits until the tree file holds the log's every stored hash.
+async fn tree_file_caught_up(app: &TestApp) -> u64 {
+    let wanted = pennytrail::log::merkle::stored_hash_count(app.log_size().await);
+    for _ in 0..200 {
+        if metric(app, "pennytrail_tree_file_hashes").await == Some(wanted) {
+            return wanted;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the tree file never reached {wanted} hashes");
+}
+
+/// Every inclusion proof verifies against its checkpoint and the entry's bytes.
+async fn assert_all_proofs_verify(app: &TestApp, size: u64) {
+    for seq in 0..size {
+        let proof = app.get(&format!("/v1/entries/{seq}/proof")).await;
+        assert_eq!(proof.status, 200, "{}", proof.text());
+        let entry = app.get(&format!("/v1/entries/{seq}")).await.body;
+        Receipt::parse(&proof.text())
+            .unwrap()
+            .verify(&entry, &app.verifier)
+            .unwrap_or_else(|e| panic!("proof of {seq}: {e}"));
+    }
+}
+
+/// Proofs come from the tree file beside the SQLite database (no query), and a tree file
+/// that lies, or that a crash may have left half-written, never yields a wrong proof.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tree_file_never_serves_a_wrong_proof() {
+    let Some(mut app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    for i in 0..21 {
+        assert_write(&app, &app.register_org(&org(&format!("t-{i}"))).await, 201);
+    }
+    let hashes = tree_file_caught_up(&app).await;
+    assert_all_proofs_verify(&app, 21).await;
+    assert_eq!(metric(&app, "pennytrail_tree_file_usable").await, Some(1));
+
+    // A clean stop leaves the file trusted; damage it behind the service's back: the
+    // leaf hash of entry 0 (stored hash 0) is read by the proof of entry 0.
+    app.stop_service().await;
+    let path = app.data_dir.path().join(pennytrail::store::TREE_FILE);
+    let original = std::fs::read(&path).unwrap();
+    assert_eq!(original.len() as u64, hashes * 32);
+    let mut damaged = original.clone();
+    damaged[5] ^= 0x40;
+    std::fs::write(&path, &damaged).unwrap();
+    app.restart().await;
+    assert_eq!(
+        metric(&app, "pennytrail_tree_file_hashes").await,
+        Some(hashes)
+    );
+    assert_all_proofs_verify(&app, 21).await;
+    assert_eq!(
+        metric(&app, "pennytrail_tree_file_usable").await,
+        Some(0),
+        "the damaged hash was read, failed to verify, and turned the file off"
+    );
+
+    // A file turned off is not vouched for at the stop, so the next start rebuilds it
+    // from the database; so does a start after a crash (no clean-stop marker).
+    let marker = path.with_extension("tree.closed");
+    for crash in [false, true] {
+        app.stop_service().await;
+        if crash {
+            assert!(marker.exists(), "a clean stop leaves the marker");
+            std::fs::write(&path, &damaged).unwrap();
+            std::fs::remove_file(&marker).unwrap();
+        } else {
+            assert!(
+                !marker.exists(),
+                "a file that was turned off is not vouched for"
+            );
+        }
+        app.restart().await;
+        assert_eq!(tree_file_caught_up(&app).await, hashes);
+        assert_eq!(metric(&app, "pennytrail_tree_file_usable").await, Some(1));
+        assert_all_proofs_verify(&app, 21).await;
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            original,
+            "rebuilt byte for byte"
+        );
+    }
+
+    // New entries reach the file after their commit.
+    for i in 21..25 {
+        assert_write(&app, &app.register_org(&org(&format!("t-{i}"))).await, 201);
+    }
+    tree_file_caught_up(&app).await;
+    assert_all_proofs_verify(&app, 25).await;
+    app.finish().await;
+}

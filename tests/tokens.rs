@@ -168,3 +168,61 @@ async fn org_writes_are_rate_limited_per_token() {
     assert_eq!(log["size"], 2 + appended as u64 + 1 + 1);
     service.terminate().await;
 }
+
+/// Processes sharing a PostgreSQL database each remember verified tokens for at most
+/// `TOKEN_CACHE_TTL`: a token revoked through one process stops working there at once
+/// and in the others within that time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_stops_working_in_every_process() {
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    let db_url = app.db.as_ref().unwrap().url.clone();
+    let other_dir = tempfile::tempdir().unwrap();
+    let own = |file: &str| app.data_dir.path().join(file).to_str().unwrap().to_string();
+    let other = ServiceProcess::start(&[
+        "--data-dir",
+        other_dir.path().to_str().unwrap(),
+        "--database-url",
+        &db_url,
+        "--log-key",
+        &own("log.key"),
+        "--origin",
+        common::ORIGIN,
+        "--donor-secret",
+        &own("donor.secret"),
+    ])
+    .await
+    .expect("second process starts");
+    let token = app.new_org("shared").await;
+    let client = reqwest::Client::new();
+    let write_through_other = |id: &str| {
+        client
+            .post(format!("{}/v1/orgs/shared/beneficiaries", other.base))
+            .bearer_auth(&token)
+            .json(&beneficiary(id))
+            .send()
+    };
+    // The other process verifies the token (and remembers it).
+    assert_eq!(write_through_other("b1").await.unwrap().status(), 201);
+
+    let revoke = app
+        .client
+        .delete(format!("{}/v1/admin/orgs/shared/token", app.base))
+        .bearer_auth(&app.operator_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 204);
+    app.org_post(&token, "shared", "/beneficiaries", &beneficiary("b2"))
+        .await
+        .assert_problem(401, None);
+    tokio::time::sleep(
+        pennytrail::api::auth::TOKEN_CACHE_TTL + std::time::Duration::from_millis(200),
+    )
+    .await;
+    let late = write_through_other("b3").await.unwrap();
+    assert_eq!(late.status(), 401, "{}", late.text().await.unwrap());
+    other.terminate().await;
+    app.finish().await;
+}

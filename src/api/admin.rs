@@ -83,7 +83,8 @@ pub struct IssuedToken {
     tag = "admin",
     summary = "Reissue an org's API token",
     description = "Issues the org a new API token, shown once in this answer; the previous \
-        token stops working at once. Tokens are stored only as hashes.",
+        token stops working at once (in other processes sharing a PostgreSQL database, \
+        within a second). Tokens are stored only as hashes.",
     params(("org" = String, Path, description = "The org's id.")),
     security(("operator_token" = [])),
     responses(
@@ -110,6 +111,7 @@ pub async fn reissue_org_token(
             "org {org:?} is not registered"
         )));
     }
+    state.tokens.forget_org(&org);
     tracing::info!(org, "org token reissued");
     Ok((
         StatusCode::CREATED,
@@ -127,8 +129,9 @@ pub async fn reissue_org_token(
     path = "/v1/admin/orgs/{org}/token",
     tag = "admin",
     summary = "Revoke an org's API token",
-    description = "The org's token stops working at once; the org cannot write until the \
-        operator reissues one.",
+    description = "The org's token stops working at once (in other processes sharing a \
+        PostgreSQL database, within a second); the org cannot write until the operator \
+        reissues one.",
     params(("org" = String, Path, description = "The org's id.")),
     security(("operator_token" = [])),
     responses(
@@ -149,6 +152,7 @@ pub async fn revoke_org_token(
             "org {org:?} has no token (unknown, or already revoked)"
         )));
     }
+    state.tokens.forget_org(&org);
     tracing::info!(org, "org token revoked");
     Ok(StatusCode::NO_CONTENT)
 }

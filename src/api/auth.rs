@@ -1,6 +1,10 @@
 //! Bearer-token authentication. Tokens are 256-bit random values; only their SHA-256 is
 //! stored, and comparisons are constant-time.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -49,32 +53,101 @@ fn matches(presented: &str, stored: &Hash) -> bool {
     token_hash(presented).0.ct_eq(&stored.0).into()
 }
 
+/// How long a verified token is trusted without asking the database again. Revoking or
+/// reissuing a token clears it from this process's cache at once; other processes
+/// sharing a PostgreSQL database stop accepting it within this time. One second keeps
+/// the token lookup off the path of all but one write per token per second.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// Most verified tokens kept; past this the cache starts over (one org token each, so
+/// 10,000 active orgs before a refill, ~1 MB).
+const MAX_CACHED_TOKENS: usize = 10_000;
+
+/// Whom a verified token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Holder {
+    Operator,
+    Org(String),
+}
+
+/// Tokens verified against the store in the last [`TOKEN_CACHE_TTL`], by hash (the
+/// token itself is never kept). Unknown tokens are not cached: each one asks the store.
+#[derive(Default)]
+pub struct TokenCache {
+    verified: Mutex<HashMap<Hash, (Holder, Instant)>>,
+}
+
+impl TokenCache {
+    fn get(&self, hash: &Hash) -> Option<Holder> {
+        let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        verified
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
+            .map(|(holder, _)| holder.clone())
+    }
+
+    fn put(&self, hash: Hash, holder: Holder) {
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= MAX_CACHED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(hash, (holder, Instant::now()));
+    }
+
+    /// Forgets every token of `org` (called when its token is reissued or revoked).
+    pub fn forget_org(&self, org: &str) {
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        verified.retain(|_, (holder, _)| !matches!(holder, Holder::Org(o) if o == org));
+    }
+}
+
 /// Requires the operator token.
-pub async fn require_operator(store: &Store, headers: &HeaderMap) -> Result<(), ApiError> {
+pub async fn require_operator(
+    store: &Store,
+    cache: &TokenCache,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let token = bearer(headers)?;
-    let stored = store.operator_token_hash().await?;
-    match stored {
-        Some(hash) if matches(token, &hash) => Ok(()),
+    let hash = token_hash(token);
+    if cache.get(&hash) == Some(Holder::Operator) {
+        return Ok(());
+    }
+    match store.operator_token_hash().await? {
+        Some(stored) if matches(token, &stored) => {
+            cache.put(hash, Holder::Operator);
+            Ok(())
+        }
         _ => Err(ApiError::unauthorized("the operator token is not valid")),
     }
 }
 
 /// Requires the API token of `org`: 401 for a missing or unknown token, 403 for the
 /// token of another org (an org can only write its own records).
-pub async fn require_org(store: &Store, headers: &HeaderMap, org: &str) -> Result<(), ApiError> {
+pub async fn require_org(
+    store: &Store,
+    cache: &TokenCache,
+    headers: &HeaderMap,
+    org: &str,
+) -> Result<(), ApiError> {
     let token = bearer(headers)?;
     let hash = token_hash(token);
-    match store.org_of_token(&hash).await? {
-        // The lookup is by hash; compare again in constant time before trusting it.
-        Some(owner) if owner == org => match store.org_token_hash(org).await? {
-            Some(stored) if matches(token, &stored) => Ok(()),
-            _ => Err(ApiError::unauthorized("the API token is not valid")),
+    let holder = match cache.get(&hash) {
+        Some(Holder::Org(owner)) => owner,
+        _ => match store.org_token(&hash).await? {
+            // The lookup is by hash; compare again in constant time before trusting it.
+            Some((owner, stored)) if matches(token, &stored) => {
+                cache.put(hash, Holder::Org(owner.clone()));
+                owner
+            }
+            _ => return Err(ApiError::unauthorized("the API token is not valid")),
         },
-        Some(_) => Err(ApiError::forbidden(format!(
+    };
+    if holder != org {
+        return Err(ApiError::forbidden(format!(
             "this API token may not write records of org {org:?}"
-        ))),
-        None => Err(ApiError::unauthorized("the API token is not valid")),
+        )));
     }
+    Ok(())
 }
 
 /// The org whose API token authorised this request (checked before the body is read).
@@ -96,7 +169,7 @@ impl axum::extract::FromRequestParts<super::AppState> for OrgWriter {
             .get("org")
             .cloned()
             .ok_or_else(|| ApiError::bad_request("route has no org"))?;
-        require_org(&state.store, &parts.headers, &org).await?;
+        require_org(&state.store, &state.tokens, &parts.headers, &org).await?;
         state.org_writes.check(org.clone())?;
         Ok(OrgWriter(org))
     }
@@ -112,7 +185,7 @@ impl axum::extract::FromRequestParts<super::AppState> for Operator {
         parts: &mut axum::http::request::Parts,
         state: &super::AppState,
     ) -> Result<Self, ApiError> {
-        require_operator(&state.store, &parts.headers).await?;
+        require_operator(&state.store, &state.tokens, &parts.headers).await?;
         Ok(Operator)
     }
 }

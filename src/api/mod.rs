@@ -57,6 +57,8 @@ pub struct AppState {
     pub acknowledgements: Arc<limits::RateLimiter>,
     pub exports: Arc<exports::Exports>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Tokens verified in the last second (see [`auth::TOKEN_CACHE_TTL`]).
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 /// The log's public identity, fixed for the life of the process.

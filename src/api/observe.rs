@@ -98,12 +98,27 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         body = String, content_type = "text/plain; version=0.0.4; charset=utf-8")),
 )]
 pub async fn get_metrics(State(state): State<AppState>) -> Response {
+    let mut text = state.metrics.render();
+    if let Some(file) = state.store.tree_file() {
+        use std::fmt::Write as _;
+        let _ = write!(
+            text,
+            "# HELP pennytrail_tree_file_hashes Stored tree hashes copied into the tree file, \
+             which answers inclusion proofs without a query.\n\
+             # TYPE pennytrail_tree_file_hashes gauge\npennytrail_tree_file_hashes {}\n\
+             # HELP pennytrail_tree_file_usable 1 while proofs are read from the tree file; 0 \
+             once one failed to verify (proofs then read the database until a restart).\n\
+             # TYPE pennytrail_tree_file_usable gauge\npennytrail_tree_file_usable {}\n",
+            file.len(),
+            u8::from(file.is_usable())
+        );
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
     )
         .into_response()
 }

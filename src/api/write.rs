@@ -11,7 +11,6 @@ use super::AppState;
 use super::error::ApiError;
 use crate::ledger::records::Record;
 use crate::log::hash::leaf_hash;
-use crate::log::merkle::{inclusion_proof, inclusion_proof_indexes};
 use crate::log::receipt::Receipt;
 use crate::sequencer::AppendOutcome;
 use crate::sequencer::AppendRequest;
@@ -42,11 +41,7 @@ pub async fn receipt(
     seq: u64,
     checkpoint: &StoredCheckpoint,
 ) -> Result<Receipt, StoreError> {
-    let indexes = inclusion_proof_indexes(checkpoint.size, seq)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let hashes = store.tree_hashes(&indexes).await?;
-    let proof = inclusion_proof(checkpoint.size, seq, &hashes)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let proof = store.inclusion_proof(seq, checkpoint).await?;
     Ok(Receipt {
         index: seq,
         proof,

@@ -74,6 +74,15 @@ impl LedgerMemory {
         }
     }
 
+    /// How many keys are held (loaded or changed).
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
     /// Which of `keys` are not loaded yet.
     pub fn missing<'a>(&self, keys: &'a [StateKey]) -> Vec<&'a StateKey> {
         keys.iter()

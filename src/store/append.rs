@@ -2,7 +2,7 @@
 //!
 //! A batch first locks the head ([`AppendTx::lock_head`]); every later write in the
 //! transaction is then serialised against every other process sharing the database, and
-//! [`AppendTx::advance_head`] writes the new head only if the stored head is still the one
+//! [`AppendTx::write_batch`] writes the new head only if the stored head is still the one
 //! the batch was built on (a batch's first `prev` is the stored head, or nothing is written).
 
 use std::collections::HashMap;
@@ -69,6 +69,14 @@ impl AppendTx {
             AppendTx::Postgres(t) => t.commit().await?,
         }
         Ok(())
+    }
+
+    /// Whether the head must be read (and locked) at the start of every batch because
+    /// other processes append too: on PostgreSQL they do. On SQLite the sequencer trusts
+    /// its cached head: `BEGIN IMMEDIATE` holds the file's write lock, and
+    /// [`AppendTx::write_batch`] changes nothing if the head moved.
+    pub fn may_share_writers(&self) -> bool {
+        matches!(self, AppendTx::Postgres(_))
     }
 
     /// Reads the head, locking it against other writers until commit.
@@ -179,63 +187,6 @@ impl AppendTx {
         Ok(found)
     }
 
-    pub async fn insert_entries(&mut self, entries: &[(u64, &[u8])]) -> StoreResult<()> {
-        for chunk in entries.chunks(MAX_ROWS_PER_STATEMENT) {
-            on_tx!(self, conn => {
-                let mut q = QueryBuilder::new("INSERT INTO entries (seq, body) ");
-                q.push_values(chunk, |mut row, (seq, body)| {
-                    row.push_bind(to_i64(*seq)).push_bind(*body);
-                });
-                q.build().execute(conn).await?;
-            });
-        }
-        Ok(())
-    }
-
-    /// Inserts consecutive stored hashes starting at index `first`.
-    pub async fn insert_tree_hashes(&mut self, first: u64, hashes: &[Hash]) -> StoreResult<()> {
-        let rows: Vec<(i64, &[u8])> = hashes
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (to_i64(first + i as u64), &h.0[..]))
-            .collect();
-        for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
-            on_tx!(self, conn => {
-                let mut q = QueryBuilder::new("INSERT INTO tree_hashes (idx, hash) ");
-                q.push_values(chunk, |mut row, (idx, hash)| {
-                    row.push_bind(*idx).push_bind(*hash);
-                });
-                q.build().execute(conn).await?;
-            });
-        }
-        Ok(())
-    }
-
-    pub async fn insert_records(&mut self, records: &[(&RecordKey, u64)]) -> StoreResult<()> {
-        for chunk in records.chunks(MAX_ROWS_PER_STATEMENT) {
-            on_tx!(self, conn => {
-                let mut q = QueryBuilder::new("INSERT INTO record_ids (org, scope, id, seq) ");
-                q.push_values(chunk, |mut row, (key, seq)| {
-                    row.push_bind(&key.org).push_bind(key.scope).push_bind(&key.id).push_bind(to_i64(*seq));
-                });
-                q.build().execute(conn).await?;
-            });
-        }
-        Ok(())
-    }
-
-    pub async fn insert_org_token(
-        &mut self,
-        org: &str,
-        token_hash: &Hash,
-        now: UnixMillis,
-    ) -> StoreResult<()> {
-        on_tx!(self, conn => sqlx::query(
-            "INSERT INTO org_tokens (org, token_hash, issued_at_ms) VALUES ($1, $2, $3)"
-        ).bind(org).bind(&token_hash.0[..]).bind(now.0).execute(conn).await?.rows_affected());
-        Ok(())
-    }
-
     /// Sets (or replaces) a registered org's token hash; false if the org is not
     /// registered. The old token stops working when this commits.
     pub(super) async fn replace_org_token(
@@ -286,28 +237,6 @@ impl AppendTx {
             Ok(sqlx::query("SELECT value FROM settings WHERE name = $1").bind(name)
                 .fetch_one(&mut *conn).await?.get::<String, _>(0))
         })
-    }
-
-    /// Moves the head from `old` to `new`, but only if the stored head is still `old`.
-    pub async fn advance_head(
-        &mut self,
-        old: &ChainHead,
-        new: &ChainHead,
-    ) -> StoreResult<Result<(), HeadMoved>> {
-        let changed = on_tx!(self, conn => sqlx::query(
-            "UPDATE log_head SET size = $1, leaf_hash = $2, time_ms = $3 WHERE id = 1 AND size = $4 AND leaf_hash = $5"
-        )
-        .bind(to_i64(new.size)).bind(&new.leaf_hash.0[..]).bind(new.time.0)
-        .bind(to_i64(old.size)).bind(&old.leaf_hash.0[..])
-        .execute(conn).await?.rows_affected());
-        if changed == 1 {
-            return Ok(Ok(()));
-        }
-        let found = self.lock_head().await?.map(|h| h.size).unwrap_or(0);
-        Ok(Err(HeadMoved {
-            expected: old.size,
-            found,
-        }))
     }
 
     pub async fn insert_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> StoreResult<()> {

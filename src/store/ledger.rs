@@ -1,10 +1,10 @@
 //! The ledger tables inside an append transaction: loading the state the money rules read,
 //! and saving what a batch changed, in the same transaction as its entries.
 
-use sqlx::{QueryBuilder, Row};
+use sqlx::Row;
 
 use super::append::{AppendTx, on_tx};
-use super::{MAX_ROWS_PER_STATEMENT, StoreError, StoreResult, to_i64, to_u64};
+use super::{StoreError, StoreResult, to_u64};
 use crate::ledger::money::{Amount, Currency};
 use crate::ledger::records::BeneficiaryKind;
 use crate::ledger::rules::{
@@ -226,60 +226,6 @@ impl AppendTx {
         Ok(out)
     }
 
-    /// Writes the state a batch changed (insert or update; entry keys are skipped).
-    pub async fn save_state(&mut self, changes: &[(StateKey, StateValue)]) -> StoreResult<()> {
-        for (key, value) in changes {
-            match (key, value) {
-                (StateKey::Beneficiary(org, id), StateValue::Beneficiary(Some((kind, seq)))) => {
-                    on_tx!(self, c => sqlx::query(
-                        "INSERT INTO beneficiaries (org, id, kind, seq) VALUES ($1, $2, $3, $4)"
-                    ).bind(org).bind(id).bind(kind.as_str()).bind(to_i64(*seq)).execute(c).await?.rows_affected());
-                }
-                (StateKey::Campaign(org, id), StateValue::Campaign(Some(t))) => {
-                    on_tx!(self, c => sqlx::query(
-                        "INSERT INTO campaigns (org, id, currency, seq, received, fees, net, disbursed, donations_count, disbursements_count) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                         ON CONFLICT (org, id) DO UPDATE SET received = excluded.received, fees = excluded.fees, \
-                         net = excluded.net, disbursed = excluded.disbursed, donations_count = excluded.donations_count, \
-                         disbursements_count = excluded.disbursements_count"
-                    ).bind(org).bind(id).bind(t.currency.code()).bind(to_i64(t.seq))
-                        .bind(t.received.minor_units()).bind(t.fees.minor_units()).bind(t.net.minor_units())
-                        .bind(t.disbursed.minor_units()).bind(to_i64(t.donations)).bind(to_i64(t.disbursements))
-                        .execute(c).await?.rows_affected());
-                }
-                (StateKey::Stated(org, campaign, beneficiary), StateValue::Stated(Some(t))) => {
-                    on_tx!(self, c => sqlx::query(
-                        "INSERT INTO campaign_beneficiaries (org, campaign, beneficiary, stated_at, disbursed, disbursements_count) \
-                         VALUES ($1, $2, $3, $4, $5, $6) \
-                         ON CONFLICT (org, campaign, beneficiary) DO UPDATE SET disbursed = excluded.disbursed, \
-                         disbursements_count = excluded.disbursements_count"
-                    ).bind(org).bind(campaign).bind(beneficiary).bind(to_i64(t.stated_at))
-                        .bind(t.disbursed.minor_units()).bind(to_i64(t.disbursements))
-                        .execute(c).await?.rows_affected());
-                }
-                // Orgs live in record_ids (written with their entry); entries, keys and
-                // disbursement facts are read back from the log itself.
-                (
-                    StateKey::Org(_)
-                    | StateKey::Entry(_)
-                    | StateKey::OrgKey(_)
-                    | StateKey::BeneficiaryKey(..)
-                    | StateKey::Disbursement(..),
-                    _,
-                ) => {}
-                // Rolled back to "absent": nothing to write.
-                (
-                    _,
-                    StateValue::Beneficiary(None)
-                    | StateValue::Campaign(None)
-                    | StateValue::Stated(None),
-                ) => {}
-                (key, value) => return Err(corrupt(&format!("state key {key:?} holds {value:?}"))),
-            }
-        }
-        Ok(())
-    }
-
     /// A committed entry, parsed.
     async fn logged_entry(&mut self, seq: u64) -> StoreResult<entry::Entry> {
         let bytes = self
@@ -287,57 +233,5 @@ impl AppendTx {
             .await?
             .ok_or_else(|| corrupt(&format!("entry {seq} is missing")))?;
         entry::parse(&bytes).map_err(|e| corrupt(&format!("entry {seq}: {e}")))
-    }
-
-    pub async fn insert_donations(&mut self, rows: &[DonationRow]) -> StoreResult<()> {
-        for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT / 2) {
-            on_tx!(self, c => {
-                let mut q = QueryBuilder::new(
-                    "INSERT INTO donations (org, id, campaign, seq, amount, fee, net, received_before, donor_commitment) ",
-                );
-                q.push_values(chunk, |mut row, d| {
-                    row.push_bind(&d.org).push_bind(&d.id).push_bind(&d.campaign).push_bind(to_i64(d.seq))
-                        .push_bind(d.amount).push_bind(d.fee).push_bind(d.net).push_bind(d.received_before)
-                        .push_bind(&d.donor_commitment);
-                });
-                q.build().execute(c).await?;
-            });
-        }
-        Ok(())
-    }
-
-    pub async fn insert_disbursements(&mut self, rows: &[DisbursementRow]) -> StoreResult<()> {
-        for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT / 2) {
-            on_tx!(self, c => {
-                let mut q = QueryBuilder::new(
-                    "INSERT INTO disbursements (org, id, campaign, beneficiary, seq, amount, disbursed_before) ",
-                );
-                q.push_values(chunk, |mut row, x| {
-                    row.push_bind(&x.org).push_bind(&x.id).push_bind(&x.campaign).push_bind(&x.beneficiary)
-                        .push_bind(to_i64(x.seq)).push_bind(x.amount).push_bind(x.disbursed_before);
-                });
-                q.build().execute(c).await?;
-            });
-        }
-        Ok(())
-    }
-
-    pub async fn insert_acks(&mut self, rows: &[AckRow]) -> StoreResult<()> {
-        for r in rows {
-            on_tx!(self, c => sqlx::query(
-                "INSERT INTO acknowledgements (org, disbursement, status, amount_received, seq) VALUES ($1, $2, $3, $4, $5)"
-            ).bind(&r.org).bind(&r.disbursement).bind(r.status).bind(r.amount_received).bind(to_i64(r.seq))
-                .execute(c).await?.rows_affected());
-        }
-        Ok(())
-    }
-
-    pub async fn insert_corrections(&mut self, rows: &[CorrectionRow]) -> StoreResult<()> {
-        for r in rows {
-            on_tx!(self, c => sqlx::query(
-                "INSERT INTO corrections (org, id, corrects, seq) VALUES ($1, $2, $3, $4)"
-            ).bind(&r.org).bind(&r.id).bind(to_i64(r.corrects)).bind(to_i64(r.seq)).execute(c).await?.rows_affected());
-        }
-        Ok(())
     }
 }

@@ -8,21 +8,31 @@
 //! SQLite, `SELECT … FOR UPDATE` on the head row in PostgreSQL).
 
 mod append;
+mod batch;
 mod ledger;
 mod open;
 mod queries;
+mod tree_file;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use sqlx::{PgPool, QueryBuilder, Row, SqlitePool};
 
 use crate::log::entry::ChainHead;
 use crate::log::hash::Hash;
+use crate::log::merkle::{inclusion_proof, inclusion_proof_indexes};
 use crate::log::time::UnixMillis;
 
 pub use crate::ledger::records::RecordKey;
 pub use append::{AppendTx, HeadMoved};
+pub use batch::BatchRows;
 pub use ledger::{AckRow, CorrectionRow, DisbursementRow, DonationRow};
 pub use open::{StoreConfig, open};
 pub use queries::{BeneficiaryRow, CampaignRow, DisbursementView, DonationView, StatedRow};
+pub use tree_file::{
+    Appended, MAX_PENDING_APPENDS, TREE_FILE, TreeFile, follow as follow_tree_file,
+};
 
 /// Most rows bound in one multi-row statement: 1,000 rows × at most 4 parameters stays
 /// far below SQLite's 32,766 and PostgreSQL's 65,535 bound-parameter limits.
@@ -47,15 +57,39 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// An open store. Cloning is cheap (pools are shared).
 #[derive(Clone, Debug)]
 pub enum Store {
-    /// SQLite: one writer connection (appends are serialised by the sequencer anyway)
-    /// and a separate pool of readers, which WAL lets run beside the writer.
+    /// SQLite: one writer connection (appends are serialised by the sequencer anyway),
+    /// a separate pool of readers, which WAL lets run beside the writer, and one
+    /// connection that checkpoints the WAL into the database file beside the writer.
     Sqlite {
         writer: SqlitePool,
         readers: SqlitePool,
+        checkpointer: SqlitePool,
+        local: Arc<SqliteLocal>,
     },
     Postgres {
         pool: PgPool,
     },
+}
+
+/// What the serving process keeps beside its SQLite store, set up by its sequencer (a
+/// process that only reads the store, such as `pennytrail check`, leaves both alone).
+#[derive(Debug)]
+pub struct SqliteLocal {
+    /// The database file; the tree file lives beside it.
+    path: PathBuf,
+    tree_file: OnceLock<Arc<TreeFile>>,
+    /// The newest checkpoint this process committed and recorded beside the key.
+    latest: RwLock<Option<StoredCheckpoint>>,
+}
+
+impl SqliteLocal {
+    pub(crate) fn new(path: PathBuf) -> SqliteLocal {
+        SqliteLocal {
+            path,
+            tree_file: OnceLock::new(),
+            latest: RwLock::new(None),
+        }
+    }
 }
 
 /// Runs `$body` with `$pool` bound to the reader pool of whichever backend is open.
@@ -109,6 +143,87 @@ impl Store {
         match self {
             Store::Sqlite { .. } => "sqlite",
             Store::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// Opens the tree file of a SQLite store for the serving process ([`TreeFile`]), which
+    /// holds `stored` hashes now; `None` on PostgreSQL, whose processes share the log.
+    pub fn open_tree_file(&self, stored: u64) -> StoreResult<Option<Arc<TreeFile>>> {
+        let Store::Sqlite { local, .. } = self else {
+            return Ok(None);
+        };
+        let path = local.path.with_file_name(TREE_FILE);
+        let file = TreeFile::open(path.clone(), stored).map_err(|e| {
+            StoreError::Unavailable(format!("opening the tree file {}: {e}", path.display()))
+        })?;
+        Ok(Some(local.tree_file.get_or_init(|| Arc::new(file)).clone()))
+    }
+
+    /// The serving process's tree file, if it has one.
+    pub fn tree_file(&self) -> Option<&Arc<TreeFile>> {
+        match self {
+            Store::Sqlite { local, .. } => local.tree_file.get(),
+            Store::Postgres { .. } => None,
+        }
+    }
+
+    /// Makes `checkpoint` what [`Store::latest_checkpoint`] answers without a query
+    /// (SQLite, whose one writer is this process; PostgreSQL always asks the database,
+    /// since other processes may append).
+    pub fn publish_checkpoint(&self, checkpoint: &StoredCheckpoint) {
+        if let Store::Sqlite { local, .. } = self {
+            let mut latest = local.latest.write().unwrap_or_else(|e| e.into_inner());
+            if latest.as_ref().is_none_or(|l| l.size < checkpoint.size) {
+                *latest = Some(checkpoint.clone());
+            }
+        }
+    }
+
+    /// The inclusion proof of entry `seq` in `checkpoint`: from the tree file when it
+    /// can answer (verified there), otherwise from the stored hashes.
+    pub async fn inclusion_proof(
+        &self,
+        seq: u64,
+        checkpoint: &StoredCheckpoint,
+    ) -> StoreResult<Vec<Hash>> {
+        if let Some(file) = self.tree_file()
+            && let Some(proof) = file.verified_proof(seq, checkpoint)
+        {
+            return Ok(proof);
+        }
+        let indexes = inclusion_proof_indexes(checkpoint.size, seq)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let hashes = self.tree_hashes(&indexes).await?;
+        inclusion_proof(checkpoint.size, seq, &hashes)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// Copies committed WAL pages into the SQLite database file (as far as readers allow)
+    /// so the WAL is reused instead of growing; nothing to do on PostgreSQL. Runs beside
+    /// the writer: commits do not wait for it.
+    pub async fn checkpoint_wal(&self) -> StoreResult<()> {
+        if let Store::Sqlite { checkpointer, .. } = self {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(checkpointer)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite {
+                writer,
+                readers,
+                checkpointer,
+                ..
+            } => {
+                readers.close().await;
+                checkpointer.close().await;
+                writer.close().await;
+            }
+            Store::Postgres { pool } => pool.close().await,
         }
     }
 
@@ -204,6 +319,15 @@ impl Store {
     }
 
     pub async fn latest_checkpoint(&self) -> StoreResult<StoredCheckpoint> {
+        if let Store::Sqlite { local, .. } = self
+            && let Some(latest) = local
+                .latest
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+        {
+            return Ok(latest.clone());
+        }
         let row: Option<(i64, Vec<u8>, String)> = dispatch!(self, pool => sqlx::query(
             "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1"
         ).fetch_optional(pool).await?.map(|r| (r.get(0), r.get(1), r.get(2))));
@@ -296,13 +420,6 @@ impl Store {
         let done = tx.delete_org_token(org).await?;
         tx.commit().await?;
         Ok(done)
-    }
-
-    pub async fn org_token_hash(&self, org: &str) -> StoreResult<Option<Hash>> {
-        let row: Option<Vec<u8>> = dispatch!(self, pool => sqlx::query(
-            "SELECT token_hash FROM org_tokens WHERE org = $1"
-        ).bind(org).fetch_optional(pool).await?.map(|r| r.get(0)));
-        row.map(|b| to_hash(&b, "org token hash")).transpose()
     }
 }
 

@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _};
 
-use super::{Store, StoreError, StoreResult};
+use super::{SqliteLocal, Store, StoreError, StoreResult};
 
 /// File name of the embedded SQLite database inside the data directory.
 pub const SQLITE_FILE: &str = "pennytrail.db";
@@ -55,19 +56,34 @@ async fn open_sqlite(path: PathBuf) -> StoreResult<Store> {
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a commit is on disk before it is acknowledged (DESIGN.md "Storage").
         .synchronous(SqliteSynchronous::Full)
+        // Statement journals (a multi-row insert's undo if it fails halfway) in memory,
+        // not temporary files: they only ever undo the current statement.
+        .pragma("temp_store", "memory")
         .busy_timeout(LOCK_WAIT);
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(LOCK_WAIT)
-        .connect_with(options.clone())
+        // Copying the WAL back into the database is the checkpointer's job, beside the
+        // writer, so no commit waits for it.
+        .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
         .await?;
     sqlx::migrate!("migrations/sqlite").run(&writer).await?;
     let readers = SqlitePoolOptions::new()
         .max_connections(SQLITE_READERS)
         .acquire_timeout(LOCK_WAIT)
-        .connect_with(options.read_only(true))
+        .connect_with(options.clone().read_only(true))
         .await?;
-    Ok(Store::Sqlite { writer, readers })
+    let checkpointer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(LOCK_WAIT)
+        .connect_with(options)
+        .await?;
+    Ok(Store::Sqlite {
+        writer,
+        readers,
+        checkpointer,
+        local: Arc::new(SqliteLocal::new(path)),
+    })
 }
 
 /// The part of a connection error worth showing: the server's message, or the OS error,

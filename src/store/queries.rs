@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreResult, dispatch, to_i64, to_u64};
+use super::{Store, StoreResult, dispatch, to_hash, to_i64, to_u64};
 use crate::log::hash::Hash;
 
 /// A campaign's totals row.
@@ -468,11 +468,13 @@ impl Store {
             .map(|r| to_u64(r.try_get(0)?, "seq")).collect())
     }
 
-    /// The org an API token belongs to (looked up by the token's hash).
-    pub async fn org_of_token(&self, token_hash: &Hash) -> StoreResult<Option<String>> {
-        Ok(
-            dispatch!(self, pool => sqlx::query("SELECT org FROM org_tokens WHERE token_hash = $1")
-            .bind(&token_hash.0[..]).fetch_optional(pool).await?.map(|r| r.get::<String, _>(0))),
-        )
+    /// The org an API token belongs to and the stored hash it matched (looked up by the
+    /// token's hash), in one statement.
+    pub async fn org_token(&self, token_hash: &Hash) -> StoreResult<Option<(String, Hash)>> {
+        let row: Option<(String, Vec<u8>)> = dispatch!(self, pool => sqlx::query(
+            "SELECT org, token_hash FROM org_tokens WHERE token_hash = $1"
+        ).bind(&token_hash.0[..]).fetch_optional(pool).await?.map(|r| (r.get(0), r.get(1))));
+        row.map(|(org, hash)| Ok((org, to_hash(&hash, "org token hash")?)))
+            .transpose()
     }
 }

@@ -1,0 +1,303 @@
+//! What one sequencer batch writes: the head it moves, its entries and tree hashes, the
+//! id index, the ledger rows and state it changed, and its signed checkpoint.
+//!
+//! On SQLite every statement goes to the database thread as one script, one round trip
+//! instead of one per table (each round trip wakes that thread, and under load waiting
+//! for those wake-ups was most of a batch's time). PostgreSQL cannot run several
+//! statements with parameters in one request, so there they run one by one. Both are
+//! built by the same code ([`push_statements!`]), so the SQL exists once.
+
+use sqlx::QueryBuilder;
+
+use super::append::AppendTx;
+use super::{
+    AckRow, CorrectionRow, DisbursementRow, DonationRow, HeadMoved, MAX_ROWS_PER_STATEMENT,
+    StoreError, StoreResult, StoredCheckpoint, to_i64,
+};
+use crate::ledger::records::RecordKey;
+use crate::ledger::rules::StateKey;
+use crate::ledger::state::StateValue;
+use crate::log::entry::ChainHead;
+use crate::log::hash::Hash;
+use crate::log::time::UnixMillis;
+
+/// Everything a batch adds, borrowed from the sequencer.
+pub struct BatchRows<'a> {
+    /// The head the batch was built on; the batch writes nothing unless it is still stored.
+    pub old_head: &'a ChainHead,
+    pub new_head: &'a ChainHead,
+    pub entries: &'a [(u64, Vec<u8>)],
+    /// Index of the first of `tree_hashes` (they are consecutive).
+    pub first_tree_index: u64,
+    pub tree_hashes: &'a [Hash],
+    pub records: &'a [(RecordKey, u64)],
+    /// Ledger state the batch changed (entry and key state is skipped: the log holds it).
+    pub state: &'a [(StateKey, StateValue)],
+    pub donations: &'a [DonationRow],
+    pub disbursements: &'a [DisbursementRow],
+    pub corrections: &'a [CorrectionRow],
+    pub acks: &'a [AckRow],
+    /// Org API tokens (hashed) issued with registrations in this batch.
+    pub org_tokens: &'a [(String, Hash)],
+    pub clock: UnixMillis,
+    pub checkpoint: &'a StoredCheckpoint,
+}
+
+/// The ledger state a batch stores in a table of its own. Orgs live in `record_ids`
+/// (written with their entry); entry summaries, keys and disbursement facts are read back
+/// from the log itself; a value rolled back to "absent" writes nothing.
+fn stored_state(state: &[(StateKey, StateValue)]) -> impl Iterator<Item = &(StateKey, StateValue)> {
+    state.iter().filter(|(key, value)| {
+        matches!(
+            (key, value),
+            (StateKey::Beneficiary(..), StateValue::Beneficiary(Some(_)))
+                | (StateKey::Campaign(..), StateValue::Campaign(Some(_)))
+                | (StateKey::Stated(..), StateValue::Stated(Some(_)))
+        )
+    })
+}
+
+impl BatchRows<'_> {
+    /// Rows the statements change when the head has not moved: every insert adds its
+    /// rows or fails, each state upsert changes one row, the head update one.
+    fn expected_changes(&self) -> u64 {
+        let rows = self.entries.len()
+            + self.tree_hashes.len()
+            + self.records.len()
+            + stored_state(self.state).count()
+            + self.donations.len()
+            + self.disbursements.len()
+            + self.corrections.len()
+            + self.acks.len()
+            + self.org_tokens.len()
+            + 1 // the checkpoint
+            + 1; // the head
+        rows as u64
+    }
+
+    /// Checks that the state holds nothing a batch cannot store.
+    fn check_state(&self) -> StoreResult<()> {
+        for (key, value) in self.state {
+            let storable = matches!(
+                (key, value),
+                (StateKey::Beneficiary(..), StateValue::Beneficiary(_))
+                    | (StateKey::Campaign(..), StateValue::Campaign(_))
+                    | (StateKey::Stated(..), StateValue::Stated(_))
+                    | (
+                        StateKey::Org(_)
+                            | StateKey::Entry(_)
+                            | StateKey::OrgKey(_)
+                            | StateKey::BeneficiaryKey(..)
+                            | StateKey::Disbursement(..),
+                        _
+                    )
+            );
+            if !storable {
+                return Err(StoreError::Corrupt(format!(
+                    "state key {key:?} holds {value:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pushes each statement of `$rows` onto the query builder `$q`, running `$done` after
+/// each one (which either separates it from the next or executes it).
+macro_rules! push_statements {
+    ($q:ident, $rows:expr, $done:block) => {{
+        let rows = $rows;
+        // First, so a head another writer moved changes nothing (see `write_batch`).
+        $q.push("UPDATE log_head SET size = ")
+            .push_bind(to_i64(rows.new_head.size))
+            .push(", leaf_hash = ")
+            .push_bind(&rows.new_head.leaf_hash.0[..])
+            .push(", time_ms = ")
+            .push_bind(rows.new_head.time.0)
+            .push(" WHERE id = 1 AND size = ")
+            .push_bind(to_i64(rows.old_head.size))
+            .push(" AND leaf_hash = ")
+            .push_bind(&rows.old_head.leaf_hash.0[..]);
+        $done
+        for chunk in rows.entries.chunks(MAX_ROWS_PER_STATEMENT) {
+            $q.push("INSERT INTO entries (seq, body) ");
+            $q.push_values(chunk, |mut row, (seq, body)| {
+                row.push_bind(to_i64(*seq)).push_bind(&body[..]);
+            });
+            $done
+        }
+        for (n, chunk) in rows.tree_hashes.chunks(MAX_ROWS_PER_STATEMENT).enumerate() {
+            let first = rows.first_tree_index + (n * MAX_ROWS_PER_STATEMENT) as u64;
+            $q.push("INSERT INTO tree_hashes (idx, hash) ");
+            $q.push_values(chunk.iter().enumerate(), |mut row, (i, hash)| {
+                row.push_bind(to_i64(first + i as u64)).push_bind(&hash.0[..]);
+            });
+            $done
+        }
+        for chunk in rows.records.chunks(MAX_ROWS_PER_STATEMENT) {
+            $q.push("INSERT INTO record_ids (org, scope, id, seq) ");
+            $q.push_values(chunk, |mut row, (key, seq)| {
+                row.push_bind(&key.org)
+                    .push_bind(key.scope)
+                    .push_bind(&key.id)
+                    .push_bind(to_i64(*seq));
+            });
+            $done
+        }
+        for (key, value) in stored_state(rows.state) {
+            match (key, value) {
+                (StateKey::Beneficiary(org, id), StateValue::Beneficiary(Some((kind, seq)))) => {
+                    $q.push("INSERT INTO beneficiaries (org, id, kind, seq) VALUES (")
+                        .push_bind(org).push(", ").push_bind(id).push(", ")
+                        .push_bind(kind.as_str()).push(", ").push_bind(to_i64(*seq)).push(")");
+                }
+                (StateKey::Campaign(org, id), StateValue::Campaign(Some(t))) => {
+                    $q.push(
+                        "INSERT INTO campaigns (org, id, currency, seq, received, fees, net, \
+                         disbursed, donations_count, disbursements_count) ",
+                    );
+                    $q.push_values(std::iter::once(t), |mut row, t| {
+                        row.push_bind(org).push_bind(id).push_bind(t.currency.code())
+                            .push_bind(to_i64(t.seq)).push_bind(t.received.minor_units())
+                            .push_bind(t.fees.minor_units()).push_bind(t.net.minor_units())
+                            .push_bind(t.disbursed.minor_units()).push_bind(to_i64(t.donations))
+                            .push_bind(to_i64(t.disbursements));
+                    });
+                    $q.push(
+                        " ON CONFLICT (org, id) DO UPDATE SET received = excluded.received, \
+                         fees = excluded.fees, net = excluded.net, disbursed = excluded.disbursed, \
+                         donations_count = excluded.donations_count, \
+                         disbursements_count = excluded.disbursements_count",
+                    );
+                }
+                (StateKey::Stated(org, campaign, beneficiary), StateValue::Stated(Some(t))) => {
+                    $q.push(
+                        "INSERT INTO campaign_beneficiaries (org, campaign, beneficiary, \
+                         stated_at, disbursed, disbursements_count) ",
+                    );
+                    $q.push_values(std::iter::once(t), |mut row, t| {
+                        row.push_bind(org).push_bind(campaign).push_bind(beneficiary)
+                            .push_bind(to_i64(t.stated_at)).push_bind(t.disbursed.minor_units())
+                            .push_bind(to_i64(t.disbursements));
+                    });
+                    $q.push(
+                        " ON CONFLICT (org, campaign, beneficiary) DO UPDATE SET \
+                         disbursed = excluded.disbursed, \
+                         disbursements_count = excluded.disbursements_count",
+                    );
+                }
+                _ => unreachable!("stored_state yields only these"),
+            }
+            $done
+        }
+        for chunk in rows.donations.chunks(MAX_ROWS_PER_STATEMENT / 2) {
+            $q.push(
+                "INSERT INTO donations (org, id, campaign, seq, amount, fee, net, \
+                 received_before, donor_commitment) ",
+            );
+            $q.push_values(chunk, |mut row, d| {
+                row.push_bind(&d.org).push_bind(&d.id).push_bind(&d.campaign)
+                    .push_bind(to_i64(d.seq)).push_bind(d.amount).push_bind(d.fee)
+                    .push_bind(d.net).push_bind(d.received_before)
+                    .push_bind(&d.donor_commitment);
+            });
+            $done
+        }
+        for chunk in rows.disbursements.chunks(MAX_ROWS_PER_STATEMENT / 2) {
+            $q.push(
+                "INSERT INTO disbursements (org, id, campaign, beneficiary, seq, amount, \
+                 disbursed_before) ",
+            );
+            $q.push_values(chunk, |mut row, x| {
+                row.push_bind(&x.org).push_bind(&x.id).push_bind(&x.campaign)
+                    .push_bind(&x.beneficiary).push_bind(to_i64(x.seq)).push_bind(x.amount)
+                    .push_bind(x.disbursed_before);
+            });
+            $done
+        }
+        for chunk in rows.corrections.chunks(MAX_ROWS_PER_STATEMENT) {
+            $q.push("INSERT INTO corrections (org, id, corrects, seq) ");
+            $q.push_values(chunk, |mut row, c| {
+                row.push_bind(&c.org).push_bind(&c.id).push_bind(to_i64(c.corrects))
+                    .push_bind(to_i64(c.seq));
+            });
+            $done
+        }
+        for chunk in rows.acks.chunks(MAX_ROWS_PER_STATEMENT) {
+            $q.push("INSERT INTO acknowledgements (org, disbursement, status, amount_received, seq) ");
+            $q.push_values(chunk, |mut row, a| {
+                row.push_bind(&a.org).push_bind(&a.disbursement).push_bind(a.status)
+                    .push_bind(a.amount_received).push_bind(to_i64(a.seq));
+            });
+            $done
+        }
+        for chunk in rows.org_tokens.chunks(MAX_ROWS_PER_STATEMENT) {
+            $q.push("INSERT INTO org_tokens (org, token_hash, issued_at_ms) ");
+            $q.push_values(chunk, |mut row, (org, token_hash)| {
+                row.push_bind(org).push_bind(&token_hash.0[..]).push_bind(rows.clock.0);
+            });
+            $done
+        }
+        $q.push("INSERT INTO checkpoints (size, root, note) VALUES (")
+            .push_bind(to_i64(rows.checkpoint.size))
+            .push(", ")
+            .push_bind(&rows.checkpoint.root.0[..])
+            .push(", ")
+            .push_bind(&rows.checkpoint.note)
+            .push(")");
+        $done
+    }};
+}
+
+impl AppendTx {
+    /// Writes a batch's rows and moves the head, unless the stored head is no longer
+    /// `rows.old_head` (another writer appended first): then the caller rolls back.
+    ///
+    /// The head update is the only statement that can change nothing without failing
+    /// (every insert adds its rows or fails, every upsert changes its row), so the count
+    /// of changed rows tells whether the head moved, with no separate round trip.
+    pub async fn write_batch(
+        &mut self,
+        rows: &BatchRows<'_>,
+    ) -> StoreResult<Result<(), HeadMoved>> {
+        rows.check_state()?;
+        let changed = match self {
+            AppendTx::Sqlite(tx) => {
+                let mut q = QueryBuilder::new("");
+                push_statements!(q, rows, {
+                    q.push(";\n");
+                });
+                // Each script is new text: preparing it once is cheaper than evicting
+                // the statement cache's reusable entries.
+                q.build()
+                    .persistent(false)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+            }
+            AppendTx::Postgres(tx) => {
+                let mut changed = 0;
+                let mut q = QueryBuilder::new("");
+                push_statements!(q, rows, {
+                    changed += q.build().execute(&mut **tx).await?.rows_affected();
+                    q.reset();
+                });
+                changed
+            }
+        };
+        let expected = rows.expected_changes();
+        if changed == expected {
+            Ok(Ok(()))
+        } else if changed + 1 == expected {
+            let found = self.lock_head().await?.map(|h| h.size).unwrap_or(0);
+            Ok(Err(HeadMoved {
+                expected: rows.old_head.size,
+                found,
+            }))
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "a batch changed {changed} rows where {expected} were written"
+            )))
+        }
+    }
+}
