@@ -96,6 +96,8 @@ pub struct Metrics {
     committed_batches: AtomicU64,
     failed_batches: AtomicU64,
     head_retries: AtomicU64,
+    pipelined_batches: AtomicU64,
+    pipeline_fallbacks: AtomicU64,
     log_size: AtomicU64,
     batch_entries: Histogram,
     batch_commit: Histogram,
@@ -116,6 +118,8 @@ impl Metrics {
             committed_batches: AtomicU64::new(0),
             failed_batches: AtomicU64::new(0),
             head_retries: AtomicU64::new(0),
+            pipelined_batches: AtomicU64::new(0),
+            pipeline_fallbacks: AtomicU64::new(0),
             log_size: AtomicU64::new(0),
             batch_entries: Histogram::new(&BATCH_SIZE_BUCKETS),
             batch_commit: Histogram::new(&LATENCY_BUCKETS_US),
@@ -168,6 +172,17 @@ impl Metrics {
         self.head_retries.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A batch sequenced while the one before it committed.
+    pub fn record_pipelined_batch(&self) {
+        self.pipelined_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A pipelined batch (or the one sequenced on top of it) that had to be redone on
+    /// its own.
+    pub fn record_pipeline_fallback(&self) {
+        self.pipeline_fallbacks.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The log's size when the service started.
     pub fn set_log_size(&self, size: u64) {
         self.log_size.fetch_max(size, Ordering::Relaxed);
@@ -209,6 +224,18 @@ impl Metrics {
             "pennytrail_append_head_retries_total",
             "Batches retried because another process appended first.",
             &self.head_retries,
+        );
+        counter(
+            &mut out,
+            "pennytrail_append_pipelined_batches_total",
+            "Batches sequenced while the batch before them was committing.",
+            &self.pipelined_batches,
+        );
+        counter(
+            &mut out,
+            "pennytrail_append_pipeline_fallbacks_total",
+            "Pipelined batches redone on their own because the batch before them, or they, failed.",
+            &self.pipeline_fallbacks,
         );
         let _ = writeln!(
             out,

@@ -18,6 +18,7 @@ use crate::keys::{SignedState, SignedTree};
 use crate::ledger::records::{Derived, Record, RecordKey};
 use crate::ledger::rules::{self, RuleViolation, StateKey};
 use crate::ledger::state::LedgerMemory;
+use crate::ledger::state::StateValue;
 use crate::log::checkpoint::Checkpoint;
 use crate::log::entry::{self, ChainHead, EntryError};
 use crate::log::hash::{Hash, leaf_hash};
@@ -50,6 +51,13 @@ const MAX_CACHED_STATE_KEYS: usize = 100_000;
 /// Committed batches waiting for their signed size to be recorded and their answers to
 /// go out. The sequencer commits the next batch meanwhile; a few cover an fsync stall.
 const MAX_UNANSWERED_BATCHES: usize = 16;
+
+/// Smallest batch that is sequenced while the one before it commits. Sequencing a
+/// large batch takes as long as writing it (~7 µs per entry each), so overlapping the two
+/// nearly doubles the rate; for a small batch the extra reader transaction costs more
+/// than the overlap saves (measured: 64 single-donation clients went from ~9,500 to
+/// ~5,800 appends/s pipelined, 1,000-donation batches from ~57,000 to ~66,000/s).
+const MIN_PIPELINED_ENTRIES: usize = 256;
 
 /// Least time between two WAL checkpoints while appends go on (SQLite). Each copies
 /// what was committed since the last: 100 ms at 10,000 entries/s is ~1,000 entries, a
@@ -173,6 +181,8 @@ pub struct SequencerTask {
     metrics: Arc<Metrics>,
     /// Committed batches go here to be recorded beside the key and answered.
     finished: mpsc::Sender<Finished>,
+    /// Records appended by the batch in flight (see [`SequencerTask::run`]).
+    in_flight_keys: HashMap<RecordKey, (u64, Record)>,
 }
 
 /// Starts the sequencer; it runs until every [`Sequencer`] handle is dropped and the
@@ -226,6 +236,7 @@ pub async fn start(
         cache_valid: true,
         metrics,
         finished,
+        in_flight_keys: HashMap::new(),
     };
     let handle = tokio::spawn(async move {
         // The task owns the finisher's sender: when it ends, the finisher drains and ends.
@@ -352,30 +363,192 @@ impl BatchWrites {
     }
 }
 
-impl SequencerTask {
-    async fn run(mut self, mut receiver: mpsc::Receiver<Job>) {
-        while let Some(first) = receiver.recv().await {
-            let mut jobs = vec![first];
-            let mut entries = jobs[0].items.len();
-            while entries < MAX_BATCH_ENTRIES {
-                match receiver.try_recv() {
-                    Ok(job) => {
-                        entries += job.items.len();
-                        jobs.push(job);
-                    }
-                    Err(_) => break,
-                }
+/// Waits for a job, then takes every job already queued, up to a batch's worth.
+async fn next_jobs(receiver: &mut mpsc::Receiver<Job>) -> Option<Vec<Pending>> {
+    let first = receiver.recv().await?;
+    let mut entries = first.items.len();
+    let mut jobs = vec![first];
+    while entries < MAX_BATCH_ENTRIES {
+        match receiver.try_recv() {
+            Ok(job) => {
+                entries += job.items.len();
+                jobs.push(job);
             }
-            self.run_batch(jobs).await;
+            Err(_) => break,
+        }
+    }
+    Some(
+        jobs.into_iter()
+            .map(|job| Pending { job, result: None })
+            .collect(),
+    )
+}
+
+/// A batch being written and committed on the writer connection while the sequencer
+/// sequences the next one on top of it.
+struct InFlight {
+    pending: Vec<Pending>,
+    started: std::time::Instant,
+    commit: CommitTask,
+}
+
+type CommitTask = tokio::task::JoinHandle<Result<Arc<CommittedBatch>, BatchFailure>>;
+
+/// What the sequencer's loop woke up for.
+enum Next {
+    Committed(Result<Result<Arc<CommittedBatch>, BatchFailure>, tokio::task::JoinError>),
+    Jobs(Option<Vec<Pending>>),
+}
+
+impl SequencerTask {
+    /// Batches are pipelined where this process is the log's only writer (SQLite): while
+    /// one batch is written and committed, the next is sequenced on top of it, reading
+    /// committed state through a reader and the in-flight batch's state from memory. Any
+    /// failure falls back to one batch at a time, from the store's state. With other
+    /// writers (PostgreSQL) every batch reads and locks the head inside its transaction.
+    async fn run(mut self, mut receiver: mpsc::Receiver<Job>) {
+        let pipelined = !self.store.may_share_writers();
+        let mut in_flight: Option<InFlight> = None;
+        loop {
+            // Answer a batch as soon as it commits, even if no new job comes.
+            let next = match in_flight.as_mut() {
+                Some(f) => tokio::select! {
+                    biased;
+                    done = &mut f.commit => Next::Committed(done),
+                    jobs = next_jobs(&mut receiver) => Next::Jobs(jobs),
+                },
+                None => Next::Jobs(next_jobs(&mut receiver).await),
+            };
+            let mut pending = match next {
+                Next::Committed(done) => {
+                    let landed = in_flight.take().expect("a batch was in flight");
+                    self.land(landed, Some(done)).await;
+                    continue;
+                }
+                Next::Jobs(None) => break,
+                Next::Jobs(Some(pending)) => pending,
+            };
+            let entries: usize = pending.iter().map(|p| p.job.items.len()).sum();
+            if pipelined && self.cache_valid && entries >= MIN_PIPELINED_ENTRIES {
+                let started = std::time::Instant::now();
+                let sealed = self.sequence_ahead(&mut pending, started).await;
+                // This batch was sequenced on top of the one in flight: that must land.
+                let landed = match in_flight.take() {
+                    Some(previous) => self.land(previous, None).await,
+                    None => true,
+                };
+                match sealed {
+                    Ok(sealed) if landed => {
+                        self.metrics.record_pipelined_batch();
+                        in_flight = self.launch(pending, sealed, started).await;
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(failure) => {
+                        tracing::warn!(error = %failure.message(), "sequencing ahead failed; retrying the batch on its own");
+                    }
+                }
+                self.metrics.record_pipeline_fallback();
+                self.cache_valid = false;
+                self.in_flight_keys.clear();
+                for p in pending.iter_mut() {
+                    p.result = None;
+                }
+            } else if let Some(previous) = in_flight.take() {
+                self.land(previous, None).await;
+            }
+            self.run_batch(pending).await;
+        }
+        if let Some(previous) = in_flight.take() {
+            self.land(previous, None).await;
         }
         tracing::info!("sequencer stopped: queue closed and drained");
     }
 
-    async fn run_batch(&mut self, jobs: Vec<Job>) {
-        let mut pending: Vec<Pending> = jobs
-            .into_iter()
-            .map(|job| Pending { job, result: None })
-            .collect();
+    /// Sequences a batch on top of everything sequenced so far, reading committed state
+    /// through a reader (the batch in flight is in memory).
+    async fn sequence_ahead(
+        &mut self,
+        pending: &mut [Pending],
+        started: std::time::Instant,
+    ) -> Result<Option<Sealed>, BatchFailure> {
+        let mut reads = self.store.begin_snapshot().await?;
+        let sealed = self.sequence(pending, &mut reads, started).await;
+        if sealed.is_err() {
+            self.cache_valid = false;
+        }
+        sealed
+    }
+
+    /// Starts writing and committing a sealed batch beside the sequencer; a batch that
+    /// appends nothing (replays and refusals) is answered at once.
+    async fn launch(
+        &mut self,
+        pending: Vec<Pending>,
+        sealed: Option<Sealed>,
+        started: std::time::Instant,
+    ) -> Option<InFlight> {
+        let Some(mut sealed) = sealed else {
+            self.in_flight_keys.clear();
+            self.finish_batch(pending, None, started).await;
+            return None;
+        };
+        // The next batch looks up this one's ids here until it has committed.
+        self.in_flight_keys = std::mem::take(&mut sealed.writes.new_keys);
+        let store = self.store.clone();
+        let commit = tokio::spawn(async move { sealed.commit(store.begin_append().await?).await });
+        Some(InFlight {
+            pending,
+            started,
+            commit,
+        })
+    }
+
+    /// Hands the batch in flight to the finisher once it committed (`done` if it is
+    /// known already). If it did not commit, its jobs run again on their own from the
+    /// store's state (a commit whose outcome was unknown then replays), and false says
+    /// the state sequenced ahead of it is void.
+    async fn land(
+        &mut self,
+        in_flight: InFlight,
+        done: Option<Result<Result<Arc<CommittedBatch>, BatchFailure>, tokio::task::JoinError>>,
+    ) -> bool {
+        let InFlight {
+            mut pending,
+            started,
+            commit,
+        } = in_flight;
+        let done = match done {
+            Some(done) => done,
+            None => commit.await,
+        };
+        let outcome = done.unwrap_or_else(|e| {
+            Err(BatchFailure::Store(StoreError::Unavailable(format!(
+                "the commit task failed: {e}"
+            ))))
+        });
+        match outcome {
+            Ok(committed) => {
+                self.finish_batch(pending, Some(committed), started).await;
+                true
+            }
+            Err(failure) => {
+                tracing::warn!(error = %failure.message(), "a pipelined batch did not commit; retrying it on its own");
+                self.metrics.record_pipeline_fallback();
+                self.cache_valid = false;
+                self.in_flight_keys.clear();
+                for p in pending.iter_mut() {
+                    p.result = None;
+                }
+                self.run_batch(pending).await;
+                false
+            }
+        }
+    }
+
+    /// Runs one batch on its own: read, sequence, write and commit in one transaction,
+    /// retrying if another process moved the head.
+    async fn run_batch(&mut self, mut pending: Vec<Pending>) {
         let started = std::time::Instant::now();
         let mut attempt = 0;
         let mut committed = None;
@@ -384,7 +557,7 @@ impl SequencerTask {
             for p in pending.iter_mut() {
                 p.result = None;
             }
-            match self.try_batch(&mut pending).await {
+            match self.try_batch(&mut pending, started).await {
                 Ok(checkpoint) => {
                     committed = checkpoint;
                     break;
@@ -395,15 +568,8 @@ impl SequencerTask {
                     continue;
                 }
                 Err(failure) => {
-                    let message = match failure {
-                        BatchFailure::HeadMoved => {
-                            "the log head kept moving under this batch".to_string()
-                        }
-                        BatchFailure::Store(e) => e.to_string(),
-                        BatchFailure::Signing(e) => e,
-                    };
                     self.metrics.record_failed_batch();
-                    tracing::error!(error = %message, "append batch failed; nothing from it was acknowledged");
+                    tracing::error!(error = %failure.message(), "append batch failed; nothing from it was acknowledged");
                     for p in pending.iter_mut() {
                         p.result = Some(Err(AppendError::Unavailable(
                             "the log could not commit this write; retry with the same ids".into(),
@@ -413,6 +579,16 @@ impl SequencerTask {
                 }
             }
         }
+        self.finish_batch(pending, committed, started).await;
+    }
+
+    /// Counts a batch's outcomes and hands it to the finisher, which answers its jobs.
+    async fn finish_batch(
+        &mut self,
+        pending: Vec<Pending>,
+        committed: Option<Arc<CommittedBatch>>,
+        started: std::time::Instant,
+    ) {
         let (mut appended, mut replayed) = (0, 0);
         for item in pending
             .iter()
@@ -424,8 +600,9 @@ impl SequencerTask {
             }
         }
         if appended + replayed > 0 {
+            let size = committed.as_ref().map_or(0, |c| c.checkpoint.size);
             self.metrics
-                .record_batch(appended, replayed, self.head.size, started.elapsed());
+                .record_batch(appended, replayed, size, started.elapsed());
         }
         let answers = pending
             .into_iter()
@@ -441,14 +618,13 @@ impl SequencerTask {
         let _ = self.finished.send(Finished { committed, answers }).await;
     }
 
-    /// Runs one attempt at the batch; returns the checkpoint it committed, if it appended.
+    /// Runs one attempt at a batch on its own; returns what it committed, if it appended.
     async fn try_batch(
         &mut self,
         pending: &mut [Pending],
+        started: std::time::Instant,
     ) -> Result<Option<Arc<CommittedBatch>>, BatchFailure> {
-        let started = std::time::Instant::now();
         let mut tx = self.store.begin_append().await?;
-        let origin = self.signer.verifier().name().to_string();
         // Whatever happens below, the caches are trusted again only once this commits.
         let trusted = std::mem::replace(&mut self.cache_valid, false);
         if !trusted || tx.may_share_writers() {
@@ -457,20 +633,41 @@ impl SequencerTask {
                 .await?
                 .ok_or_else(|| StoreError::Corrupt("log head row is missing".into()))?;
             if head != self.head {
-                // Another process appended (PostgreSQL), or a commit of ours had an
-                // unknown outcome: rebuild the caches from the database, inside the lock.
+                // Another process appended (PostgreSQL), or a commit of ours failed or had
+                // an unknown outcome: rebuild the caches from the database, inside the lock.
                 let hashes = tx.tree_hashes(&Frontier::indexes(head.size)).await?;
                 self.frontier = Frontier::from_stored(head.size, &hashes)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 self.head = head;
-                self.ledger = LedgerMemory::overlay(&origin);
+                self.ledger = LedgerMemory::overlay(self.signer.verifier().name());
             }
         }
+        let committed = match self.sequence(pending, &mut tx, started).await? {
+            None => {
+                tx.commit().await?;
+                None
+            }
+            Some(sealed) => Some(sealed.commit(tx).await?),
+        };
+        self.cache_valid = true;
+        Ok(committed)
+    }
+
+    /// Sequences the jobs on top of the task's head, reading what they need through
+    /// `reads`, and signs the result. Advances the task's head, frontier and ledger to
+    /// the batch's; returns `None` if it appends nothing (only replays and refusals).
+    async fn sequence(
+        &mut self,
+        pending: &mut [Pending],
+        reads: &mut AppendTx,
+        started: std::time::Instant,
+    ) -> Result<Option<Sealed>, BatchFailure> {
+        let origin = self.signer.verifier().name().to_string();
         if self.ledger.len() > MAX_CACHED_STATE_KEYS {
             self.ledger = LedgerMemory::overlay(&origin);
         }
-        // A failed attempt leaves an empty overlay behind (the state it held may be
-        // ahead of the store); a committed one puts the state back.
+        // A failure leaves an empty overlay behind (the state it held may be ahead of
+        // the store); a sequenced batch puts its state back.
         let ledger = std::mem::replace(&mut self.ledger, LedgerMemory::overlay(&origin));
         let mut batch = BatchState {
             chain: self.head,
@@ -478,6 +675,7 @@ impl SequencerTask {
             writes: BatchWrites::default(),
             ledger,
             clock: now(),
+            in_flight_keys: &self.in_flight_keys,
         };
 
         // One lookup for every id and every piece of rule state the whole batch needs.
@@ -485,7 +683,7 @@ impl SequencerTask {
             .iter()
             .flat_map(|p| p.job.items.iter().map(|r| r.record.key(&r.org)))
             .collect();
-        let logged = tx.record_seqs(&keys.iter().collect::<Vec<_>>()).await?;
+        let logged = reads.record_seqs(&keys.iter().collect::<Vec<_>>()).await?;
         let mut state_keys: Vec<StateKey> = pending
             .iter()
             .flat_map(|p| {
@@ -498,7 +696,7 @@ impl SequencerTask {
         state_keys.sort();
         state_keys.dedup();
         let missing: Vec<&StateKey> = batch.ledger.missing(&state_keys);
-        for (key, value) in tx.load_state(&missing).await? {
+        for (key, value) in reads.load_state(&missing).await? {
             batch.ledger.load(key, value);
         }
 
@@ -506,7 +704,7 @@ impl SequencerTask {
             let writes_mark = batch.writes.mark();
             let ledger_mark = batch.ledger.mark();
             let (chain_before, frontier_before) = (batch.chain, batch.frontier.clone());
-            let result = sequence_job(&mut tx, &p.job.items, &logged, &mut batch).await?;
+            let result = sequence_job(reads, &p.job.items, &logged, &mut batch).await?;
             if result.is_err() {
                 batch.writes.rollback_to(writes_mark);
                 batch.ledger.rollback(ledger_mark);
@@ -521,32 +719,80 @@ impl SequencerTask {
             writes,
             mut ledger,
             clock,
+            ..
         } = batch;
-        let sequenced = started.elapsed();
 
         if writes.entries.is_empty() {
-            // Only replays and refusals: nothing to write, nothing to sign.
-            tx.commit().await?;
             ledger.take_changes();
             self.ledger = ledger;
-            self.cache_valid = true;
             return Ok(None);
         }
-
         let checkpoint = Checkpoint {
-            origin: self.signer.verifier().name().to_string(),
+            origin,
             size: chain.size,
             root: frontier.root(),
         };
         let note = checkpoint
             .sign(&self.signer)
             .map_err(|e| BatchFailure::Signing(e.to_string()))?;
-        let stored = Arc::new(StoredCheckpoint {
-            size: checkpoint.size,
-            root: checkpoint.root,
-            note,
-        });
+        let first_tree_index = writes.first_tree_index.expect("entries imply hashes");
+        let hashes: HashMap<u64, Hash> = self
+            .frontier
+            .stored()
+            .chain((first_tree_index..).zip(writes.tree_hashes.iter().copied()))
+            .collect();
+        let state = ledger.take_changes();
+        // As a replay of the log would: a sequenced disbursement's leaf is known now, so a
+        // later batch may acknowledge it (if this one fails, that batch is redone too).
+        for (key, (seq, record)) in &writes.new_keys {
+            if let Some(leaf) = hashes.get(&stored_hash_index(0, *seq)) {
+                ledger.note_leaf(&key.org, record, *leaf);
+            }
+        }
+        ledger.take_changes();
+        let old_head = std::mem::replace(&mut self.head, chain);
+        self.frontier = frontier;
+        self.ledger = ledger;
+        Ok(Some(Sealed {
+            old_head,
+            new_head: chain,
+            writes,
+            state,
+            clock,
+            checkpoint: Arc::new(StoredCheckpoint {
+                size: checkpoint.size,
+                root: checkpoint.root,
+                note,
+            }),
+            first_tree_index,
+            hashes,
+            started,
+            sequenced: started.elapsed(),
+        }))
+    }
+}
 
+/// A sequenced and signed batch: everything its commit writes.
+struct Sealed {
+    /// The head it was sequenced on (the stored head when it commits), and its own.
+    old_head: ChainHead,
+    new_head: ChainHead,
+    writes: BatchWrites,
+    /// Ledger state it changed.
+    state: Vec<(StateKey, StateValue)>,
+    clock: UnixMillis,
+    checkpoint: Arc<StoredCheckpoint>,
+    first_tree_index: u64,
+    /// See [`CommittedBatch`].
+    hashes: HashMap<u64, Hash>,
+    started: std::time::Instant,
+    sequenced: std::time::Duration,
+}
+
+impl Sealed {
+    /// Writes the batch in `tx` (which must hold the write lock) and commits.
+    async fn commit(self, mut tx: AppendTx) -> Result<Arc<CommittedBatch>, BatchFailure> {
+        let writes = self.writes;
         let org_tokens: Vec<(String, Hash)> = writes
             .side_effects
             .iter()
@@ -554,63 +800,42 @@ impl SequencerTask {
                 SideEffect::IssueOrgToken { org, token_hash } => (org.clone(), *token_hash),
             })
             .collect();
-        let first_tree_index = writes.first_tree_index.expect("entries imply hashes");
         let rows = BatchRows {
-            old_head: &self.head,
-            new_head: &chain,
+            old_head: &self.old_head,
+            new_head: &self.new_head,
             entries: &writes.entries,
-            first_tree_index,
+            first_tree_index: self.first_tree_index,
             tree_hashes: &writes.tree_hashes,
             records: &writes.records,
-            state: &ledger.take_changes(),
+            state: &self.state,
             donations: &writes.donations,
             disbursements: &writes.disbursements,
             corrections: &writes.corrections,
             acks: &writes.acks,
             org_tokens: &org_tokens,
-            clock,
-            checkpoint: &stored,
+            clock: self.clock,
+            checkpoint: &self.checkpoint,
         };
         if tx.write_batch(&rows).await?.is_err() {
             return Err(BatchFailure::HeadMoved);
         }
-        let written = started.elapsed();
+        let written = self.started.elapsed();
         tx.commit().await?;
-        let committed = started.elapsed();
-
-        let batch_hashes: HashMap<u64, Hash> = self
-            .frontier
-            .stored()
-            .chain((first_tree_index..).zip(writes.tree_hashes.iter().copied()))
-            .collect();
-        self.head = chain;
-        self.frontier = frontier;
-        // As a replay of the log would: a committed disbursement's leaf is known now, so
-        // a later batch may acknowledge it.
-        for (key, (seq, record)) in &writes.new_keys {
-            if let Some(leaf) = batch_hashes.get(&stored_hash_index(0, *seq)) {
-                ledger.note_leaf(&key.org, record, *leaf);
-            }
-        }
-        ledger.take_changes();
-        self.ledger = ledger;
-        self.cache_valid = true;
-
         tracing::debug!(
-            size = chain.size,
+            size = self.checkpoint.size,
             entries = writes.entries.len(),
-            sequenced_us = sequenced.as_micros() as u64,
+            sequenced_us = self.sequenced.as_micros() as u64,
             written_us = written.as_micros() as u64,
-            committed_us = committed.as_micros() as u64,
+            committed_us = self.started.elapsed().as_micros() as u64,
             "batch committed"
         );
-        Ok(Some(Arc::new(CommittedBatch {
-            checkpoint: stored,
-            hashes: batch_hashes,
+        Ok(Arc::new(CommittedBatch {
+            checkpoint: self.checkpoint,
+            hashes: self.hashes,
             entries: writes.entries,
-            first_tree_index,
+            first_tree_index: self.first_tree_index,
             new_hashes: writes.tree_hashes,
-        })))
+        }))
     }
 }
 
@@ -771,12 +996,14 @@ async fn checkpoint_wal(store: Store, mut wal_written: mpsc::Receiver<()>) {
 }
 
 /// Everything a batch has decided so far, on top of the stored head.
-struct BatchState {
+struct BatchState<'a> {
     chain: ChainHead,
     frontier: Frontier,
     writes: BatchWrites,
     ledger: LedgerMemory,
     clock: UnixMillis,
+    /// Records appended by the batch in flight, not yet readable from the store.
+    in_flight_keys: &'a HashMap<RecordKey, (u64, Record)>,
 }
 
 /// Sequences one job's items on top of the batch so far. `Ok(Err(_))` refuses the job
@@ -785,7 +1012,7 @@ async fn sequence_job(
     tx: &mut AppendTx,
     items: &[AppendRequest],
     logged: &HashMap<RecordKey, u64>,
-    batch: &mut BatchState,
+    batch: &mut BatchState<'_>,
 ) -> Result<Result<Vec<Sequenced>, AppendError>, BatchFailure> {
     let keys: Vec<RecordKey> = items.iter().map(|r| r.record.key(&r.org)).collect();
 
@@ -820,7 +1047,12 @@ async fn sequence_job(
             outcomes.push(Sequenced::Replayed { seq });
             continue;
         }
-        if let Some((seq, logged)) = batch.writes.new_keys.get(key) {
+        if let Some((seq, logged)) = batch
+            .writes
+            .new_keys
+            .get(key)
+            .or_else(|| batch.in_flight_keys.get(key))
+        {
             if !logged.same_request(&req.record) {
                 return Ok(Err(AppendError::Conflict {
                     index,
@@ -873,6 +1105,16 @@ enum BatchFailure {
     HeadMoved,
     Store(StoreError),
     Signing(String),
+}
+
+impl BatchFailure {
+    fn message(&self) -> String {
+        match self {
+            BatchFailure::HeadMoved => "the log head kept moving under this batch".to_string(),
+            BatchFailure::Store(e) => e.to_string(),
+            BatchFailure::Signing(e) => e.clone(),
+        }
+    }
 }
 
 impl From<StoreError> for BatchFailure {

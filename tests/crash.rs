@@ -36,6 +36,8 @@ type SentBatches = Arc<Mutex<BTreeMap<String, Vec<String>>>>;
 
 /// Items per donation batch in the crash load.
 const BATCH_ITEMS: usize = 4;
+/// Items in the batches of the client whose batches are pipelined (at least 256).
+const PIPELINED_BATCH_ITEMS: usize = 300;
 
 /// The org receiving the crash load's donation batches.
 const CRASH_ORG: &str = "crash-org";
@@ -276,7 +278,10 @@ fn spawn_batches(
                     break;
                 }
                 let batch = format!("{tag}-b{c}-{n}");
-                let ids: Vec<String> = (0..BATCH_ITEMS).map(|i| format!("{batch}-{i}")).collect();
+                // One client's batches are large enough to be pipelined (sequenced while the
+                // batch before commits), so kills land in that path too.
+                let items = if c == 0 { PIPELINED_BATCH_ITEMS } else { BATCH_ITEMS };
+                let ids: Vec<String> = (0..items).map(|i| format!("{batch}-{i}")).collect();
                 let donations: Vec<Value> = ids
                     .iter()
                     .map(|id| json!({"id": id, "campaign": "relief", "amount": 10 + n % 90, "fee": 0, "channel": "card"}))
@@ -297,6 +302,21 @@ fn spawn_batches(
             }
         }
     })
+}
+
+/// The service's count of pipelined batches so far (0 if it does not answer).
+async fn pipelined_batches(base: &str) -> u64 {
+    let Ok(response) = reqwest::get(format!("{base}/metrics")).await else {
+        return 0;
+    };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("pennytrail_append_pipelined_batches_total ")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
 }
 
 fn token_of(data_dir: &tempfile::TempDir) -> String {
@@ -357,6 +377,8 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
     let mut verifier: Option<NoteVerifier> = None;
     let mut org_token: Option<String> = None;
     let mut max_in_flight_at_kill = usize::MAX;
+    // Batches sequenced while the one before committed, over the rounds (SQLite).
+    let mut pipelined = 0;
 
     for round in 0..rounds() {
         let service = ServiceProcess::start(&args)
@@ -419,6 +441,7 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
         tokio::time::sleep(Duration::from_millis(delay_ms(round))).await;
         max_in_flight_at_kill =
             max_in_flight_at_kill.min(load.in_flight_max.load(Ordering::SeqCst));
+        pipelined += pipelined_batches(&service.base).await;
         service.kill9().await;
         load.stop.store(true, Ordering::Relaxed);
         for c in clients {
@@ -435,6 +458,14 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
             acked_now
         );
     }
+
+    if database.is_none() {
+        assert!(
+            pipelined > 0,
+            "no round pipelined a batch; the kills missed that path"
+        );
+    }
+    eprintln!("{pipelined} pipelined batches before the kills");
 
     // Last, a graceful stop (SIGTERM) under the same load: it exits cleanly and loses
     // nothing either.

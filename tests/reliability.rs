@@ -359,6 +359,97 @@ async fn concurrent_identical_batches_append_once(app: TestApp) {
 }
 on_both_backends!(concurrent_identical_batches_append_once);
 
+/// Large batches are sequenced while the batch before them commits (SQLite). Retries of a
+/// batch that is still committing must replay it, never append it twice, and a changed
+/// item must conflict; a batch after it builds on its totals. Several rounds, so that
+/// the racers meet the first batch both in flight and committed.
+async fn retries_of_a_committing_batch_replay_it(app: TestApp) {
+    let token = seeded(&app).await;
+    const ITEMS: usize = 600;
+    for round in 0..4 {
+        let items: Vec<Value> = (0..ITEMS)
+            .map(|i| donation(&format!("big-{round}-{i}"), 10 + i as i64))
+            .collect();
+        let size = app.log_size().await;
+        let first = app
+            .client
+            .post(format!("{}/v1/orgs/{ORG}/donations/batch", app.base))
+            .bearer_auth(&token)
+            .json(&json!({ "donations": items }));
+        let first = tokio::spawn(async move { to_answer(first.send().await.expect("POST")).await });
+        // Queued first, then the retries arrive while it is being sequenced (and so are
+        // sequenced while it commits), or later as the rounds wait longer.
+        tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
+        // Retries of the second half, a changed item, and fresh donations after them.
+        let retry = json!({ "donations": items[ITEMS / 2..] });
+        let mut changed_items = items[ITEMS / 2..].to_vec();
+        changed_items[0]["amount"] = json!(1);
+        let fresh: Vec<Value> = (0..ITEMS / 2)
+            .map(|i| donation(&format!("after-{round}-{i}"), 1))
+            .collect();
+        let answers = fire_at_once(
+            &app,
+            &token,
+            "/donations/batch",
+            vec![
+                retry.clone(),
+                retry,
+                json!({ "donations": changed_items }),
+                json!({ "donations": fresh }),
+            ],
+        )
+        .await;
+        let first = first.await.expect("first batch");
+        assert_eq!(first.status, 201, "{}", first.text());
+        let first_items = first.json()["items"].as_array().unwrap().clone();
+        let texts: Vec<String> = answers.iter().map(Answer::text).collect();
+        for retry in &answers[..2] {
+            // 200 if the first batch came first; 201 if the retry did (the first batch
+            // then replays the retried half).
+            assert!(retry.status == 200 || retry.status == 201, "{texts:?}");
+            for (item, original) in retry.json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(&first_items[ITEMS / 2..])
+            {
+                assert_eq!(
+                    item["seq"], original["seq"],
+                    "round {round}: one seq per id"
+                );
+            }
+        }
+        answers[2].assert_problem(409, None);
+        assert_eq!(answers[3].status, 201, "{}", answers[3].text());
+        assert_eq!(
+            app.log_size().await,
+            size + (ITEMS + ITEMS / 2) as u64,
+            "round {round}: each donation logged once"
+        );
+    }
+    let (ok, output) =
+        common::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
+    assert!(ok, "pennytrail check: {output}");
+    let metrics = app.get("/metrics").await.text();
+    let metric = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing: {metrics}"))
+    };
+    let pipelined = metric("pennytrail_append_pipelined_batches_total");
+    if app.backend == Backend::Sqlite {
+        // The retries met the first batch in flight, and nothing had to be redone.
+        assert!(pipelined >= 8, "{metrics}");
+    } else {
+        // Other processes may append to a PostgreSQL log: one batch at a time.
+        assert_eq!(pipelined, 0);
+    }
+    assert_eq!(metric("pennytrail_append_pipeline_fallbacks_total"), 0);
+    app.finish().await;
+}
+on_both_backends!(retries_of_a_committing_batch_replay_it);
+
 /// The same id with two different contents, 25 requests each, interleaved, at once: one
 /// 201; every request with the logged content 200 (or the 201), every other one 409.
 async fn concurrent_conflicting_donations_agree_with_the_log(app: TestApp) {

@@ -44,8 +44,15 @@ pub enum CanonicalError {
 
 /// Encodes a top-level object canonically. Fails if any value is outside the subset.
 pub fn encode(object: &Map<String, Value>) -> Result<Vec<u8>, CanonicalError> {
+    let mut fields: Vec<(&str, &Value)> = object.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    encode_fields(&mut fields)
+}
+
+/// Encodes a top-level object given as its fields, in any order (keys must be unique),
+/// so a caller can add fields to an object without copying it.
+pub fn encode_fields(fields: &mut [(&str, &Value)]) -> Result<Vec<u8>, CanonicalError> {
     let mut out = Vec::with_capacity(256);
-    encode_object(object, 0, "", &mut out)?;
+    encode_sorted(fields, 0, FieldPath::Root, &mut out)?;
     if out.len() > MAX_ENTRY_BYTES {
         return Err(CanonicalError::TooLarge { size: out.len() });
     }
@@ -81,31 +88,58 @@ fn is_valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// Where a value sits in an entry (`totals.card`, `ids[3]`); spelled out only when an
+/// error names it, so encoding allocates nothing for it.
+#[derive(Clone, Copy)]
+enum FieldPath<'a> {
+    Root,
+    Key(&'a FieldPath<'a>, &'a str),
+    Index(&'a FieldPath<'a>, usize),
+}
+
+impl FieldPath<'_> {
+    fn render(&self) -> String {
+        match self {
+            FieldPath::Root => String::new(),
+            FieldPath::Key(FieldPath::Root, key) => key.to_string(),
+            FieldPath::Key(parent, key) => format!("{}.{key}", parent.render()),
+            FieldPath::Index(parent, i) => format!("{}[{i}]", parent.render()),
+        }
+    }
+}
+
 fn encode_object(
     object: &Map<String, Value>,
     depth: usize,
-    path: &str,
+    path: FieldPath<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), CanonicalError> {
+    let mut fields: Vec<(&str, &Value)> = object.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    encode_sorted(&mut fields, depth, path, out)
+}
+
+fn encode_sorted(
+    fields: &mut [(&str, &Value)],
+    depth: usize,
+    path: FieldPath<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), CanonicalError> {
     // Keys are ASCII, so byte order equals RFC 8785's UTF-16 code unit order.
-    let mut keys: Vec<&String> = object.keys().collect();
-    keys.sort();
+    fields.sort_unstable_by_key(|(key, _)| *key);
+    debug_assert!(fields.windows(2).all(|w| w[0].0 != w[1].0), "duplicate key");
     out.push(b'{');
-    for (i, key) in keys.into_iter().enumerate() {
+    for (i, (key, value)) in fields.iter().enumerate() {
         if !is_valid_key(key) {
-            return Err(CanonicalError::BadKey { key: key.clone() });
+            return Err(CanonicalError::BadKey {
+                key: key.to_string(),
+            });
         }
         if i > 0 {
             out.push(b',');
         }
         encode_string(key, out);
         out.push(b':');
-        let field = if path.is_empty() {
-            key.clone()
-        } else {
-            format!("{path}.{key}")
-        };
-        encode_value(&object[key], depth, &field, out)?;
+        encode_value(value, depth, FieldPath::Key(&path, key), out)?;
     }
     out.push(b'}');
     Ok(())
@@ -114,18 +148,19 @@ fn encode_object(
 fn encode_value(
     value: &Value,
     depth: usize,
-    field: &str,
+    field: FieldPath<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), CanonicalError> {
     match value {
         Value::String(s) => encode_string(s, out),
         Value::Number(n) => match n.as_i64() {
             Some(i) if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i) => {
-                out.extend_from_slice(i.to_string().as_bytes())
+                use std::io::Write as _;
+                let _ = write!(out, "{i}");
             }
             _ => {
                 return Err(CanonicalError::BadNumber {
-                    field: field.to_string(),
+                    field: field.render(),
                     value: n.to_string(),
                 });
             }
@@ -133,7 +168,7 @@ fn encode_value(
         Value::Array(items) => {
             if depth >= MAX_DEPTH {
                 return Err(CanonicalError::TooDeep {
-                    field: field.to_string(),
+                    field: field.render(),
                 });
             }
             out.push(b'[');
@@ -141,21 +176,21 @@ fn encode_value(
                 if i > 0 {
                     out.push(b',');
                 }
-                encode_value(item, depth + 1, &format!("{field}[{i}]"), out)?;
+                encode_value(item, depth + 1, FieldPath::Index(&field, i), out)?;
             }
             out.push(b']');
         }
         Value::Object(inner) => {
             if depth >= MAX_DEPTH {
                 return Err(CanonicalError::TooDeep {
-                    field: field.to_string(),
+                    field: field.render(),
                 });
             }
             encode_object(inner, depth + 1, field, out)?;
         }
         Value::Null | Value::Bool(_) => {
             return Err(CanonicalError::BadType {
-                field: field.to_string(),
+                field: field.render(),
             });
         }
     }
@@ -167,24 +202,34 @@ fn encode_value(
 /// non-ASCII included, is written as its UTF-8 bytes.
 fn encode_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\u{08}' => out.extend_from_slice(b"\\b"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\u{0c}' => out.extend_from_slice(b"\\f"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            c if (c as u32) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+    // Only ASCII bytes are ever escaped, and no byte of a multi-byte UTF-8 character is
+    // ASCII, so runs of bytes between escapes are copied as they are.
+    let bytes = s.as_bytes();
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            0x0c => b"\\f",
+            b'\r' => b"\\r",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run_start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.extend_from_slice(escape);
         }
+        run_start = i + 1;
     }
+    out.extend_from_slice(&bytes[run_start..]);
     out.push(b'"');
 }
 

@@ -81,19 +81,27 @@ pub fn seal(
     if !is_valid_kind(kind) {
         return Err(EntryError::BadField { field: "kind" });
     }
-    let mut object = body.clone();
-    object.insert("v".into(), ENTRY_VERSION.into());
-    object.insert("seq".into(), header.seq.into());
-    object.insert("prev".into(), header.prev.to_hex().into());
-    object.insert("time".into(), header.time.format().into());
-    object.insert("kind".into(), kind.into());
-    if let Some(org) = org {
-        if !is_valid_id(org) {
-            return Err(EntryError::BadField { field: "org" });
-        }
-        object.insert("org".into(), org.into());
-    }
-    let bytes = canonical::encode(&object)?;
+    let common = [
+        Value::from(ENTRY_VERSION),
+        Value::from(header.seq),
+        Value::from(header.prev.to_hex()),
+        Value::from(header.time.format()),
+        Value::from(kind),
+    ];
+    let org = match org {
+        Some(org) if !is_valid_id(org) => return Err(EntryError::BadField { field: "org" }),
+        Some(org) => Some(Value::from(org)),
+        None => None,
+    };
+    // The body's fields and the common ones, encoded together without copying the body.
+    let mut fields: Vec<(&str, &Value)> = body.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    fields.extend(
+        ["v", "seq", "prev", "time", "kind"]
+            .into_iter()
+            .zip(&common),
+    );
+    fields.extend(org.as_ref().map(|org| ("org", org)));
+    let bytes = canonical::encode_fields(&mut fields)?;
     // Both sides of the boundary: what we write must read back as the same entry.
     debug_assert!(parse(&bytes).is_ok_and(|e| e.seq == header.seq && e.prev == header.prev));
     Ok(bytes)

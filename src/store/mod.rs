@@ -159,6 +159,21 @@ impl Store {
         Ok(Some(local.tree_file.get_or_init(|| Arc::new(file)).clone()))
     }
 
+    /// Whether other processes may append to this log: on PostgreSQL they may; a SQLite
+    /// file is written by the one process serving it.
+    pub fn may_share_writers(&self) -> bool {
+        matches!(self, Store::Postgres { .. })
+    }
+
+    /// A read-only transaction over committed data (a reader connection on SQLite), for
+    /// sequencing a batch while the one before it is still being committed.
+    pub async fn begin_snapshot(&self) -> StoreResult<AppendTx> {
+        Ok(match self {
+            Store::Sqlite { readers, .. } => AppendTx::Sqlite(readers.begin().await?),
+            Store::Postgres { pool } => AppendTx::Postgres(pool.begin().await?),
+        })
+    }
+
     /// The serving process's tree file, if it has one.
     pub fn tree_file(&self) -> Option<&Arc<TreeFile>> {
         match self {
