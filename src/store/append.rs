@@ -9,14 +9,15 @@ use std::collections::HashMap;
 
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite, Transaction};
 
-use super::{
-    LogMeta, MAX_ROWS_PER_STATEMENT, Store, StoreResult, StoredCheckpoint, order_hashes, to_hash,
-    to_i64, to_u64,
-};
+use super::{LogMeta, Store, StoreResult, StoredCheckpoint, order_hashes, to_hash, to_i64, to_u64};
 use crate::ledger::records::RecordKey;
 use crate::log::entry::ChainHead;
 use crate::log::hash::Hash;
 use crate::log::time::UnixMillis;
+
+/// Keys per id lookup statement ([`AppendTx::record_seqs`]): a batch's keys are padded to
+/// the next of these sizes. 256 keys × 3 values is far below both databases' limits.
+const LOOKUP_SIZES: [usize; 3] = [16, 64, 256];
 
 /// One open append transaction.
 pub enum AppendTx {
@@ -147,20 +148,30 @@ impl AppendTx {
     }
 
     /// The seq of every key already logged (keys not logged are absent from the map).
-    /// One statement per 300 keys: an appended batch pays one lookup, not one per item.
+    /// One statement per 256 keys, padded (by repeating a key) to one of a few sizes, so
+    /// its text repeats and the prepared statement is reused instead of parsed anew.
     pub async fn record_seqs(
         &mut self,
         keys: &[&RecordKey],
     ) -> StoreResult<HashMap<RecordKey, u64>> {
         let mut found = HashMap::new();
-        for chunk in keys.chunks(MAX_ROWS_PER_STATEMENT / 3) {
+        for chunk in keys.chunks(LOOKUP_SIZES[LOOKUP_SIZES.len() - 1]) {
+            let size = *LOOKUP_SIZES
+                .iter()
+                .find(|&&n| n >= chunk.len())
+                .expect("chunks fit the largest size");
+            let last = chunk[chunk.len() - 1];
+            let padded = chunk
+                .iter()
+                .copied()
+                .chain(std::iter::repeat_n(last, size - chunk.len()));
             let rows: Vec<(String, String, String, i64)> = on_tx!(self, conn => {
                 // A joined VALUES list, not `(org, scope, id) IN (…)`: PostgreSQL plans the IN
                 // form as an index range on (org, scope) filtered by id, which reads every
                 // id of the org on each batch.
                 let mut q = QueryBuilder::new("WITH wanted(org, scope, id) AS (VALUES ");
                 let mut list = q.separated(", ");
-                for key in chunk {
+                for key in padded {
                     list.push("(");
                     list.push_bind_unseparated(&key.org);
                     list.push_unseparated(", ");
