@@ -53,10 +53,11 @@ const MAX_CACHED_STATE_KEYS: usize = 100_000;
 const MAX_UNANSWERED_BATCHES: usize = 16;
 
 /// Smallest batch that is sequenced while the one before it commits. Sequencing a
-/// large batch takes as long as writing it (~7 µs per entry each), so overlapping the two
-/// nearly doubles the rate; for a small batch the extra reader transaction costs more
-/// than the overlap saves (measured: 64 single-donation clients went from ~9,500 to
-/// ~5,800 appends/s pipelined, 1,000-donation batches from ~57,000 to ~66,000/s).
+/// large batch takes about as long as writing it (~7 µs per entry each), so overlapping
+/// the two raises the rate; for a small batch the extra reader transaction costs more
+/// than the overlap saves (measured: 64 single-donation clients pipelined made 5,780
+/// appends/s against 8,000–10,000 in the runs around it; 1,000-donation batches went
+/// from 57,000–60,000 to 62,000–66,000/s).
 const MIN_PIPELINED_ENTRIES: usize = 256;
 
 /// Least time between two WAL checkpoints while appends go on (SQLite). Each copies
