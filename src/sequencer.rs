@@ -449,12 +449,7 @@ impl SequencerTask {
                         tracing::warn!(error = %failure.message(), "sequencing ahead failed; retrying the batch on its own");
                     }
                 }
-                self.metrics.record_pipeline_fallback();
-                self.cache_valid = false;
-                self.in_flight_keys.clear();
-                for p in pending.iter_mut() {
-                    p.result = None;
-                }
+                self.fall_back();
             } else if let Some(previous) = in_flight.take() {
                 self.land(previous, None).await;
             }
@@ -515,7 +510,7 @@ impl SequencerTask {
         done: Option<Result<Result<Arc<CommittedBatch>, BatchFailure>, tokio::task::JoinError>>,
     ) -> bool {
         let InFlight {
-            mut pending,
+            pending,
             started,
             commit,
         } = in_flight;
@@ -535,16 +530,19 @@ impl SequencerTask {
             }
             Err(failure) => {
                 tracing::warn!(error = %failure.message(), "a pipelined batch did not commit; retrying it on its own");
-                self.metrics.record_pipeline_fallback();
-                self.cache_valid = false;
-                self.in_flight_keys.clear();
-                for p in pending.iter_mut() {
-                    p.result = None;
-                }
+                self.fall_back();
                 self.run_batch(pending).await;
                 false
             }
         }
+    }
+
+    /// Voids the state sequenced ahead: the next batch runs on its own (`run_batch`, which
+    /// clears each job's result before every attempt) from the store's state.
+    fn fall_back(&mut self) {
+        self.metrics.record_pipeline_fallback();
+        self.cache_valid = false;
+        self.in_flight_keys.clear();
     }
 
     /// Runs one batch on its own: read, sequence, write and commit in one transaction,

@@ -129,6 +129,14 @@ impl Part {
             Part::All => true,
         }
     }
+
+    /// The chunks of [`PREPARED_ROWS`] rows of a table that belong to this part, each
+    /// with its position among all the table's chunks.
+    fn chunks<T>(self, rows: &[T]) -> impl Iterator<Item = (usize, &[T])> {
+        rows.chunks(PREPARED_ROWS)
+            .enumerate()
+            .filter(move |(_, chunk)| self.includes(chunk.len()))
+    }
 }
 
 /// Pushes each statement of `$rows` in `$part` onto the query builder `$q`, running
@@ -150,20 +158,14 @@ macro_rules! push_statements {
                 .push_bind(&rows.old_head.leaf_hash.0[..]);
             $done
         }
-        for chunk in rows.entries.chunks(PREPARED_ROWS) {
-            if !$part.includes(chunk.len()) {
-                continue;
-            }
+        for (_, chunk) in $part.chunks(rows.entries) {
             $q.push("INSERT INTO entries (seq, body) ");
             $q.push_values(chunk, |mut row, (seq, body)| {
                 row.push_bind(to_i64(*seq)).push_bind(&body[..]);
             });
             $done
         }
-        for (n, chunk) in rows.tree_hashes.chunks(PREPARED_ROWS).enumerate() {
-            if !$part.includes(chunk.len()) {
-                continue;
-            }
+        for (n, chunk) in $part.chunks(rows.tree_hashes) {
             let first = rows.first_tree_index + (n * PREPARED_ROWS) as u64;
             $q.push("INSERT INTO tree_hashes (idx, hash) ");
             $q.push_values(chunk.iter().enumerate(), |mut row, (i, hash)| {
@@ -172,10 +174,7 @@ macro_rules! push_statements {
             });
             $done
         }
-        for chunk in rows.records.chunks(PREPARED_ROWS) {
-            if !$part.includes(chunk.len()) {
-                continue;
-            }
+        for (_, chunk) in $part.chunks(rows.records) {
             $q.push("INSERT INTO record_ids (org, scope, id, seq) ");
             $q.push_values(chunk, |mut row, (key, seq)| {
                 row.push_bind(&key.org)
@@ -245,10 +244,7 @@ macro_rules! push_statements {
             }
             $done
         }
-        for chunk in rows.donations.chunks(PREPARED_ROWS) {
-            if !$part.includes(chunk.len()) {
-                continue;
-            }
+        for (_, chunk) in $part.chunks(rows.donations) {
             $q.push(
                 "INSERT INTO donations (org, id, campaign, seq, amount, fee, net, \
                  received_before, donor_commitment) ",
@@ -266,10 +262,7 @@ macro_rules! push_statements {
             });
             $done
         }
-        for chunk in rows.disbursements.chunks(PREPARED_ROWS) {
-            if !$part.includes(chunk.len()) {
-                continue;
-            }
+        for (_, chunk) in $part.chunks(rows.disbursements) {
             $q.push(
                 "INSERT INTO disbursements (org, id, campaign, beneficiary, seq, amount, \
                  disbursed_before) ",
