@@ -445,5 +445,13 @@ async fn the_tree_file_never_serves_a_wrong_proof() {
     }
     tree_file_caught_up(&app).await;
     assert_all_proofs_verify(&app, 25).await;
+
+    // A tree file that cannot be opened (here a folder in its place) costs speed only.
+    app.stop_service().await;
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    app.restart().await;
+    assert_eq!(metric(&app, "pennytrail_tree_file_hashes").await, None);
+    assert_all_proofs_verify(&app, 25).await;
     app.finish().await;
 }
