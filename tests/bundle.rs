@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{Backend, ORIGIN, TestApp};
+use common::{Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage, write_bundle};
 use pennytrail::bundle::csv_out::{Cell, CsvOut};
 use pennytrail::bundle::derive::{CSV_FILES, Deriver};
 use pennytrail::bundle::verify::{VerifyError, VerifyReport, verify_bundle};
 use pennytrail::bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, export_store, package};
 use pennytrail::log::checkpoint::Checkpoint;
 use pennytrail::log::entry::{ChainHead, EntryHeader, parse, seal};
-use pennytrail::log::hash::{leaf_hash, sha256};
+use pennytrail::log::hash::leaf_hash;
 use pennytrail::log::merkle::Frontier;
 use pennytrail::log::note::{NoteSigner, NoteVerifier};
 use pennytrail::log::time::UnixMillis;
@@ -26,28 +26,6 @@ use serde_json::{Value, json};
 const ORG: &str = "helping-hands";
 /// The formula-like text the correction sets, to see neutralisation in corrections.csv.
 const FORMULA_PURPOSE: &str = "=SUM(A1:A9)";
-
-/// A bundle in memory: file name → bytes.
-type Bundle = BTreeMap<String, Vec<u8>>;
-
-fn read_bundle(dir: &Path) -> Bundle {
-    let mut bundle = Bundle::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        bundle.insert(
-            entry.file_name().into_string().unwrap(),
-            fs::read(entry.path()).unwrap(),
-        );
-    }
-    bundle
-}
-
-fn write_bundle(dir: &Path, bundle: &Bundle) {
-    fs::create_dir_all(dir).unwrap();
-    for (name, bytes) in bundle {
-        fs::write(dir.join(name), bytes).unwrap();
-    }
-}
 
 fn verify(dir: &Path, verifier: &NoteVerifier) -> Result<VerifyReport, VerifyError> {
     verify_bundle(dir, verifier, None, |_, _| {})
@@ -58,21 +36,6 @@ fn verify_in_memory(bundle: &Bundle, verifier: &NoteVerifier) -> Result<VerifyRe
     let tmp = tempfile::tempdir().unwrap();
     write_bundle(tmp.path(), bundle);
     verify(tmp.path(), verifier)
-}
-
-/// `datapackage.json` with `bytes` and `hash` of every listed file recomputed from the
-/// bundle's current files, formatted as the exporter formats it.
-fn rehashed_datapackage(bundle: &Bundle) -> Vec<u8> {
-    let mut package: Value = serde_json::from_slice(&bundle[DATAPACKAGE_FILE]).unwrap();
-    for resource in package["resources"].as_array_mut().unwrap() {
-        let path = resource["path"].as_str().unwrap().to_string();
-        let bytes = &bundle[&path];
-        resource["bytes"] = json!(bytes.len());
-        resource["hash"] = json!(format!("sha256:{}", sha256(bytes).to_hex()));
-    }
-    let mut text = serde_json::to_string_pretty(&package).unwrap();
-    text.push('\n');
-    text.into_bytes()
 }
 
 /// What a forger does after editing files: makes datapackage.json agree with them.

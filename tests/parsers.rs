@@ -42,7 +42,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Backend, ORIGIN, TestApp};
+use common::{Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage, write_bundle};
 use pennytrail::api::error::ApiError;
 use pennytrail::api::extract::{ApiQuery, parse_json, parse_u64};
 use pennytrail::bundle::csv_out::{neutralise, restore};
@@ -194,8 +194,6 @@ fn bytes(max: usize) -> impl Strategy<Value = Bytes> {
 // ---------------------------------------------------------------------------------------
 // Valid inputs made by the real code: a service's log, receipts and exported bundle.
 // ---------------------------------------------------------------------------------------
-
-type Bundle = BTreeMap<String, Vec<u8>>;
 
 struct Fixture {
     verifier: NoteVerifier,
@@ -377,14 +375,7 @@ async fn build_fixture() -> Fixture {
     let (dir, _) = export_store(&store, Some(out.path().join("bundle")), |_, _| {})
         .await
         .unwrap();
-    let mut bundle = Bundle::new();
-    for file in fs::read_dir(&dir).unwrap() {
-        let file = file.unwrap();
-        bundle.insert(
-            file.file_name().into_string().unwrap(),
-            fs::read(file.path()).unwrap(),
-        );
-    }
+    let bundle = read_bundle(&dir);
     let report = verify_bundle(&dir, &app.verifier, None, |_, _| {}).expect("the bundle verifies");
     let checkpoint = Checkpoint::open(&note, &app.verifier).unwrap();
     assert_eq!((checkpoint.size, report.checkpoint.size), (size, size));
@@ -1618,28 +1609,11 @@ fn fuzz_key_and_state_files() {
 // The bundle verifier.
 // ---------------------------------------------------------------------------------------
 
-/// `datapackage.json` with the size and hash of every file recomputed, as a forger who
-/// edits files would write it (the exporter's formatting).
-fn rehashed_datapackage(bundle: &Bundle) -> Vec<u8> {
-    let mut package: Value = serde_json::from_slice(&bundle[DATAPACKAGE_FILE]).unwrap();
-    for resource in package["resources"].as_array_mut().unwrap() {
-        let path = resource["path"].as_str().unwrap().to_string();
-        let bytes = &bundle[&path];
-        resource["bytes"] = json!(bytes.len());
-        resource["hash"] = json!(format!("sha256:{}", sha256(bytes).to_hex()));
-    }
-    let mut text = serde_json::to_string_pretty(&package).unwrap();
-    text.push('\n');
-    text.into_bytes()
-}
-
 #[test]
 fn fuzz_bundle_mutated() {
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
-    for (name, bytes) in &f.bundle {
-        fs::write(dir.path().join(name), bytes).unwrap();
-    }
+    write_bundle(dir.path(), &f.bundle);
     let names: Vec<String> = f.bundle.keys().cloned().collect();
     fuzz(
         "bundle_mutated",
@@ -1690,9 +1664,7 @@ fn fuzz_bundle_mutated() {
     bundle.insert(CHECKPOINT_FILE.into(), cosigned(&f.note, 7).into_bytes());
     let package = rehashed_datapackage(&bundle);
     bundle.insert(DATAPACKAGE_FILE.into(), package);
-    for (name, bytes) in &bundle {
-        fs::write(dir.path().join(name), bytes).unwrap();
-    }
+    write_bundle(dir.path(), &bundle);
     let report = verify_bundle(dir.path(), &f.verifier, None, |_, _| {}).expect("cosigned");
     assert_eq!(report.checkpoint, f.report.checkpoint);
 }

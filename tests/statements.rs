@@ -22,7 +22,9 @@ use std::fs;
 use std::path::Path;
 
 use base64::Engine as _;
-use common::{Answer, Backend, ORIGIN, TestApp};
+use common::{
+    Answer, Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage, write_bundle,
+};
 use pennytrail::bundle::csv_out::{Cell, CsvOut};
 use pennytrail::bundle::derive::{CSV_FILES, Deriver};
 use pennytrail::bundle::verify::{VerifyError, VerifyReport, verify_bundle};
@@ -1505,43 +1507,14 @@ async fn the_cli_drafts_signs_and_publishes_statements() {
 // Bundles: a genuine one verifies; edited statements are refused and located.
 // ---------------------------------------------------------------------------------------
 
-type Bundle = BTreeMap<String, Vec<u8>>;
-
-fn read_bundle(dir: &Path) -> Bundle {
-    fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().into_string().unwrap(),
-                fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn write_bundle(dir: &Path, bundle: &Bundle) {
-    fs::create_dir_all(dir).unwrap();
-    for (name, bytes) in bundle {
-        fs::write(dir.join(name), bytes).unwrap();
-    }
-}
-
 fn verify(dir: &Path, verifier: &NoteVerifier) -> Result<VerifyReport, VerifyError> {
     verify_bundle(dir, verifier, None, |_, _| {})
 }
 
 /// What a forger does after editing files: recomputes datapackage.json's sizes and hashes.
 fn rehash(bundle: &mut Bundle) {
-    let mut package: Value = serde_json::from_slice(&bundle[DATAPACKAGE_FILE]).unwrap();
-    for resource in package["resources"].as_array_mut().unwrap() {
-        let bytes = &bundle[resource["path"].as_str().unwrap()];
-        resource["bytes"] = json!(bytes.len());
-        resource["hash"] = json!(format!("sha256:{}", sha256(bytes).to_hex()));
-    }
-    let mut text = serde_json::to_string_pretty(&package).unwrap();
-    text.push('\n');
-    bundle.insert(DATAPACKAGE_FILE.into(), text.into_bytes());
+    let package = rehashed_datapackage(bundle);
+    bundle.insert(DATAPACKAGE_FILE.into(), package);
 }
 
 fn forge(
