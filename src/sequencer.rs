@@ -217,7 +217,12 @@ pub async fn start(
             let (appends, appended) = mpsc::channel(MAX_PENDING_APPENDS);
             Some((
                 appends,
-                tokio::spawn(follow_tree_file(store.clone(), file, appended)),
+                tokio::spawn(follow_tree_file(
+                    store.clone(),
+                    file,
+                    stored_hash_count(head.size),
+                    appended,
+                )),
             ))
         }
         None => None,
@@ -401,9 +406,12 @@ struct InFlight {
 
 type CommitTask = tokio::task::JoinHandle<Result<Arc<CommittedBatch>, BatchFailure>>;
 
+/// How a commit task ended.
+type CommitDone = Result<Result<Arc<CommittedBatch>, BatchFailure>, tokio::task::JoinError>;
+
 /// What the sequencer's loop woke up for.
 enum Next {
-    Committed(Result<Result<Arc<CommittedBatch>, BatchFailure>, tokio::task::JoinError>),
+    Committed(CommitDone),
     Jobs(Option<Vec<Pending>>),
 }
 
@@ -475,11 +483,7 @@ impl SequencerTask {
         started: std::time::Instant,
     ) -> Result<Option<Sealed>, BatchFailure> {
         let mut reads = self.store.begin_snapshot().await?;
-        let sealed = self.sequence(pending, &mut reads, started).await;
-        if sealed.is_err() {
-            self.cache_valid = false;
-        }
-        sealed
+        self.sequence(pending, &mut reads, started).await
     }
 
     /// Starts writing and committing a sealed batch beside the sequencer; a batch that
@@ -510,11 +514,7 @@ impl SequencerTask {
     /// known already). If it did not commit, its jobs run again on their own from the
     /// store's state (a commit whose outcome was unknown then replays), and false says
     /// the state sequenced ahead of it is void.
-    async fn land(
-        &mut self,
-        in_flight: InFlight,
-        done: Option<Result<Result<Arc<CommittedBatch>, BatchFailure>, tokio::task::JoinError>>,
-    ) -> bool {
+    async fn land(&mut self, in_flight: InFlight, done: Option<CommitDone>) -> bool {
         let InFlight {
             pending,
             started,
@@ -632,7 +632,7 @@ impl SequencerTask {
         let mut tx = self.store.begin_append().await?;
         // Whatever happens below, the caches are trusted again only once this commits.
         let trusted = std::mem::replace(&mut self.cache_valid, false);
-        if !trusted || tx.may_share_writers() {
+        if !trusted || self.store.may_share_writers() {
             let head = tx
                 .lock_head()
                 .await?
@@ -949,7 +949,9 @@ async fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
     } = out;
     let mut done = Vec::with_capacity(MAX_UNANSWERED_BATCHES);
     while batches.recv_many(&mut done, MAX_UNANSWERED_BATCHES).await > 0 {
-        let recorded = match done.iter().rev().find_map(|b| b.committed.as_ref()) {
+        // The newest checkpoint extends every earlier one: record and publish it alone.
+        let newest = done.iter().rev().find_map(|b| b.committed.clone());
+        let recorded = match &newest {
             None => Ok(()),
             Some(newest) => {
                 let tree = SignedTree {
@@ -963,7 +965,7 @@ async fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
             }
         };
         if recorded.is_ok()
-            && let Some(newest) = done.iter().rev().find_map(|b| b.committed.as_ref())
+            && let Some(newest) = &newest
         {
             store.publish_checkpoint(&newest.checkpoint);
         }

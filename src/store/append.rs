@@ -72,14 +72,6 @@ impl AppendTx {
         Ok(())
     }
 
-    /// Whether the head must be read (and locked) at the start of every batch because
-    /// other processes append too: on PostgreSQL they do. On SQLite the sequencer trusts
-    /// its cached head: `BEGIN IMMEDIATE` holds the file's write lock, and
-    /// [`AppendTx::write_batch`] changes nothing if the head moved.
-    pub fn may_share_writers(&self) -> bool {
-        matches!(self, AppendTx::Postgres(_))
-    }
-
     /// Reads the head, locking it against other writers until commit.
     pub async fn lock_head(&mut self) -> StoreResult<Option<ChainHead>> {
         let sql = match self {

@@ -44,18 +44,34 @@ pub struct BatchRows<'a> {
     pub checkpoint: &'a StoredCheckpoint,
 }
 
-/// The ledger state a batch stores in a table of its own. Orgs live in `record_ids`
-/// (written with their entry); entry summaries, keys and disbursement facts are read back
-/// from the log itself; a value rolled back to "absent" writes nothing.
+/// Whether a batch writes this changed state to a table of its own. Orgs live in
+/// `record_ids` (written with their entry); entry summaries, keys and disbursement facts
+/// are read back from the log itself; a value rolled back to "absent" writes nothing. A
+/// key holding another kind's value is an error.
+fn is_stored(key: &StateKey, value: &StateValue) -> StoreResult<bool> {
+    match (key, value) {
+        (StateKey::Beneficiary(..), StateValue::Beneficiary(v)) => Ok(v.is_some()),
+        (StateKey::Campaign(..), StateValue::Campaign(v)) => Ok(v.is_some()),
+        (StateKey::Stated(..), StateValue::Stated(v)) => Ok(v.is_some()),
+        (
+            StateKey::Org(_)
+            | StateKey::Entry(_)
+            | StateKey::OrgKey(_)
+            | StateKey::BeneficiaryKey(..)
+            | StateKey::Disbursement(..),
+            _,
+        ) => Ok(false),
+        (key, value) => Err(StoreError::Corrupt(format!(
+            "state key {key:?} holds {value:?}"
+        ))),
+    }
+}
+
+/// The changed state a batch writes (see [`is_stored`]).
 fn stored_state(state: &[(StateKey, StateValue)]) -> impl Iterator<Item = &(StateKey, StateValue)> {
-    state.iter().filter(|(key, value)| {
-        matches!(
-            (key, value),
-            (StateKey::Beneficiary(..), StateValue::Beneficiary(Some(_)))
-                | (StateKey::Campaign(..), StateValue::Campaign(Some(_)))
-                | (StateKey::Stated(..), StateValue::Stated(Some(_)))
-        )
-    })
+    state
+        .iter()
+        .filter(|(key, value)| matches!(is_stored(key, value), Ok(true)))
 }
 
 impl BatchRows<'_> {
@@ -79,25 +95,7 @@ impl BatchRows<'_> {
     /// Checks that the state holds nothing a batch cannot store.
     fn check_state(&self) -> StoreResult<()> {
         for (key, value) in self.state {
-            let storable = matches!(
-                (key, value),
-                (StateKey::Beneficiary(..), StateValue::Beneficiary(_))
-                    | (StateKey::Campaign(..), StateValue::Campaign(_))
-                    | (StateKey::Stated(..), StateValue::Stated(_))
-                    | (
-                        StateKey::Org(_)
-                            | StateKey::Entry(_)
-                            | StateKey::OrgKey(_)
-                            | StateKey::BeneficiaryKey(..)
-                            | StateKey::Disbursement(..),
-                        _
-                    )
-            );
-            if !storable {
-                return Err(StoreError::Corrupt(format!(
-                    "state key {key:?} holds {value:?}"
-                )));
-            }
+            is_stored(key, value)?;
         }
         Ok(())
     }

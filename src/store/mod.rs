@@ -159,8 +159,10 @@ impl Store {
         Ok(Some(local.tree_file.get_or_init(|| Arc::new(file)).clone()))
     }
 
-    /// Whether other processes may append to this log: on PostgreSQL they may; a SQLite
-    /// file is written by the one process serving it.
+    /// Whether other processes may append to this log: on PostgreSQL they may, so every
+    /// batch reads and locks the head. A SQLite file is written by the one process serving
+    /// it, whose sequencer trusts its cached head (`BEGIN IMMEDIATE` holds the write lock,
+    /// and [`AppendTx::write_batch`] changes nothing if the head moved).
     pub fn may_share_writers(&self) -> bool {
         matches!(self, Store::Postgres { .. })
     }

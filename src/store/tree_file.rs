@@ -161,16 +161,21 @@ impl TreeFile {
     }
 }
 
-/// Keeps the tree file level with the database: copies what it lacks at start, then
-/// appends each committed batch (copying from the database first if batches were
-/// dropped), until `batches` closes; then closes the file cleanly.
-pub async fn follow(store: Store, file: Arc<TreeFile>, mut batches: mpsc::Receiver<Appended>) {
-    if let Err(e) = catch_up(&store, &file, None).await {
+/// Keeps the tree file level with the database: copies what it lacks of the `stored`
+/// hashes at start, then appends each committed batch (copying from the database first
+/// if batches were dropped), until `batches` closes; then closes the file cleanly.
+pub async fn follow(
+    store: Store,
+    file: Arc<TreeFile>,
+    stored: u64,
+    mut batches: mpsc::Receiver<Appended>,
+) {
+    if let Err(e) = catch_up(&store, &file, stored).await {
         tracing::warn!(error = %e, "copying tree hashes into the tree file failed; proofs read the database meanwhile");
     }
     while let Some(batch) = batches.recv().await {
         let result = async {
-            catch_up(&store, &file, Some(batch.first)).await?;
+            catch_up(&store, &file, batch.first).await?;
             let skip = file.len().saturating_sub(batch.first);
             match batch.hashes.get(skip as usize..) {
                 Some(rest) if !rest.is_empty() => {
@@ -189,12 +194,8 @@ pub async fn follow(store: Store, file: Arc<TreeFile>, mut batches: mpsc::Receiv
     }
 }
 
-/// Copies stored hashes from the database into the file up to index `until` (or all).
-async fn catch_up(store: &Store, file: &Arc<TreeFile>, until: Option<u64>) -> StoreResult<()> {
-    let until = match until {
-        Some(n) => n,
-        None => crate::log::merkle::stored_hash_count(store.head().await?.size),
-    };
+/// Copies stored hashes from the database into the file up to index `until`.
+async fn catch_up(store: &Store, file: &Arc<TreeFile>, until: u64) -> StoreResult<()> {
     while file.len() < until {
         let from = file.len();
         let to = until.min(from + CATCH_UP_CHUNK);
