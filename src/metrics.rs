@@ -300,6 +300,20 @@ impl Metrics {
     }
 }
 
+/// The tree file's gauges (SQLite's serving process), appended to [`Metrics::render`].
+pub fn render_tree_file(out: &mut String, hashes: u64, usable: bool) {
+    let _ = writeln!(
+        out,
+        "# HELP pennytrail_tree_file_hashes Stored tree hashes copied into the tree file, \
+         which answers inclusion proofs without a query.\n\
+         # TYPE pennytrail_tree_file_hashes gauge\npennytrail_tree_file_hashes {hashes}\n\
+         # HELP pennytrail_tree_file_usable 1 while proofs are read from the tree file; 0 \
+         once one failed to verify (proofs then read the database until a restart).\n\
+         # TYPE pennytrail_tree_file_usable gauge\npennytrail_tree_file_usable {}",
+        u8::from(usable)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,18 +100,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
 pub async fn get_metrics(State(state): State<AppState>) -> Response {
     let mut text = state.metrics.render();
     if let Some(file) = state.store.tree_file() {
-        use std::fmt::Write as _;
-        let _ = write!(
-            text,
-            "# HELP pennytrail_tree_file_hashes Stored tree hashes copied into the tree file, \
-             which answers inclusion proofs without a query.\n\
-             # TYPE pennytrail_tree_file_hashes gauge\npennytrail_tree_file_hashes {}\n\
-             # HELP pennytrail_tree_file_usable 1 while proofs are read from the tree file; 0 \
-             once one failed to verify (proofs then read the database until a restart).\n\
-             # TYPE pennytrail_tree_file_usable gauge\npennytrail_tree_file_usable {}\n",
-            file.len(),
-            u8::from(file.is_usable())
-        );
+        crate::metrics::render_tree_file(&mut text, file.len(), file.is_usable());
     }
     (
         [(
