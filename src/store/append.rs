@@ -1,7 +1,8 @@
 //! The append transaction: everything one sequencer batch writes, committed at once.
 //!
-//! A batch first locks the head ([`AppendTx::lock_head`]); every later write in the
-//! transaction is then serialised against every other process sharing the database, and
+//! On PostgreSQL a batch first locks the head ([`AppendTx::lock_head`]), so every later
+//! write in the transaction is serialised against every other process sharing the
+//! database; on SQLite `BEGIN IMMEDIATE` holds the file's write lock. Either way
 //! [`AppendTx::write_batch`] writes the new head only if the stored head is still the one
 //! the batch was built on (a batch's first `prev` is the stored head, or nothing is written).
 
