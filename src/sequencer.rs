@@ -502,7 +502,7 @@ impl SequencerTask {
         // The next batch looks up this one's ids here until it has committed.
         self.in_flight_keys = std::mem::take(&mut sealed.writes.new_keys);
         let store = self.store.clone();
-        let commit = tokio::spawn(async move { sealed.commit(store.begin_append().await?).await });
+        let commit = tokio::spawn(async move { sealed.commit(store.begin_batch().await?).await });
         Some(InFlight {
             pending,
             started,
@@ -629,7 +629,7 @@ impl SequencerTask {
         pending: &mut [Pending],
         started: std::time::Instant,
     ) -> Result<Option<Arc<CommittedBatch>>, BatchFailure> {
-        let mut tx = self.store.begin_append().await?;
+        let mut tx = self.store.begin_batch().await?;
         // Whatever happens below, the caches are trusted again only once this commits.
         let trusted = std::mem::replace(&mut self.cache_valid, false);
         if !trusted || self.store.may_share_writers() {
@@ -795,8 +795,8 @@ struct Sealed {
 }
 
 impl Sealed {
-    /// Writes the batch in `tx` (which must hold the write lock) and commits.
-    async fn commit(self, mut tx: AppendTx) -> Result<Arc<CommittedBatch>, BatchFailure> {
+    /// Writes the batch through `tx` (from [`Store::begin_batch`]) and commits.
+    async fn commit(self, tx: AppendTx) -> Result<Arc<CommittedBatch>, BatchFailure> {
         let writes = self.writes;
         let org_tokens: Vec<(String, Hash)> = writes
             .side_effects
@@ -821,16 +821,13 @@ impl Sealed {
             clock: self.clock,
             checkpoint: &self.checkpoint,
         };
-        if tx.write_batch(&rows).await?.is_err() {
+        if tx.commit_batch(&rows).await?.is_err() {
             return Err(BatchFailure::HeadMoved);
         }
-        let written = self.started.elapsed();
-        tx.commit().await?;
         tracing::debug!(
             size = self.checkpoint.size,
             entries = writes.entries.len(),
             sequenced_us = self.sequenced.as_micros() as u64,
-            written_us = written.as_micros() as u64,
             committed_us = self.started.elapsed().as_micros() as u64,
             "batch committed"
         );

@@ -50,7 +50,7 @@ use pennytrail::bundle::derive::{Deriver, Summary};
 use pennytrail::bundle::verify::{VerifyReport, verify_bundle};
 use pennytrail::bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, export_store};
 use pennytrail::drafts::{DRAFT_FORMAT, Draft};
-use pennytrail::keys::{SignedState, load_or_create_donor_secret, read_signer};
+use pennytrail::keys::{SignedState, SignedTree, load_or_create_donor_secret, read_signer};
 use pennytrail::ledger::attestations::{
     AckStatus, Acknowledgement, AcknowledgementInput, KeyRotation, KeyRotationInput, Report,
     ReportFigures, ReportInput, sign, signature_bytes,
@@ -1553,12 +1553,25 @@ fn fuzz_key_and_state_files() {
         f.checkpoint.size,
         f.checkpoint.root.to_base64()
     );
+    // The slotted version-2 file, as the service writes it now.
+    let recorded = SignedState::beside(&dir.path().join("recorded"));
+    recorded
+        .record(
+            ORIGIN,
+            SignedTree {
+                size: f.checkpoint.size,
+                root: f.checkpoint.root,
+            },
+        )
+        .unwrap();
+    let signed_state_v2 = fs::read(recorded.path()).unwrap();
     let state_too = state.clone();
     let originals = [
         f.log_key_text.clone().into_bytes(),
         state.clone(),
         signed_state.into_bytes(),
         format!("{}\n", sha256(b"secret").to_hex()).into_bytes(),
+        signed_state_v2,
     ];
     fuzz(
         "key_and_state_files",

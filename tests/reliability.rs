@@ -450,6 +450,73 @@ async fn retries_of_a_committing_batch_replay_it(app: TestApp) {
 }
 on_both_backends!(retries_of_a_committing_batch_replay_it);
 
+/// Runs one statement on the service's database behind its back, as a second writer
+/// sharing the database could; returns the first column of the first row, if any.
+async fn behind_the_back(app: &TestApp, sql: &'static str) -> Option<i64> {
+    use sqlx::Connection as _;
+    match &app.db {
+        None => {
+            let path = app.data_dir.path().join("pennytrail.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql)
+                .fetch_optional(&mut conn)
+                .await
+                .unwrap()
+        }
+        Some(db) => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .fetch_optional(&mut conn)
+                .await
+                .unwrap()
+        }
+    }
+}
+
+/// A batch commits only on the head it was built on. Here the stored head moves under
+/// the sequencer, which trusts its cached head on SQLite: the batch's own check of the
+/// head must refuse it (answered 503, nothing written), and once the head is back the
+/// same write goes through and the log checks out.
+async fn a_batch_never_commits_over_a_moved_head(app: TestApp) {
+    let token = seeded(&app).await;
+    let size = app.log_size().await;
+    behind_the_back(&app, "UPDATE log_head SET size = size + 1000 WHERE id = 1").await;
+    app.org_post(&token, ORG, "/donations", &donation("moved", 100))
+        .await
+        .assert_problem(503, None);
+    let count = "SELECT COUNT(*) FROM entries";
+    assert_eq!(behind_the_back(&app, count).await, Some(size as i64));
+    let ids = "SELECT COUNT(*) FROM record_ids";
+    let ids_before = behind_the_back(&app, ids).await;
+
+    behind_the_back(&app, "UPDATE log_head SET size = size - 1000 WHERE id = 1").await;
+    assert_eq!(behind_the_back(&app, ids).await, ids_before);
+    let answer = app
+        .org_post(&token, ORG, "/donations", &donation("moved", 100))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    assert_eq!(app.log_size().await, size + 1);
+    assert_eq!(behind_the_back(&app, count).await, Some(size as i64 + 1));
+    if app.backend == Backend::Sqlite {
+        // The failed script was recognised as a moved head (and retried, failing on
+        // the missing tree of the bogus size), not as some other error.
+        let metrics = app.get("/metrics").await.text();
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l == "pennytrail_append_head_retries_total 1"),
+            "{metrics}"
+        );
+    }
+    let (ok, output) =
+        common::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
+    assert!(ok, "pennytrail check: {output}");
+    app.finish().await;
+}
+on_both_backends!(a_batch_never_commits_over_a_moved_head);
+
 /// The same id with two different contents, 25 requests each, interleaved, at once: one
 /// 201; every request with the logged content 200 (or the 201), every other one 409.
 async fn concurrent_conflicting_donations_agree_with_the_log(app: TestApp) {

@@ -125,13 +125,14 @@ async fn refuses_a_wrong_key_origin_or_fork(mut app: TestApp) {
     assert!(error.contains("readable by other users"), "{error}");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
 
-    // The key's record of what it signed disagrees with the store: a fork.
+    // The key's record of what it signed disagrees with the store: a fork. (Written in
+    // the version-1 format of earlier releases, which is still read.)
     let state = app.data_dir.path().join("log.key.signed");
     let text = std::fs::read_to_string(&state).unwrap();
     let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "pennytrail-signed-state v2");
     let forged = format!(
-        "{}\n{}\n1\n{}\n",
-        lines[0],
+        "pennytrail-signed-state v1\n{}\n1\n{}\n",
         lines[1],
         pennytrail::log::hash::sha256(b"x").to_base64()
     );

@@ -2,13 +2,16 @@
 //!
 //! On PostgreSQL a batch first locks the head ([`AppendTx::lock_head`]), so every later
 //! write in the transaction is serialised against every other process sharing the
-//! database; on SQLite `BEGIN IMMEDIATE` holds the file's write lock. Either way
-//! [`AppendTx::write_batch`] writes the new head only if the stored head is still the one
-//! the batch was built on (a batch's first `prev` is the stored head, or nothing is written).
+//! database. On SQLite, whose one writer is the serving process, a batch reads through
+//! the writer connection without a lock and its script takes the write lock (`BEGIN
+//! IMMEDIATE`), writes and commits at once ([`Store::begin_batch`]). Either way
+//! [`AppendTx::commit_batch`] commits only if the stored head is still the one the batch
+//! was built on (a batch's first `prev` is the stored head, or nothing is written).
 
 use std::collections::HashMap;
 
-use sqlx::{Postgres, QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Postgres, QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
 use super::{LogMeta, Store, StoreResult, StoredCheckpoint, order_hashes, to_hash, to_i64, to_u64};
 use crate::ledger::records::RecordKey;
@@ -20,9 +23,13 @@ use crate::log::time::UnixMillis;
 /// the next of these sizes. 256 keys × 3 values is far below both databases' limits.
 const LOOKUP_SIZES: [usize; 3] = [16, 64, 256];
 
-/// One open append transaction.
+/// One open append transaction, or what a sequencer batch reads and writes through.
 pub enum AppendTx {
     Sqlite(Transaction<'static, Sqlite>),
+    /// SQLite's writer connection outside any transaction (see [`Store::begin_batch`]),
+    /// with its pool, which [`AppendTx::commit_batch`] reads the head through after a
+    /// failed script.
+    SqliteBatch(PoolConnection<Sqlite>, SqlitePool),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -34,6 +41,10 @@ macro_rules! on_tx {
                 let $conn = &mut **t;
                 $body
             }
+            AppendTx::SqliteBatch(c, _) => {
+                let $conn = &mut **c;
+                $body
+            }
             AppendTx::Postgres(t) => {
                 let $conn = &mut **t;
                 $body
@@ -42,6 +53,23 @@ macro_rules! on_tx {
     };
 }
 pub(super) use on_tx;
+
+/// Reads the head (SQLite, and PostgreSQL without `FOR UPDATE`).
+pub(super) const HEAD_SQL: &str = "SELECT size, leaf_hash, time_ms FROM log_head WHERE id = 1";
+
+/// The head from a row of [`HEAD_SQL`] (size, leaf hash, time).
+pub(super) fn head_from_row<R: Row>(row: &R) -> StoreResult<ChainHead>
+where
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    Ok(ChainHead {
+        size: to_u64(row.try_get(0)?, "log size")?,
+        leaf_hash: to_hash(&row.try_get::<Vec<u8>, _>(1)?, "head leaf hash")?,
+        time: UnixMillis(row.try_get(2)?),
+    })
+}
 
 /// The stored head is not the one the batch was built on: another writer appended first.
 #[derive(Debug, thiserror::Error)]
@@ -62,35 +90,48 @@ impl Store {
             Store::Postgres { pool } => AppendTx::Postgres(pool.begin().await?),
         })
     }
+
+    /// Opens what one sequencer batch reads and writes through. On PostgreSQL that is a
+    /// transaction, in which the batch locks the head first. On SQLite it is the writer
+    /// connection outside any transaction: this process is the file's only writer, so
+    /// what the batch reads cannot change before it commits, and the batch's one script
+    /// takes the write lock, checks the head, writes and commits
+    /// ([`AppendTx::commit_batch`]). A batch is then two round trips to SQLite's
+    /// thread, its reads and its script, instead of four (`BEGIN`, reads, writes,
+    /// `COMMIT`); under load each round trip waited for a wake-up of a busy thread.
+    pub async fn begin_batch(&self) -> StoreResult<AppendTx> {
+        Ok(match self {
+            Store::Sqlite { writer, .. } => {
+                AppendTx::SqliteBatch(writer.acquire().await?, writer.clone())
+            }
+            Store::Postgres { pool } => AppendTx::Postgres(pool.begin().await?),
+        })
+    }
 }
 
 impl AppendTx {
+    /// Commits (a batch's SQLite connection holds no transaction: it only goes back to
+    /// its pool).
     pub async fn commit(self) -> StoreResult<()> {
         match self {
             AppendTx::Sqlite(t) => t.commit().await?,
+            AppendTx::SqliteBatch(..) => {}
             AppendTx::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
 
-    /// Reads the head, locking it against other writers until commit.
+    /// Reads the head, locking it against other writers until commit (on SQLite a
+    /// batch's script checks it instead, see [`AppendTx::commit_batch`]).
     pub async fn lock_head(&mut self) -> StoreResult<Option<ChainHead>> {
         let sql = match self {
-            AppendTx::Sqlite(_) => "SELECT size, leaf_hash, time_ms FROM log_head WHERE id = 1",
+            AppendTx::Sqlite(_) | AppendTx::SqliteBatch(..) => HEAD_SQL,
             AppendTx::Postgres(_) => {
                 "SELECT size, leaf_hash, time_ms FROM log_head WHERE id = 1 FOR UPDATE"
             }
         };
-        let row: Option<(i64, Vec<u8>, i64)> = on_tx!(self, conn => sqlx::query(sql)
-            .fetch_optional(conn).await?.map(|r| (r.get(0), r.get(1), r.get(2))));
-        row.map(|(size, leaf, time)| {
-            Ok(ChainHead {
-                size: to_u64(size, "log size")?,
-                leaf_hash: to_hash(&leaf, "head leaf hash")?,
-                time: UnixMillis(time),
-            })
-        })
-        .transpose()
+        on_tx!(self, conn => sqlx::query(sql).fetch_optional(conn).await?
+            .map(|row| head_from_row(&row)).transpose())
     }
 
     pub(super) async fn create_log(
@@ -153,7 +194,7 @@ impl AppendTx {
             // appends a third slower (4,350 against 6,600–7,300/s; its plan for a fresh
             // 64-row list is the same index probe, so the cause is not the plan shape).
             let size = match self {
-                AppendTx::Sqlite(_) => *LOOKUP_SIZES
+                AppendTx::Sqlite(_) | AppendTx::SqliteBatch(..) => *LOOKUP_SIZES
                     .iter()
                     .find(|&&n| n >= chunk.len())
                     .expect("chunks fit the largest size"),

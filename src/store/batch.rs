@@ -1,16 +1,17 @@
 //! What one sequencer batch writes: the head it moves, its entries and tree hashes, the
 //! id index, the ledger rows and state it changed, and its signed checkpoint.
 //!
-//! On SQLite the statements go to the database thread as one script, one round trip
-//! instead of one per table (each round trip wakes that thread, and under load waiting
-//! for those wake-ups was most of a batch's time); only full chunks of large batches run
-//! on their own, as cached statements ([`PREPARED_ROWS`]). PostgreSQL cannot run several
+//! On SQLite the statements go to the database thread as one script that also takes the
+//! write lock and commits, one round trip instead of one per table (each round trip wakes
+//! that thread, and under load waiting for those wake-ups was most of a batch's time);
+//! only full chunks of large batches run on their own, as cached statements
+//! ([`PREPARED_ROWS`]). PostgreSQL cannot run several
 //! statements with parameters in one request, so there they run one by one. Both are
 //! built by the same code ([`push_statements!`]), so the SQL exists once.
 
-use sqlx::QueryBuilder;
+use sqlx::{QueryBuilder, SqliteConnection};
 
-use super::append::AppendTx;
+use super::append::{AppendTx, HEAD_SQL, head_from_row};
 use super::{
     AckRow, CorrectionRow, DisbursementRow, DonationRow, HeadMoved, MAX_ROWS_PER_STATEMENT,
     StoreError, StoreResult, StoredCheckpoint, to_i64,
@@ -76,7 +77,8 @@ fn stored_state(state: &[(StateKey, StateValue)]) -> impl Iterator<Item = &(Stat
 
 impl BatchRows<'_> {
     /// Rows the statements change when the head has not moved: every insert adds its
-    /// rows or fails, each state upsert changes one row, the head update one.
+    /// rows or fails, each state upsert changes one row, the head update one (PostgreSQL
+    /// checks the head by this count, SQLite by a statement of its script).
     fn expected_changes(&self) -> u64 {
         let rows = self.entries.len()
             + self.tree_hashes.len()
@@ -330,61 +332,99 @@ macro_rules! push_statements {
 }
 
 impl AppendTx {
-    /// Writes a batch's rows and moves the head, unless the stored head is no longer
-    /// `rows.old_head` (another writer appended first): then the caller rolls back.
-    ///
-    /// The head update is the only statement that can change nothing without failing
-    /// (every insert adds its rows or fails, every upsert changes its row), so the count
-    /// of changed rows tells whether the head moved, with no separate round trip.
-    pub async fn write_batch(
-        &mut self,
-        rows: &BatchRows<'_>,
-    ) -> StoreResult<Result<(), HeadMoved>> {
+    /// Writes a batch's rows, moves the head and commits, unless the stored head is no
+    /// longer `rows.old_head` (another writer appended first): then nothing is written.
+    pub async fn commit_batch(self, rows: &BatchRows<'_>) -> StoreResult<Result<(), HeadMoved>> {
         rows.check_state()?;
-        let changed = match self {
-            AppendTx::Sqlite(tx) => {
-                let mut changed = 0;
-                let mut q = QueryBuilder::new("");
-                push_statements!(q, rows, Part::Full, {
-                    changed += q.build().execute(&mut **tx).await?.rows_affected();
-                    q.reset();
-                });
-                let mut q = QueryBuilder::new("");
-                push_statements!(q, rows, Part::Rest, {
-                    q.push(";\n");
-                });
-                // Each script is new text: preparing it once is cheaper than evicting
-                // the statement cache's reusable entries.
-                changed
-                    + q.build()
-                        .persistent(false)
-                        .execute(&mut **tx)
-                        .await?
-                        .rows_affected()
+        match self {
+            AppendTx::SqliteBatch(mut conn, pool) => {
+                let Err(error) = run_sqlite_script(&mut conn, rows).await else {
+                    return Ok(Ok(()));
+                };
+                // A statement that fails leaves its transaction open; closing the
+                // connection rolls back whatever the script wrote.
+                if let Err(e) = conn.close().await {
+                    tracing::warn!(error = %e, "closing the writer connection after a failed batch");
+                }
+                let found = sqlx::query(HEAD_SQL).fetch_optional(&pool).await?;
+                match found.map(|row| head_from_row(&row)).transpose()? {
+                    Some(head) if head != *rows.old_head => Ok(Err(HeadMoved {
+                        expected: rows.old_head.size,
+                        found: head.size,
+                    })),
+                    _ => Err(error),
+                }
             }
-            AppendTx::Postgres(tx) => {
+            AppendTx::Postgres(mut tx) => {
                 let mut changed = 0;
                 let mut q = QueryBuilder::new("");
                 push_statements!(q, rows, Part::All, {
-                    changed += q.build().execute(&mut **tx).await?.rows_affected();
+                    changed += q.build().execute(&mut *tx).await?.rows_affected();
                     q.reset();
                 });
-                changed
+                let mut tx = AppendTx::Postgres(tx);
+                let expected = rows.expected_changes();
+                if changed == expected {
+                    tx.commit().await?;
+                    Ok(Ok(()))
+                } else if changed + 1 == expected {
+                    // Dropping the transaction rolls it back.
+                    let found = tx.lock_head().await?.map(|h| h.size).unwrap_or(0);
+                    Ok(Err(HeadMoved {
+                        expected: rows.old_head.size,
+                        found,
+                    }))
+                } else {
+                    Err(changed_rows_differ(changed, expected))
+                }
             }
-        };
-        let expected = rows.expected_changes();
-        if changed == expected {
-            Ok(Ok(()))
-        } else if changed + 1 == expected {
-            let found = self.lock_head().await?.map(|h| h.size).unwrap_or(0);
-            Ok(Err(HeadMoved {
-                expected: rows.old_head.size,
-                found,
-            }))
-        } else {
-            Err(StoreError::Corrupt(format!(
-                "a batch changed {changed} rows where {expected} were written"
-            )))
+            AppendTx::Sqlite(_) => Err(StoreError::Unavailable(
+                "a batch is committed through the connection of Store::begin_batch".into(),
+            )),
         }
     }
+}
+
+/// Every insert adds its rows or fails and every upsert changes its row, so only a moved
+/// head can change fewer rows than written (PostgreSQL's head update then changes none).
+fn changed_rows_differ(changed: u64, expected: u64) -> StoreError {
+    StoreError::Corrupt(format!(
+        "a batch changed {changed} rows where {expected} were written"
+    ))
+}
+
+/// Runs a batch on SQLite's writer connection: `BEGIN IMMEDIATE`, the full chunks of
+/// large batches as cached statements, then everything else in one script that ends by
+/// checking the head and committing. On an error the transaction may still be open (the
+/// caller closes the connection).
+///
+/// The head update changes nothing if the head moved; the check after it then sets the
+/// head's size to NULL, which its `NOT NULL` constraint refuses, so the script fails
+/// before `COMMIT`. That check replaces PostgreSQL's count of changed rows: SQLite
+/// reports a stale count for `BEGIN` (the previous statement's), so a script's total is
+/// not the rows it changed.
+async fn run_sqlite_script(conn: &mut SqliteConnection, rows: &BatchRows<'_>) -> StoreResult<()> {
+    let mut began = false;
+    let mut q = QueryBuilder::new("");
+    push_statements!(q, rows, Part::Full, {
+        if !began {
+            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+            began = true;
+        }
+        q.build().execute(&mut *conn).await?;
+        q.reset();
+    });
+    let mut q = QueryBuilder::new(if began { "" } else { "BEGIN IMMEDIATE;\n" });
+    push_statements!(q, rows, Part::Rest, {
+        q.push(";\n");
+    });
+    q.push("UPDATE log_head SET size = NULL WHERE id = 1 AND NOT (size = ")
+        .push_bind(to_i64(rows.new_head.size))
+        .push(" AND leaf_hash = ")
+        .push_bind(&rows.new_head.leaf_hash.0[..])
+        .push(");\nCOMMIT");
+    // Each script is new text: preparing it once is cheaper than evicting the statement
+    // cache's reusable entries.
+    q.build().persistent(false).execute(&mut *conn).await?;
+    Ok(())
 }

@@ -161,8 +161,8 @@ impl Store {
 
     /// Whether other processes may append to this log: on PostgreSQL they may, so every
     /// batch reads and locks the head. A SQLite file is written by the one process serving
-    /// it, whose sequencer trusts its cached head (`BEGIN IMMEDIATE` holds the write lock,
-    /// and [`AppendTx::write_batch`] changes nothing if the head moved).
+    /// it, whose sequencer trusts its cached head ([`AppendTx::commit_batch`] still commits
+    /// nothing if the head moved).
     pub fn may_share_writers(&self) -> bool {
         matches!(self, Store::Postgres { .. })
     }
@@ -269,15 +269,11 @@ impl Store {
 
     pub async fn head(&self) -> StoreResult<ChainHead> {
         dispatch!(self, pool => {
-            let row = sqlx::query("SELECT size, leaf_hash, time_ms FROM log_head WHERE id = 1")
+            let row = sqlx::query(append::HEAD_SQL)
                 .fetch_optional(pool)
                 .await?
                 .ok_or_else(|| StoreError::Corrupt("log head row is missing".into()))?;
-            Ok(ChainHead {
-                size: to_u64(row.try_get(0)?, "log size")?,
-                leaf_hash: to_hash(&row.try_get::<Vec<u8>, _>(1)?, "head leaf hash")?,
-                time: UnixMillis(row.try_get(2)?),
-            })
+            append::head_from_row(&row)
         })
     }
 

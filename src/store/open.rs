@@ -60,30 +60,32 @@ async fn open_sqlite(path: PathBuf) -> StoreResult<Store> {
         // not temporary files: they only ever undo the current statement.
         .pragma("temp_store", "memory")
         .busy_timeout(LOCK_WAIT);
-    let writer = SqlitePoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(LOCK_WAIT)
+    let writer = sqlite_pool(1)
         // Copying the WAL back into the database is the checkpointer's job, beside the
         // writer, so no commit waits for it.
         .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
         .await?;
     sqlx::migrate!("migrations/sqlite").run(&writer).await?;
-    let readers = SqlitePoolOptions::new()
-        .max_connections(SQLITE_READERS)
-        .acquire_timeout(LOCK_WAIT)
+    let readers = sqlite_pool(SQLITE_READERS)
         .connect_with(options.clone().read_only(true))
         .await?;
-    let checkpointer = SqlitePoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(LOCK_WAIT)
-        .connect_with(options)
-        .await?;
+    let checkpointer = sqlite_pool(1).connect_with(options).await?;
     Ok(Store::Sqlite {
         writer,
         readers,
         checkpointer,
         local: Arc::new(SqliteLocal::new(path)),
     })
+}
+
+/// A pool of `connections` SQLite connections. They are not pinged when taken from the
+/// pool: a SQLite connection is a thread in this process, not a socket that can go dead
+/// unnoticed (a failed connection fails the statement, and a failed batch is retried).
+fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(LOCK_WAIT)
+        .test_before_acquire(false)
 }
 
 /// The part of a connection error worth showing: the server's message, or the OS error,
