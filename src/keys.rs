@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
-use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::{FileExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -115,6 +115,8 @@ const SLOT_BYTES: usize = 96;
 #[derive(Debug)]
 struct SlotWriter {
     file: File,
+    /// Device and inode of `file`.
+    file_id: (u64, u64),
     /// Byte offset of slot 0.
     slots_at: u64,
     next_slot: u64,
@@ -160,6 +162,12 @@ impl SignedState {
     /// first time this process records, the whole file replaced as version 2.
     pub fn record(&self, origin: &str, tree: SignedTree) -> anyhow::Result<()> {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // Another process (one sharing the key on the same PostgreSQL log) may have
+        // replaced the file since: then it is replaced again, not written through a
+        // handle to the unlinked one.
+        if writer.as_ref().is_some_and(|w| !w.is_at(&self.path)) {
+            *writer = None;
+        }
         if let Some(w) = writer.as_mut() {
             let at = w.slots_at + w.next_slot * SLOT_BYTES as u64;
             let written = w
@@ -199,12 +207,23 @@ impl SignedState {
             .write(true)
             .open(&self.path)
             .with_context(|| format!("opening {}", self.path.display()))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("reading {}", self.path.display()))?;
         *writer = Some(SlotWriter {
             file,
+            file_id: (meta.dev(), meta.ino()),
             slots_at: header.len() as u64,
             next_slot: 0,
         });
         Ok(())
+    }
+}
+
+impl SlotWriter {
+    /// Whether `path` is still the file this writer has open.
+    fn is_at(&self, path: &Path) -> bool {
+        fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == self.file_id)
     }
 }
 
@@ -371,6 +390,16 @@ mod tests {
         fs::write(state.path(), &bytes).unwrap();
         let error = state.read("other.org/log").unwrap_err().to_string();
         assert!(error.contains("belongs to another log"), "{error}");
+
+        // A file replaced behind the writer's back (another process sharing the key) is
+        // replaced again on the next record, not written through the old handle.
+        state.record(ORIGIN, tree(13)).unwrap();
+        let replaced = dir.path().join("replaced");
+        fs::write(&replaced, fs::read(state.path()).unwrap()).unwrap();
+        fs::rename(&replaced, state.path()).unwrap();
+        state.record(ORIGIN, tree(14)).unwrap();
+        let fresh = SignedState::beside(&dir.path().join("log.key"));
+        assert_eq!(fresh.read(ORIGIN).unwrap(), Some(tree(14)));
 
         // A slot moved to another origin's file fails its checksum.
         let other = SignedState::beside(&dir.path().join("other.key"));

@@ -20,8 +20,9 @@ use crate::log::hash::Hash;
 use crate::log::time::UnixMillis;
 
 /// Keys per id lookup statement ([`AppendTx::record_seqs`]): a batch's keys are padded to
-/// the next of these sizes. 256 keys × 3 values is far below both databases' limits.
-const LOOKUP_SIZES: [usize; 3] = [16, 64, 256];
+/// the next of these sizes, so a batch of up to 1,024 keys is one round trip. 1,024 keys ×
+/// 3 values is 3,072 bound parameters, far below both databases' limits.
+const LOOKUP_SIZES: [usize; 4] = [16, 64, 256, 1024];
 
 /// One open append transaction, or what a sequencer batch reads and writes through.
 pub enum AppendTx {
@@ -182,7 +183,7 @@ impl AppendTx {
     }
 
     /// The seq of every key already logged (keys not logged are absent from the map).
-    /// One statement per 256 keys; on SQLite padded (by repeating a key) to one of a few
+    /// One statement per 1,024 keys; on SQLite padded (by repeating a key) to one of a few
     /// sizes, so its text repeats and the prepared statement is reused, not parsed anew.
     pub async fn record_seqs(
         &mut self,
