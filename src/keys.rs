@@ -86,8 +86,7 @@ pub fn generate_signer(name: &str, path: &Path) -> anyhow::Result<NoteSigner> {
 /// each `size root checksum` padded with spaces. A record overwrites the slot not holding
 /// the newest tree and syncs the file's data: one write and one flush, where replacing
 /// the file (a temporary file, fsync, rename, fsync of the directory) took two flushes
-/// and two journal commits per batch, which was over a tenth of the server's time under
-/// single appends. A write torn by a crash spoils only its own slot (its checksum fails),
+/// per batch, which was over a tenth of the server's time under single appends. A write torn by a crash spoils only its own slot (its checksum fails),
 /// so the other still holds the tree recorded before. Version 1 (one tree, four lines)
 /// is still read; the first record rewrites it as version 2.
 #[derive(Debug, Clone)]
@@ -186,27 +185,23 @@ impl SignedState {
             .path
             .with_extension(format!("tmp{}", std::process::id()));
         let header = format!("{SIGNED_STATE_V2}\n{origin}\n");
+        let slot = slot_bytes(origin, tree);
         let mut body = header.clone().into_bytes();
-        body.extend_from_slice(&slot_bytes(origin, tree));
-        body.extend_from_slice(&slot_bytes(origin, tree));
-        {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            file.write_all(&body)?;
-            file.sync_all()?;
-        }
+        body.extend_from_slice(&slot);
+        body.extend_from_slice(&slot);
+        // The temporary file's handle stays open: after the rename it is the file.
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        file.write_all(&body)?;
+        file.sync_all()?;
         fs::rename(&tmp, &self.path)
             .with_context(|| format!("replacing {}", self.path.display()))?;
         sync_parent(&self.path)?;
-        let file = OpenOptions::new()
-            .write(true)
-            .open(&self.path)
-            .with_context(|| format!("opening {}", self.path.display()))?;
         let meta = file
             .metadata()
             .with_context(|| format!("reading {}", self.path.display()))?;

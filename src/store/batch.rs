@@ -11,7 +11,7 @@
 
 use sqlx::{QueryBuilder, SqliteConnection};
 
-use super::append::{AppendTx, HEAD_SQL, head_from_row};
+use super::append::AppendTx;
 use super::{
     AckRow, CorrectionRow, DisbursementRow, DonationRow, HeadMoved, MAX_ROWS_PER_STATEMENT,
     StoreError, StoreResult, StoredCheckpoint, to_i64,
@@ -339,7 +339,7 @@ impl AppendTx {
     pub async fn commit_batch(self, rows: &BatchRows<'_>) -> StoreResult<Result<(), HeadMoved>> {
         rows.check_state()?;
         match self {
-            AppendTx::SqliteBatch(mut conn, pool) => {
+            AppendTx::SqliteBatch(mut conn, store) => {
                 let Err(error) = run_sqlite_script(&mut conn, rows).await else {
                     return Ok(Ok(()));
                 };
@@ -348,9 +348,8 @@ impl AppendTx {
                 if let Err(e) = conn.close().await {
                     tracing::warn!(error = %e, "closing the writer connection after a failed batch");
                 }
-                let found = sqlx::query(HEAD_SQL).fetch_optional(&pool).await?;
-                match found.map(|row| head_from_row(&row)).transpose()? {
-                    Some(head) if head != *rows.old_head => Ok(Err(HeadMoved {
+                match store.head().await {
+                    Ok(head) if head != *rows.old_head => Ok(Err(HeadMoved {
                         expected: rows.old_head.size,
                         found: head.size,
                     })),
