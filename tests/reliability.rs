@@ -517,6 +517,43 @@ async fn a_batch_never_commits_over_a_moved_head(app: TestApp) {
 }
 on_both_backends!(a_batch_never_commits_over_a_moved_head);
 
+/// Under steady appends SQLite's WAL starts over again and again instead of growing with
+/// everything committed: 16 clients write 3,200 donations back to back (some 30 MB of
+/// WAL frames if it never started over) and the WAL file stays a few megabytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_starts_over_under_steady_appends() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let token = seeded(&app).await;
+    let size = app.log_size().await;
+    let app = Arc::new(app);
+    let clients: Vec<_> = (0..16)
+        .map(|client| {
+            let (app, token) = (app.clone(), token.clone());
+            tokio::spawn(async move {
+                for n in 0..200 {
+                    let body = donation(&format!("steady-{client}-{n}"), 100);
+                    let answer = app.org_post(&token, ORG, "/donations", &body).await;
+                    assert_eq!(answer.status, 201, "{}", answer.text());
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+    assert_eq!(app.log_size().await, size + 3_200);
+    let wal = app.data_dir.path().join("pennytrail.db-wal");
+    let wal_bytes = std::fs::metadata(&wal).unwrap().len();
+    assert!(
+        wal_bytes < 8 << 20,
+        "the WAL grew to {wal_bytes} bytes under steady appends"
+    );
+    let app = Arc::into_inner(app).expect("every client has finished");
+    app.finish().await;
+}
+
 /// The same id with two different contents, 25 requests each, interleaved, at once: one
 /// 201; every request with the logged content 200 (or the 201), every other one 409.
 async fn concurrent_conflicting_donations_agree_with_the_log(app: TestApp) {

@@ -96,6 +96,166 @@ async fn refuses_a_store_behind_what_the_key_signed(mut app: TestApp) {
 }
 on_both_backends!(refuses_a_store_behind_what_the_key_signed);
 
+/// Runs SQL statements on the stopped service's store, outside the service.
+async fn run_sql(app: &TestApp, statements: &[&str]) {
+    match &app.db {
+        None => {
+            let path = app.data_dir.path().join("pennytrail.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            for sql in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        Some(db) => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            for sql in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// The columns of the donations table's primary key, in order.
+async fn donation_key_columns(app: &TestApp) -> Vec<String> {
+    match &app.db {
+        None => {
+            let path = app.data_dir.path().join("pennytrail.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query_scalar(
+                "SELECT name FROM pragma_table_info('donations') WHERE pk > 0 ORDER BY pk",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+        }
+        Some(db) => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query_scalar(
+                "SELECT a.attname::text FROM pg_index i \
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+                 WHERE i.indrelid = 'donations'::regclass AND i.indisprimary \
+                 ORDER BY array_position(i.indkey::int2[], a.attnum)",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+        }
+    }
+}
+
+/// What the API answers about the donations `ids` of org `keeper`: each one, its
+/// trace, and the org's list (in pages of two and whole).
+async fn donation_answers(app: &TestApp, ids: &[&str]) -> Vec<(String, serde_json::Value)> {
+    let mut paths: Vec<String> = Vec::new();
+    for id in ids {
+        paths.push(format!("/v1/orgs/keeper/donations/{id}"));
+        paths.push(format!("/v1/orgs/keeper/donations/{id}/trace"));
+    }
+    paths.push("/v1/orgs/keeper/donations?limit=2".into());
+    paths.push("/v1/orgs/keeper/donations?limit=2&after=7".into());
+    paths.push("/v1/orgs/keeper/donations?limit=100".into());
+    let mut answers = Vec::new();
+    for path in paths {
+        let answer = app.get_json(&path).await;
+        answers.push((path, answer));
+    }
+    answers
+}
+
+/// A store written before donations were keyed by their place in the log (migration
+/// 5) is migrated on start: every donation is still found by its id, listed in log order
+/// and traced, with the same answers as before, and new donations go on after them.
+async fn donations_survive_the_move_to_log_order(mut app: TestApp) {
+    let token = app.new_org("keeper").await;
+    app.org_create(
+        &token,
+        "keeper",
+        "/beneficiaries",
+        &json!({"id": "school", "label": "A school", "kind": "organization", "country": "KE"}),
+    )
+    .await;
+    app.org_create(
+        &token,
+        "keeper",
+        "/campaigns",
+        &json!({"id": "meals", "title": "School meals", "purpose": "Lunch", "currency": "EUR",
+                "beneficiaries": ["school"]}),
+    )
+    .await;
+    // Ids out of log order, so id order and log order differ.
+    let ids = ["zeta", "alpha", "mike", "bravo", "yankee"];
+    for (i, id) in ids.iter().enumerate() {
+        app.org_create(&token, "keeper", "/donations",
+            &json!({"id": id, "campaign": "meals", "amount": 100 + i as i64, "fee": 1, "channel": "card"})).await;
+    }
+    let before = donation_answers(&app, &ids).await;
+    let listed: Vec<&str> = before.last().unwrap().1["donations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ids, "donations are listed in log order");
+
+    // Put the store back as the code before migration 5 left it.
+    app.stop_service().await;
+    let downgrade: &[&str] = match app.backend {
+        Backend::Sqlite => &[
+            "CREATE TABLE donations_by_id (org TEXT NOT NULL, id TEXT NOT NULL, campaign TEXT NOT NULL, \
+             seq INTEGER NOT NULL, amount INTEGER NOT NULL, fee INTEGER NOT NULL, net INTEGER NOT NULL, \
+             received_before INTEGER NOT NULL, donor_commitment TEXT, PRIMARY KEY (org, id)) WITHOUT ROWID",
+            "INSERT INTO donations_by_id SELECT org, id, campaign, seq, amount, fee, net, received_before, \
+             donor_commitment FROM donations",
+            "DROP TABLE donations",
+            "ALTER TABLE donations_by_id RENAME TO donations",
+            "CREATE INDEX donations_on_line ON donations (org, campaign, received_before)",
+            "CREATE INDEX donations_by_donor ON donations (org, donor_commitment) WHERE donor_commitment IS NOT NULL",
+            "DELETE FROM _sqlx_migrations WHERE version = 5",
+        ],
+        Backend::Postgres => &[
+            "ALTER TABLE donations DROP CONSTRAINT donations_pkey",
+            "ALTER TABLE donations ADD PRIMARY KEY (org, id)",
+            "DELETE FROM _sqlx_migrations WHERE version = 5",
+        ],
+    };
+    run_sql(&app, downgrade).await;
+    assert_eq!(donation_key_columns(&app).await, ["org", "id"]);
+
+    app.restart().await;
+    assert_eq!(donation_key_columns(&app).await, ["org", "seq"]);
+    let after = donation_answers(&app, &ids).await;
+    for ((path, was), (_, is)) in before.iter().zip(&after) {
+        assert_eq!(was, is, "{path} answers as before the migration");
+    }
+    let answer = app
+        .org_post(&token, "keeper", "/donations",
+            &json!({"id": "charlie", "campaign": "meals", "amount": 7, "fee": 0, "channel": "card"}))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    let replay = app
+        .org_post(&token, "keeper", "/donations",
+            &json!({"id": "alpha", "campaign": "meals", "amount": 101, "fee": 1, "channel": "card"}))
+        .await;
+    assert_eq!(
+        replay.status,
+        200,
+        "an old id is still known: {}",
+        replay.text()
+    );
+    app.finish().await;
+}
+on_both_backends!(donations_survive_the_move_to_log_order);
+
 async fn refuses_a_wrong_key_origin_or_fork(mut app: TestApp) {
     register(&app, "a").await;
     register(&app, "b").await;

@@ -44,6 +44,10 @@ pub struct RecordKey {
     pub id: String,
 }
 
+/// The scope of donations' idempotency keys; the store finds a donation by its id
+/// through this key.
+pub const DONATION_SCOPE: &str = "donation";
+
 /// Who a beneficiary is. `overhead` and `refunds` make those flows visible up front.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BeneficiaryKind {
@@ -544,7 +548,7 @@ impl Record {
             Record::Beneficiary(b) => ("beneficiary", b.id.clone()),
             Record::Campaign(c) => ("campaign", c.id.clone()),
             Record::Statement(s) => ("statement", s.idempotency_id()),
-            Record::Donation(d) => ("donation", d.id.clone()),
+            Record::Donation(d) => (DONATION_SCOPE, d.id.clone()),
             Record::Disbursement(x) => ("disbursement", x.id.clone()),
             Record::Correction(c) => ("correction", c.id.clone()),
             Record::Acknowledgement(a) => ("acknowledgement", a.disbursement.clone()),

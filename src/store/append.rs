@@ -10,19 +10,25 @@
 
 use std::collections::HashMap;
 
-use sqlx::pool::PoolConnection;
+use sqlx::{Connection, SqliteConnection};
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite, Transaction};
+use tokio::sync::OwnedMutexGuard;
 
-use super::{LogMeta, Store, StoreResult, StoredCheckpoint, order_hashes, to_hash, to_i64, to_u64};
+use super::{
+    LogMeta, Store, StoreError, StoreResult, StoredCheckpoint, order_hashes, to_hash, to_i64,
+    to_u64,
+};
 use crate::ledger::records::RecordKey;
 use crate::log::entry::ChainHead;
 use crate::log::hash::Hash;
 use crate::log::time::UnixMillis;
 
-/// Keys per SQLite id lookup statement ([`AppendTx::record_seqs`]): a batch's keys are
-/// padded to the next of these sizes, so a batch of up to 1,024 keys is one round trip.
-/// 1,024 keys × 3 values is 3,072 bound parameters, far below SQLite's limit.
-const LOOKUP_SIZES: [usize; 4] = [16, 64, 256, 1024];
+/// The SQLite id lookup ([`AppendTx::record_seqs`]): the keys come as one JSON array of
+/// `[org, scope, id]`, walked in order (`CROSS JOIN` keeps SQLite from reordering) and
+/// each probed in `record_ids`' primary key.
+const SQLITE_ID_LOOKUP: &str = "SELECT r.org, r.scope, r.id, r.seq FROM json_each($1) AS w \
+     CROSS JOIN record_ids AS r \
+     ON r.org = w.value ->> 0 AND r.scope = w.value ->> 1 AND r.id = w.value ->> 2";
 
 /// Keys per PostgreSQL id lookup statement. With 1,024, 1,000-donation batches on a
 /// store already holding 160,000 donations went from 39,000–42,000 to 23,000–24,000/s.
@@ -34,8 +40,29 @@ pub enum AppendTx {
     /// SQLite's writer connection outside any transaction (see [`Store::begin_batch`]),
     /// with its store, which [`AppendTx::commit_batch`] reads the head through after a
     /// failed script.
-    SqliteBatch(PoolConnection<Sqlite>, Store),
+    SqliteBatch(BatchWriter, Store),
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// The sequencer's SQLite writer connection, held for one batch ([`Store::begin_batch`]).
+pub struct BatchWriter(OwnedMutexGuard<Option<SqliteConnection>>);
+
+impl BatchWriter {
+    pub(super) fn connection(&mut self) -> StoreResult<&mut SqliteConnection> {
+        self.0
+            .as_mut()
+            .ok_or_else(|| StoreError::Unavailable("the writer connection is closed".into()))
+    }
+
+    /// Closes the connection, which rolls back whatever transaction it holds; the next
+    /// batch opens a new one.
+    pub(super) async fn close(&mut self) {
+        if let Some(connection) = self.0.take()
+            && let Err(e) = connection.close().await
+        {
+            tracing::warn!(error = %e, "closing the writer connection after a failed batch");
+        }
+    }
 }
 
 /// Runs `$body` with `$conn` bound to the transaction's connection.
@@ -47,7 +74,7 @@ macro_rules! on_tx {
                 $body
             }
             AppendTx::SqliteBatch(c, _) => {
-                let $conn = &mut **c;
+                let $conn = c.connection()?;
                 $body
             }
             AppendTx::Postgres(t) => {
@@ -113,8 +140,12 @@ impl Store {
     /// `COMMIT`); under load each round trip waited for a wake-up of a busy thread.
     pub async fn begin_batch(&self) -> StoreResult<AppendTx> {
         Ok(match self {
-            Store::Sqlite { writer, .. } => {
-                AppendTx::SqliteBatch(writer.acquire().await?, self.clone())
+            Store::Sqlite { local, .. } => {
+                let mut writer = local.batch_writer.clone().lock_owned().await;
+                if writer.is_none() {
+                    *writer = Some(SqliteConnection::connect_with(&local.writer_options).await?);
+                }
+                AppendTx::SqliteBatch(BatchWriter(writer), self.clone())
             }
             Store::Postgres { pool } => AppendTx::Postgres(pool.begin().await?),
         })
@@ -198,54 +229,62 @@ impl AppendTx {
         &mut self,
         keys: &[&RecordKey],
     ) -> StoreResult<HashMap<RecordKey, u64>> {
-        let mut found = HashMap::new();
-        // Only SQLite lists are padded: on PostgreSQL padding made 64-client single
-        // appends a third slower (4,350 against 6,600–7,300/s; its plan for a fresh
-        // 64-row list is the same index probe, so the cause is not the plan shape).
-        let padded_sizes: &[usize] = match self {
-            AppendTx::Postgres(_) => &[],
-            AppendTx::Sqlite(_) | AppendTx::SqliteBatch(..) => &LOOKUP_SIZES,
-        };
-        let keys_per_statement = padded_sizes.last().copied().unwrap_or(POSTGRES_LOOKUP_KEYS);
-        for chunk in keys.chunks(keys_per_statement) {
-            let size = padded_sizes
-                .iter()
-                .copied()
-                .find(|&n| n >= chunk.len())
-                .unwrap_or(chunk.len());
-            let last = chunk[chunk.len() - 1];
-            let padded = chunk
-                .iter()
-                .copied()
-                .chain(std::iter::repeat_n(last, size - chunk.len()));
-            let rows: Vec<(String, String, String, i64)> = on_tx!(self, conn => {
-                // A joined VALUES list, not `(org, scope, id) IN (…)`: PostgreSQL plans the IN
-                // form as an index range on (org, scope) filtered by id, which reads every
-                // id of the org on each batch.
-                let mut q = QueryBuilder::new("WITH wanted(org, scope, id) AS (VALUES ");
-                let mut list = q.separated(", ");
-                for key in padded {
-                    list.push("(");
-                    list.push_bind_unseparated(&key.org);
-                    list.push_unseparated(", ");
-                    list.push_bind_unseparated(key.scope);
-                    list.push_unseparated(", ");
-                    list.push_bind_unseparated(&key.id);
-                    list.push_unseparated(")");
+        let mut rows: Vec<(String, String, String, i64)> = Vec::new();
+        match self {
+            AppendTx::Postgres(t) => {
+                for chunk in keys.chunks(POSTGRES_LOOKUP_KEYS) {
+                    // A joined VALUES list, not `(org, scope, id) IN (…)`: PostgreSQL plans
+                    // the IN form as an index range on (org, scope) filtered by id, which
+                    // reads every id of the org on each batch.
+                    let mut q = QueryBuilder::new("WITH wanted(org, scope, id) AS (VALUES ");
+                    let mut list = q.separated(", ");
+                    for key in chunk {
+                        list.push("(");
+                        list.push_bind_unseparated(&key.org);
+                        list.push_unseparated(", ");
+                        list.push_bind_unseparated(key.scope);
+                        list.push_unseparated(", ");
+                        list.push_bind_unseparated(&key.id);
+                        list.push_unseparated(")");
+                    }
+                    q.push(
+                        ") SELECT r.org, r.scope, r.id, r.seq FROM wanted w JOIN record_ids r \
+                            ON r.org = w.org AND r.scope = w.scope AND r.id = w.id",
+                    );
+                    for r in q.build().fetch_all(&mut **t).await? {
+                        rows.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+                    }
                 }
-                q.push(") SELECT r.org, r.scope, r.id, r.seq FROM wanted w JOIN record_ids r \
-                        ON r.org = w.org AND r.scope = w.scope AND r.id = w.id");
-                q.build().fetch_all(conn).await?.into_iter()
-                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-                    .collect::<Result<_, sqlx::Error>>()?
-            });
-            for (org, scope, id, seq) in rows {
-                if let Some(key) = chunk
+            }
+            AppendTx::Sqlite(_) | AppendTx::SqliteBatch(..) if keys.is_empty() => {}
+            AppendTx::Sqlite(_) | AppendTx::SqliteBatch(..) => {
+                // All keys as one JSON parameter: the statement's text never changes, so
+                // it is prepared once, and each key is probed once.
+                let wanted: Vec<(&str, &str, &str)> = keys
                     .iter()
-                    .find(|k| k.org == org && k.scope == scope && k.id == id)
-                {
-                    found.insert((*key).clone(), to_u64(seq, "record seq")?);
+                    .map(|k| (k.org.as_str(), k.scope, k.id.as_str()))
+                    .collect();
+                let wanted = serde_json::to_string(&wanted)
+                    .map_err(|e| StoreError::Corrupt(format!("id lookup: {e}")))?;
+                let query = sqlx::query(SQLITE_ID_LOOKUP).bind(wanted);
+                let found = match self {
+                    AppendTx::Sqlite(t) => query.fetch_all(&mut **t).await?,
+                    AppendTx::SqliteBatch(c, _) => query.fetch_all(c.connection()?).await?,
+                    AppendTx::Postgres(_) => unreachable!("matched above"),
+                };
+                for r in found {
+                    rows.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
                 }
+            }
+        }
+        let wanted: HashMap<(&str, &str, &str), &RecordKey> = keys
+            .iter()
+            .map(|k| ((k.org.as_str(), k.scope, k.id.as_str()), *k))
+            .collect();
+        let mut found = HashMap::with_capacity(rows.len());
+        for (org, scope, id, seq) in &rows {
+            if let Some(key) = wanted.get(&(org.as_str(), scope.as_str(), id.as_str())) {
+                found.insert((*key).clone(), to_u64(*seq, "record seq")?);
             }
         }
         Ok(found)

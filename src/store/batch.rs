@@ -339,15 +339,13 @@ impl AppendTx {
     pub async fn commit_batch(self, rows: &BatchRows<'_>) -> StoreResult<Result<(), HeadMoved>> {
         rows.check_state()?;
         match self {
-            AppendTx::SqliteBatch(mut conn, store) => {
-                let Err(error) = run_sqlite_script(&mut conn, rows).await else {
+            AppendTx::SqliteBatch(mut writer, store) => {
+                let Err(error) = run_sqlite_script(writer.connection()?, rows).await else {
                     return Ok(Ok(()));
                 };
                 // A statement that fails leaves its transaction open; closing the
                 // connection rolls back whatever the script wrote.
-                if let Err(e) = conn.close().await {
-                    tracing::warn!(error = %e, "closing the writer connection after a failed batch");
-                }
+                writer.close().await;
                 match store.head().await {
                     Ok(head) if head != *rows.old_head => Ok(Err(HeadMoved {
                         expected: rows.old_head.size,

@@ -60,11 +60,10 @@ async fn open_sqlite(path: PathBuf) -> StoreResult<Store> {
         // not temporary files: they only ever undo the current statement.
         .pragma("temp_store", "memory")
         .busy_timeout(LOCK_WAIT);
-    let writer = sqlite_pool(1)
-        // Copying the WAL back into the database is the checkpointer's job, beside the
-        // writer, so no commit waits for it.
-        .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
-        .await?;
+    // Copying the WAL back into the database is the checkpointer's job, beside the
+    // writer, so no commit waits for it.
+    let writer_options = options.clone().pragma("wal_autocheckpoint", "0");
+    let writer = sqlite_pool(1).connect_with(writer_options.clone()).await?;
     sqlx::migrate!("migrations/sqlite").run(&writer).await?;
     let readers = sqlite_pool(SQLITE_READERS)
         .connect_with(options.clone().read_only(true))
@@ -74,7 +73,7 @@ async fn open_sqlite(path: PathBuf) -> StoreResult<Store> {
         writer,
         readers,
         checkpointer,
-        local: Arc::new(SqliteLocal::new(path)),
+        local: Arc::new(SqliteLocal::new(path, writer_options)),
     })
 }
 

@@ -5,6 +5,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreResult, dispatch, to_hash, to_i64, to_u64};
+use crate::ledger::records::DONATION_SCOPE;
 use crate::log::hash::Hash;
 
 /// A campaign's totals row.
@@ -225,8 +226,13 @@ impl Store {
 
     pub async fn donation(&self, org: &str, id: &str) -> StoreResult<Option<DonationView>> {
         dispatch!(self, pool => {
-            let sql = format!("SELECT {DONATION_COLUMNS} FROM donations WHERE org = $1 AND id = $2");
-            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(id).fetch_optional(pool).await? {
+            // Donations are keyed by (org, seq); the id leads there through record_ids.
+            let sql = format!(
+                "SELECT {DONATION_COLUMNS} FROM donations WHERE org = $1 \
+                 AND seq = (SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $3)"
+            );
+            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(DONATION_SCOPE).bind(id)
+                .fetch_optional(pool).await? {
                 Some(r) => Ok(Some(donation_row!(r))),
                 None => Ok(None),
             }
