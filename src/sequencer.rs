@@ -250,9 +250,16 @@ pub async fn start(
         finished,
         in_flight_keys: HashMap::new(),
     };
+    let sequencer = if task.store.may_share_writers() {
+        tokio::spawn(task.run(receiver))
+    } else {
+        run_on_own_thread(task, receiver)?
+    };
     let handle = tokio::spawn(async move {
         // The task owns the finisher's sender: when it ends, the finisher drains and ends.
-        task.run(receiver).await;
+        if let Err(e) = sequencer.await {
+            tracing::error!(error = %e, "the sequencer failed");
+        }
         let helpers = [
             ("finisher", Some(finisher)),
             ("WAL checkpointer", Some(checkpointer)),
@@ -265,6 +272,37 @@ pub async fn start(
         }
     });
     Ok((Sequencer { queue }, handle))
+}
+
+/// Runs the sequencer on a thread of its own (SQLite, whose connections each have their
+/// own thread and no socket on a runtime). Each batch waits on SQLite twice, and on the
+/// shared runtime every wake-up queued behind the HTTP tasks. Under 64 single-donation
+/// clients, in six alternating pairs of runs, its own thread was ahead in five
+/// (6,866-10,220 appends/s against 6,737-8,430/s on the shared runtime).
+fn run_on_own_thread(
+    task: SequencerTask,
+    receiver: mpsc::Receiver<Job>,
+) -> Result<tokio::task::JoinHandle<()>, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Unavailable(format!("starting the sequencer's runtime: {e}")))?;
+    let (stopped, on_stop) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("pt-sequencer".into())
+        .spawn(move || {
+            runtime.block_on(task.run(receiver));
+            // Whatever the run left spawned ends before anyone is told it stopped.
+            drop(runtime);
+            let _ = stopped.send(());
+        })
+        .map_err(|e| StoreError::Unavailable(format!("starting the sequencer's thread: {e}")))?;
+    Ok(tokio::spawn(async move {
+        // An error means the thread ended without finishing the run (it panicked).
+        if on_stop.await.is_err() {
+            tracing::error!("the sequencer's thread stopped before its queue was drained");
+        }
+    }))
 }
 
 /// One job being worked on within a batch.
