@@ -26,6 +26,10 @@ use crate::log::merkle::{
     inclusion_proof, inclusion_proof_indexes, stored_hash_index, verify_inclusion,
 };
 
+/// Most hashes one read of the file covers (8 KiB): a proof's hashes this close together
+/// are read at once.
+const MAX_HASHES_PER_READ: u64 = 256;
+
 /// File name of the tree file inside the data directory.
 pub const TREE_FILE: &str = "pennytrail.tree";
 
@@ -114,10 +118,32 @@ impl TreeFile {
         Ok(())
     }
 
-    fn read(&self, index: u64) -> Option<Hash> {
-        let mut bytes = [0u8; 32];
-        self.file.read_exact_at(&mut bytes, index * 32).ok()?;
-        Some(Hash(bytes))
+    /// The hashes at `indexes` (in that order), read one run of nearby hashes at a time:
+    /// a proof's lower levels lie within a few KiB of its leaf, and one read per hash
+    /// (some 25 on a 10M-entry log) was a third of the server's time serving proofs.
+    fn read_many(&self, indexes: &[u64]) -> Option<Vec<Hash>> {
+        let mut order: Vec<usize> = (0..indexes.len()).collect();
+        order.sort_by_key(|&k| indexes[k]);
+        let mut hashes = vec![Hash([0; 32]); indexes.len()];
+        let mut buffer = Vec::new();
+        let mut rest = &order[..];
+        while let Some(&first) = rest.first() {
+            let start = indexes[first];
+            // The run: every next index within reach of the run's start.
+            let run = rest
+                .iter()
+                .take_while(|&&k| indexes[k] - start < MAX_HASHES_PER_READ)
+                .count();
+            let end = indexes[rest[run - 1]] + 1;
+            buffer.resize(usize::try_from(end - start).ok()? * 32, 0);
+            self.file.read_exact_at(&mut buffer, start * 32).ok()?;
+            for &k in &rest[..run] {
+                let at = usize::try_from(indexes[k] - start).ok()? * 32;
+                hashes[k] = Hash(buffer[at..at + 32].try_into().ok()?);
+            }
+            rest = &rest[run..];
+        }
+        Some(hashes)
     }
 
     /// The inclusion proof of `seq` in `checkpoint`, read from the file and verified
@@ -133,11 +159,10 @@ impl TreeFile {
         if indexes.iter().chain([&leaf_index]).any(|&i| i >= len) {
             return None;
         }
-        let hashes = indexes
-            .iter()
-            .map(|&i| self.read(i))
-            .collect::<Option<Vec<Hash>>>()?;
-        let leaf = self.read(leaf_index)?;
+        let mut wanted = indexes.clone();
+        wanted.push(leaf_index);
+        let mut hashes = self.read_many(&wanted)?;
+        let leaf = hashes.pop()?;
         let proof = inclusion_proof(checkpoint.size, seq, &hashes).ok()?;
         if verify_inclusion(&proof, checkpoint.size, &checkpoint.root, seq, &leaf).is_err() {
             self.usable.store(false, Ordering::Relaxed);
