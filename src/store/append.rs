@@ -223,8 +223,8 @@ impl AppendTx {
     }
 
     /// The seq of every key already logged (keys not logged are absent from the map).
-    /// A few statements per batch; on SQLite padded (by repeating a key) to one of a few
-    /// sizes, so its text repeats and the prepared statement is reused, not parsed anew.
+    /// On SQLite one statement of fixed text ([`SQLITE_ID_LOOKUP`]), prepared once; on
+    /// PostgreSQL one per [`POSTGRES_LOOKUP_KEYS`] keys.
     pub async fn record_seqs(
         &mut self,
         keys: &[&RecordKey],
