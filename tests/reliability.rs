@@ -453,26 +453,10 @@ on_both_backends!(retries_of_a_committing_batch_replay_it);
 /// Runs one statement on the service's database behind its back, as a second writer
 /// sharing the database could; returns the first column of the first row, if any.
 async fn behind_the_back(app: &TestApp, sql: &'static str) -> Option<i64> {
-    use sqlx::Connection as _;
-    match &app.db {
-        None => {
-            let path = app.data_dir.path().join("pennytrail.db");
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            sqlx::query_scalar(sql)
-                .fetch_optional(&mut conn)
-                .await
-                .unwrap()
-        }
-        Some(db) => {
-            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            sqlx::query_scalar(sql)
-                .fetch_optional(&mut conn)
-                .await
-                .unwrap()
-        }
-    }
+    with_store_connection!(app, conn => sqlx::query_scalar(sql)
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap())
 }
 
 /// A batch commits only on the head it was built on. Here the stored head moves under

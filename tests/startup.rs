@@ -98,59 +98,28 @@ on_both_backends!(refuses_a_store_behind_what_the_key_signed);
 
 /// Runs SQL statements on the stopped service's store, outside the service.
 async fn run_sql(app: &TestApp, statements: &[&str]) {
-    match &app.db {
-        None => {
-            let path = app.data_dir.path().join("pennytrail.db");
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            for sql in statements {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
-        }
-        Some(db) => {
-            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            for sql in statements {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
-        }
-    }
+    with_store_connection!(app, conn => for sql in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    })
 }
 
 /// The columns of the donations table's primary key, in order.
 async fn donation_key_columns(app: &TestApp) -> Vec<String> {
-    match &app.db {
-        None => {
-            let path = app.data_dir.path().join("pennytrail.db");
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            sqlx::query_scalar(
-                "SELECT name FROM pragma_table_info('donations') WHERE pk > 0 ORDER BY pk",
-            )
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
+    let sql = match app.backend {
+        Backend::Sqlite => {
+            "SELECT name FROM pragma_table_info('donations') WHERE pk > 0 ORDER BY pk"
         }
-        Some(db) => {
-            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            sqlx::query_scalar(
-                "SELECT a.attname::text FROM pg_index i \
-                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
-                 WHERE i.indrelid = 'donations'::regclass AND i.indisprimary \
-                 ORDER BY array_position(i.indkey::int2[], a.attnum)",
-            )
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
+        Backend::Postgres => {
+            "SELECT a.attname::text FROM pg_index i \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+             WHERE i.indrelid = 'donations'::regclass AND i.indisprimary \
+             ORDER BY array_position(i.indkey::int2[], a.attnum)"
         }
-    }
+    };
+    with_store_connection!(app, conn => sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap())
 }
 
 /// What the API answers about the donations `ids` of org `keeper`: each one, its

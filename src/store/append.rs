@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
@@ -30,9 +30,70 @@ const SQLITE_ID_LOOKUP: &str = "SELECT r.org, r.scope, r.id, r.seq FROM json_eac
      CROSS JOIN record_ids AS r \
      ON r.org = w.value ->> 0 AND r.scope = w.value ->> 1 AND r.id = w.value ->> 2";
 
+/// A stored id: org, scope, id and its seq.
+type IdRow = (String, String, String, i64);
+
+/// Looks `keys` up with [`SQLITE_ID_LOOKUP`]: all of them as one JSON parameter, so the
+/// statement's text never changes (it is prepared once) and each key is probed once.
+async fn sqlite_record_seqs(
+    conn: &mut SqliteConnection,
+    keys: &[&RecordKey],
+) -> StoreResult<Vec<IdRow>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted: Vec<(&str, &str, &str)> = keys
+        .iter()
+        .map(|k| (k.org.as_str(), k.scope, k.id.as_str()))
+        .collect();
+    let wanted = serde_json::to_string(&wanted)
+        .map_err(|e| StoreError::Corrupt(format!("id lookup: {e}")))?;
+    let mut rows = Vec::new();
+    for r in sqlx::query(SQLITE_ID_LOOKUP)
+        .bind(wanted)
+        .fetch_all(conn)
+        .await?
+    {
+        rows.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+    }
+    Ok(rows)
+}
+
 /// Keys per PostgreSQL id lookup statement. With 1,024, 1,000-donation batches on a
 /// store already holding 160,000 donations went from 39,000–42,000 to 23,000–24,000/s.
 const POSTGRES_LOOKUP_KEYS: usize = 256;
+
+/// Looks `keys` up on PostgreSQL, [`POSTGRES_LOOKUP_KEYS`] per statement.
+async fn postgres_record_seqs(
+    conn: &mut PgConnection,
+    keys: &[&RecordKey],
+) -> StoreResult<Vec<IdRow>> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(POSTGRES_LOOKUP_KEYS) {
+        // A joined VALUES list, not `(org, scope, id) IN (…)`: PostgreSQL plans
+        // the IN form as an index range on (org, scope) filtered by id, which
+        // reads every id of the org on each batch.
+        let mut q = QueryBuilder::new("WITH wanted(org, scope, id) AS (VALUES ");
+        let mut list = q.separated(", ");
+        for key in chunk {
+            list.push("(");
+            list.push_bind_unseparated(&key.org);
+            list.push_unseparated(", ");
+            list.push_bind_unseparated(key.scope);
+            list.push_unseparated(", ");
+            list.push_bind_unseparated(&key.id);
+            list.push_unseparated(")");
+        }
+        q.push(
+            ") SELECT r.org, r.scope, r.id, r.seq FROM wanted w JOIN record_ids r \
+                ON r.org = w.org AND r.scope = w.scope AND r.id = w.id",
+        );
+        for r in q.build().fetch_all(&mut *conn).await? {
+            rows.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+        }
+    }
+    Ok(rows)
+}
 
 /// One open append transaction, or what a sequencer batch reads and writes through.
 pub enum AppendTx {
@@ -153,8 +214,8 @@ impl Store {
 }
 
 impl AppendTx {
-    /// Commits (a batch's SQLite connection holds no transaction: it only goes back to
-    /// its pool).
+    /// Commits (a batch's SQLite connection holds no transaction here: its script
+    /// committed, and the connection only goes back to the sequencer).
     pub async fn commit(self) -> StoreResult<()> {
         match self {
             AppendTx::Sqlite(t) => t.commit().await?,
@@ -229,54 +290,11 @@ impl AppendTx {
         &mut self,
         keys: &[&RecordKey],
     ) -> StoreResult<HashMap<RecordKey, u64>> {
-        let mut rows: Vec<(String, String, String, i64)> = Vec::new();
-        match self {
-            AppendTx::Postgres(t) => {
-                for chunk in keys.chunks(POSTGRES_LOOKUP_KEYS) {
-                    // A joined VALUES list, not `(org, scope, id) IN (…)`: PostgreSQL plans
-                    // the IN form as an index range on (org, scope) filtered by id, which
-                    // reads every id of the org on each batch.
-                    let mut q = QueryBuilder::new("WITH wanted(org, scope, id) AS (VALUES ");
-                    let mut list = q.separated(", ");
-                    for key in chunk {
-                        list.push("(");
-                        list.push_bind_unseparated(&key.org);
-                        list.push_unseparated(", ");
-                        list.push_bind_unseparated(key.scope);
-                        list.push_unseparated(", ");
-                        list.push_bind_unseparated(&key.id);
-                        list.push_unseparated(")");
-                    }
-                    q.push(
-                        ") SELECT r.org, r.scope, r.id, r.seq FROM wanted w JOIN record_ids r \
-                            ON r.org = w.org AND r.scope = w.scope AND r.id = w.id",
-                    );
-                    for r in q.build().fetch_all(&mut **t).await? {
-                        rows.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
-                    }
-                }
-            }
-            AppendTx::Sqlite(_) | AppendTx::SqliteBatch(..) if keys.is_empty() => {}
-            AppendTx::Sqlite(_) | AppendTx::SqliteBatch(..) => {
-                // All keys as one JSON parameter: the statement's text never changes, so
-                // it is prepared once, and each key is probed once.
-                let wanted: Vec<(&str, &str, &str)> = keys
-                    .iter()
-                    .map(|k| (k.org.as_str(), k.scope, k.id.as_str()))
-                    .collect();
-                let wanted = serde_json::to_string(&wanted)
-                    .map_err(|e| StoreError::Corrupt(format!("id lookup: {e}")))?;
-                let query = sqlx::query(SQLITE_ID_LOOKUP).bind(wanted);
-                let found = match self {
-                    AppendTx::Sqlite(t) => query.fetch_all(&mut **t).await?,
-                    AppendTx::SqliteBatch(c, _) => query.fetch_all(c.connection()?).await?,
-                    AppendTx::Postgres(_) => unreachable!("matched above"),
-                };
-                for r in found {
-                    rows.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
-                }
-            }
-        }
+        let rows = match self {
+            AppendTx::Postgres(t) => postgres_record_seqs(t, keys).await?,
+            AppendTx::Sqlite(t) => sqlite_record_seqs(t, keys).await?,
+            AppendTx::SqliteBatch(c, _) => sqlite_record_seqs(c.connection()?, keys).await?,
+        };
         let wanted: HashMap<(&str, &str, &str), &RecordKey> = keys
             .iter()
             .map(|k| ((k.org.as_str(), k.scope, k.id.as_str()), *k))

@@ -154,13 +154,12 @@ impl TreeFile {
             return None;
         }
         let len = self.len();
-        let indexes = inclusion_proof_indexes(checkpoint.size, seq).ok()?;
-        let leaf_index = stored_hash_index(0, seq);
-        if indexes.iter().chain([&leaf_index]).any(|&i| i >= len) {
+        // The proof's hashes, then the leaf's.
+        let mut wanted = inclusion_proof_indexes(checkpoint.size, seq).ok()?;
+        wanted.push(stored_hash_index(0, seq));
+        if wanted.iter().any(|&i| i >= len) {
             return None;
         }
-        let mut wanted = indexes.clone();
-        wanted.push(leaf_index);
         let mut hashes = self.read_many(&wanted)?;
         let leaf = hashes.pop()?;
         let proof = inclusion_proof(checkpoint.size, seq, &hashes).ok()?;

@@ -330,6 +330,30 @@ async fn answer(response: reqwest::Response) -> Answer {
     }
 }
 
+/// Runs `$body` with `$conn` bound to a new connection of its own to `$app`'s store
+/// (the SQLite file or the PostgreSQL database), outside the service: the same code
+/// for both backends.
+#[macro_export]
+macro_rules! with_store_connection {
+    ($app:expr, $conn:ident => $body:expr) => {{
+        use sqlx::Connection as _;
+        match &$app.db {
+            None => {
+                let path = $app.data_dir.path().join("pennytrail.db");
+                let mut $conn =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap();
+                $body
+            }
+            Some(db) => {
+                let mut $conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                $body
+            }
+        }
+    }};
+}
+
 /// Runs a scenario on both backends as two tests: `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! on_both_backends {
