@@ -30,7 +30,8 @@ use crate::log::time::UnixMillis;
 use crate::metrics::Metrics;
 use crate::store::{
     AckRow, AppendTx, Appended, BatchRows, CorrectionRow, DisbursementRow, DonationRow,
-    MAX_PENDING_APPENDS, Store, StoreError, StoredCheckpoint, follow_tree_file,
+    MAX_PENDING_APPENDS, RecentIds, Store, StoreError, StoredCheckpoint, follow_tree_file,
+    id_waits,
 };
 
 /// Most entries committed in one transaction. 4,096 entries of at most 16 KiB is at most
@@ -190,6 +191,11 @@ pub struct SequencerTask {
     finished: mpsc::Sender<Finished>,
     /// Records appended by the batch in flight (see [`SequencerTask::run`]).
     in_flight_keys: HashMap<RecordKey, (u64, Record)>,
+    /// The donation ids waiting in `recent_ids`, where this process is the log's one
+    /// writer (SQLite; `store::recent_ids` says why they wait). Batches run on their own
+    /// add theirs there; pipelined batches write theirs to `record_ids`. Read again
+    /// whenever the caches are.
+    recent_ids: Option<RecentIds>,
 }
 
 /// Starts the sequencer; it runs until every [`Sequencer`] handle is dropped and the
@@ -207,6 +213,11 @@ pub async fn start(
         &store.tree_hashes(&Frontier::indexes(head.size)).await?,
     )
     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let recent_ids = if store.may_share_writers() {
+        None
+    } else {
+        Some(store.begin_batch().await?.recent_ids().await?)
+    };
     let (queue, receiver) = mpsc::channel(MAX_QUEUED_JOBS);
     let (finished, finished_receiver) = mpsc::channel(MAX_UNANSWERED_BATCHES);
     let origin = signer.verifier().name().to_string();
@@ -256,6 +267,7 @@ pub async fn start(
         metrics,
         finished,
         in_flight_keys: HashMap::new(),
+        recent_ids,
     };
     let sequencer = if task.store.may_share_writers() {
         tokio::spawn(task.run(receiver))
@@ -528,7 +540,7 @@ impl SequencerTask {
         started: std::time::Instant,
     ) -> Result<Option<Sealed>, BatchFailure> {
         let mut reads = self.store.begin_snapshot().await?;
-        self.sequence(pending, &mut reads, started).await
+        self.sequence(pending, &mut reads, started, false).await
     }
 
     /// Starts writing and committing a sealed batch beside the sequencer; a batch that
@@ -679,6 +691,9 @@ impl SequencerTask {
         let mut tx = self.store.begin_batch().await?;
         // Whatever happens below, the caches are trusted again only once this commits.
         let trusted = std::mem::replace(&mut self.cache_valid, false);
+        if !trusted && self.recent_ids.is_some() {
+            self.recent_ids = Some(tx.recent_ids().await?);
+        }
         if !trusted || self.store.may_share_writers() {
             let head = tx
                 .lock_head()
@@ -695,12 +710,23 @@ impl SequencerTask {
                 self.ledger = LedgerMemory::overlay(self.signer.verifier().name());
             }
         }
-        let committed = match self.sequence(pending, &mut tx, started).await? {
+        let ids_may_wait = self.recent_ids.is_some();
+        let committed = match self
+            .sequence(pending, &mut tx, started, ids_may_wait)
+            .await?
+        {
             None => {
                 tx.commit().await?;
                 None
             }
-            Some(sealed) => Some(sealed.commit(tx).await?),
+            Some(sealed) => {
+                let (waiting, moved) = (sealed.recent_ids.clone(), sealed.move_recent_ids);
+                let committed = sealed.commit(tx).await?;
+                if let Some(recent_ids) = &mut self.recent_ids {
+                    recent_ids.committed(&waiting, moved);
+                }
+                Some(committed)
+            }
         };
         self.cache_valid = true;
         Ok(committed)
@@ -709,11 +735,13 @@ impl SequencerTask {
     /// Sequences the jobs on top of the task's head, reading what they need through
     /// `reads`, and signs the result. Advances the task's head, frontier and ledger to
     /// the batch's; returns `None` if it appends nothing (only replays and refusals).
+    /// With `ids_may_wait`, its donation ids go to `recent_ids` (see the field).
     async fn sequence(
         &mut self,
         pending: &mut [Pending],
         reads: &mut AppendTx,
         started: std::time::Instant,
+        ids_may_wait: bool,
     ) -> Result<Option<Sealed>, BatchFailure> {
         let origin = self.signer.verifier().name().to_string();
         if self.ledger.len() > MAX_CACHED_STATE_KEYS {
@@ -736,7 +764,16 @@ impl SequencerTask {
             .iter()
             .flat_map(|p| p.job.items.iter().map(|r| r.record.key(&r.org)))
             .collect();
-        let logged = reads.record_seqs(&keys.iter().collect::<Vec<_>>()).await?;
+        let waiting: HashMap<RecordKey, u64> = match &self.recent_ids {
+            Some(recent_ids) => keys
+                .iter()
+                .filter_map(|key| Some((key.clone(), recent_ids.get(key)?)))
+                .collect(),
+            None => HashMap::new(),
+        };
+        let unknown: Vec<&RecordKey> = keys.iter().filter(|k| !waiting.contains_key(k)).collect();
+        let mut logged = reads.record_seqs(&unknown).await?;
+        logged.extend(waiting);
         let mut state_keys: Vec<StateKey> = pending
             .iter()
             .flat_map(|p| {
@@ -769,11 +806,18 @@ impl SequencerTask {
         let BatchState {
             chain,
             frontier,
-            writes,
+            mut writes,
             mut ledger,
             clock,
             ..
         } = batch;
+        let (mut recent_ids, mut move_recent_ids) = (Vec::new(), false);
+        if let (true, Some(waiting)) = (ids_may_wait, &self.recent_ids) {
+            (recent_ids, writes.records) = std::mem::take(&mut writes.records)
+                .into_iter()
+                .partition(|(key, _)| id_waits(key));
+            move_recent_ids = waiting.move_due(recent_ids.len());
+        }
 
         if writes.entries.is_empty() {
             ledger.take_changes();
@@ -810,6 +854,8 @@ impl SequencerTask {
             old_head,
             new_head: chain,
             writes,
+            recent_ids,
+            move_recent_ids,
             state,
             clock,
             checkpoint: Arc::new(StoredCheckpoint {
@@ -831,6 +877,10 @@ struct Sealed {
     old_head: ChainHead,
     new_head: ChainHead,
     writes: BatchWrites,
+    /// Its ids that wait in `recent_ids` (the others are in `writes.records`), and
+    /// whether it then moves every waiting id to `record_ids`.
+    recent_ids: Vec<(RecordKey, u64)>,
+    move_recent_ids: bool,
     /// Ledger state it changed.
     state: Vec<(StateKey, StateValue)>,
     clock: UnixMillis,
@@ -860,6 +910,8 @@ impl Sealed {
             first_tree_index: self.first_tree_index,
             tree_hashes: &writes.tree_hashes,
             records: &writes.records,
+            recent_ids: &self.recent_ids,
+            move_recent_ids: self.move_recent_ids,
             state: &self.state,
             donations: &writes.donations,
             disbursements: &writes.disbursements,

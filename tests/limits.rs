@@ -23,8 +23,10 @@
 //!
 //! Limits inside the process that no request can observe directly (the sequencer's
 //! `MAX_BATCH_ENTRIES` and `MAX_QUEUED_JOBS`, checkpoint notes' `MAX_NOTE_BYTES` and
-//! `MAX_SIGNATURES`, receipts' `MAX_PROOF_HASHES`, the monitor's response caps) are
-//! covered by their modules' own tests and are not repeated here.
+//! `MAX_SIGNATURES`, receipts' `MAX_PROOF_HASHES`, the monitor's response caps, and
+//! `store::MAX_RECENT_IDS`, past which waiting donation ids move to `record_ids`) are
+//! covered by their modules' own tests (the last also by tests/reliability.rs
+//! `waiting_donation_ids_answer_like_indexed_ones`) and are not repeated here.
 
 mod common;
 

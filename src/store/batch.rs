@@ -1,5 +1,6 @@
 //! What one sequencer batch writes: the head it moves, its entries and tree hashes, the
-//! id index, the ledger rows and state it changed, and its signed checkpoint.
+//! id index (or the ids waiting in `recent_ids`, and their move into it), the ledger rows
+//! and state it changed, and its signed checkpoint.
 //!
 //! On SQLite the statements go to the database thread as one script that also takes the
 //! write lock and commits, one round trip instead of one per table (each round trip wakes
@@ -13,6 +14,7 @@
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::append::AppendTx;
+use super::recent_ids::MOVE_TO_RECORD_IDS;
 use super::{
     AckRow, CorrectionRow, DisbursementRow, DonationRow, HeadMoved, MAX_ROWS_PER_STATEMENT,
     StoreError, StoreResult, StoredCheckpoint, to_i64,
@@ -33,7 +35,12 @@ pub struct BatchRows<'a> {
     /// Index of the first of `tree_hashes` (they are consecutive).
     pub first_tree_index: u64,
     pub tree_hashes: &'a [Hash],
+    /// Ids for `record_ids`.
     pub records: &'a [(RecordKey, u64)],
+    /// Ids for `recent_ids` (SQLite only; see `store::recent_ids`).
+    pub recent_ids: &'a [(RecordKey, u64)],
+    /// Whether the batch then moves every id in `recent_ids` to `record_ids` (SQLite only).
+    pub move_recent_ids: bool,
     /// Ledger state the batch changed (entry and key state is skipped: the log holds it).
     pub state: &'a [(StateKey, StateValue)],
     pub donations: &'a [DonationRow],
@@ -84,6 +91,7 @@ impl BatchRows<'_> {
         let rows = self.entries.len()
             + self.tree_hashes.len()
             + self.records.len()
+            + self.recent_ids.len()
             + stored_state(self.state).count()
             + self.donations.len()
             + self.disbursements.len()
@@ -169,6 +177,7 @@ fn paddable(rows: &BatchRows<'_>) -> bool {
         rows.entries.len(),
         rows.tree_hashes.len(),
         rows.records.len(),
+        rows.recent_ids.len(),
         rows.donations.len(),
         rows.disbursements.len(),
     ];
@@ -255,6 +264,22 @@ macro_rules! push_statements {
                         .push_bind(to_i64(*seq));
                 });
             });
+            $done
+        }
+        for (_, chunk) in $part.chunks(rows.recent_ids) {
+            $q.push("INSERT INTO recent_ids (org, scope, id, seq) ");
+            padded_values!($q, pad, chunk.len(), 4, {
+                $q.push_values(chunk, |mut row, (key, seq)| {
+                    row.push_bind(&key.org)
+                        .push_bind(key.scope)
+                        .push_bind(&key.id)
+                        .push_bind(to_i64(*seq));
+                });
+            });
+            $done
+        }
+        if rest && rows.move_recent_ids {
+            $q.push(MOVE_TO_RECORD_IDS);
             $done
         }
         for (key, value) in stored_state(rows.state).filter(|_| rest) {
@@ -430,6 +455,13 @@ impl AppendTx {
                 }
             }
             AppendTx::Postgres(mut tx) => {
+                // Ids wait only where one process appends (see `store::recent_ids`); the
+                // count of changed rows below could not include a move anyway.
+                if !rows.recent_ids.is_empty() || rows.move_recent_ids {
+                    return Err(StoreError::Unavailable(
+                        "ids wait in recent_ids only on SQLite".into(),
+                    ));
+                }
                 let mut changed = 0;
                 let mut q = QueryBuilder::new("");
                 push_statements!(q, rows, Part::All, false, {
@@ -516,12 +548,14 @@ fn rest_script(rows: &BatchRows<'_>, began: bool) -> (QueryBuilder<Sqlite>, bool
 mod tests {
     use super::*;
 
-    /// The rows of a batch of `n` donations (contents do not matter to the script's text).
+    /// The rows of a batch of `n` donations (contents do not matter to the script's text),
+    /// their ids waiting in `recent_ids` as on SQLite.
     struct Rows {
         head: ChainHead,
         entries: Vec<(u64, Vec<u8>)>,
         tree_hashes: Vec<Hash>,
-        records: Vec<(RecordKey, u64)>,
+        recent_ids: Vec<(RecordKey, u64)>,
+        move_recent_ids: bool,
         donations: Vec<DonationRow>,
         checkpoint: StoredCheckpoint,
     }
@@ -535,7 +569,7 @@ mod tests {
             },
             entries: (0..n).map(|seq| (seq, vec![b'x'; 10])).collect(),
             tree_hashes: vec![Hash([1; 32]); tree_hashes],
-            records: (0..n)
+            recent_ids: (0..n)
                 .map(|seq| {
                     let key = RecordKey {
                         org: "org".into(),
@@ -545,6 +579,7 @@ mod tests {
                     (key, seq)
                 })
                 .collect(),
+            move_recent_ids: false,
             donations: (0..n)
                 .map(|seq| DonationRow {
                     org: "org".into(),
@@ -573,7 +608,9 @@ mod tests {
             entries: &rows.entries,
             first_tree_index: 0,
             tree_hashes: &rows.tree_hashes,
-            records: &rows.records,
+            records: &[],
+            recent_ids: &rows.recent_ids,
+            move_recent_ids: rows.move_recent_ids,
             state: &[],
             donations: &rows.donations,
             disbursements: &[],
@@ -597,6 +634,25 @@ mod tests {
         assert_ne!(three, five, "5 donations pad to 8 rows");
         assert_eq!(three.matches("INSERT INTO donations").count(), 1);
         assert!(three.contains("WHERE column1 IS NOT NULL"));
+        assert_eq!(three.matches("INSERT INTO recent_ids").count(), 1);
+        assert!(!three.contains("record_ids"));
+    }
+
+    #[test]
+    fn a_move_of_recent_ids_follows_the_batchs_own_and_keeps_the_script_padded() {
+        let mut rows = donations(3, 5);
+        rows.move_recent_ids = true;
+        let (moving, padded) = script(&rows);
+        assert!(padded);
+        let own = moving.find("INSERT INTO recent_ids").unwrap();
+        let moved = moving.find("INSERT INTO record_ids").unwrap();
+        let emptied = moving.find("DELETE FROM recent_ids").unwrap();
+        assert!(own < moved && moved < emptied, "{moving}");
+        assert!(emptied < moving.find("COMMIT").unwrap());
+        let mut four = donations(4, 7);
+        four.move_recent_ids = true;
+        assert_eq!(moving, script(&four).0, "one text per size class");
+        assert_ne!(moving, script(&donations(3, 5)).0);
     }
 
     #[test]

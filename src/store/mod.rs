@@ -12,6 +12,7 @@ mod batch;
 mod ledger;
 mod open;
 mod queries;
+mod recent_ids;
 mod tree_file;
 
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ pub use batch::BatchRows;
 pub use ledger::{AckRow, CorrectionRow, DisbursementRow, DonationRow};
 pub use open::{StoreConfig, open};
 pub use queries::{BeneficiaryRow, CampaignRow, DisbursementView, DonationView, StatedRow};
+pub use recent_ids::{MAX_RECENT_IDS, RecentIds, waits as id_waits};
 pub use tree_file::{
     Appended, MAX_PENDING_APPENDS, TREE_FILE, TreeFile, follow as follow_tree_file,
 };
@@ -405,10 +407,15 @@ impl Store {
     }
 
     pub async fn record_seq(&self, key: &RecordKey) -> StoreResult<Option<u64>> {
-        let seq: Option<i64> = dispatch!(self, pool => sqlx::query(
-            "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $3"
-        ).bind(&key.org).bind(key.scope).bind(&key.id)
-            .fetch_optional(pool).await?.map(|r| r.get(0)));
+        // An id that may wait in recent_ids is looked for there too.
+        let sql = if recent_ids::waits(key) {
+            format!("SELECT {}", recent_ids::SEQ_BY_ID)
+        } else {
+            "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $3".to_string()
+        };
+        let seq: Option<i64> = dispatch!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&key.org).bind(key.scope).bind(&key.id)
+            .fetch_optional(pool).await?.and_then(|r| r.get::<Option<i64>, _>(0)));
         seq.map(|s| to_u64(s, "record seq")).transpose()
     }
 

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreResult, dispatch, to_hash, to_i64, to_u64};
+use super::{Store, StoreResult, dispatch, recent_ids, to_hash, to_i64, to_u64};
 use crate::ledger::records::DONATION_SCOPE;
 use crate::log::hash::Hash;
 
@@ -226,10 +226,11 @@ impl Store {
 
     pub async fn donation(&self, org: &str, id: &str) -> StoreResult<Option<DonationView>> {
         dispatch!(self, pool => {
-            // Donations are keyed by (org, seq); the id leads there through record_ids.
+            // Donations are keyed by (org, seq); the id leads there through record_ids,
+            // or recent_ids while it waits there.
             let sql = format!(
-                "SELECT {DONATION_COLUMNS} FROM donations WHERE org = $1 \
-                 AND seq = (SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $3)"
+                "SELECT {DONATION_COLUMNS} FROM donations WHERE org = $1 AND seq = {}",
+                recent_ids::SEQ_BY_ID
             );
             match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(DONATION_SCOPE).bind(id)
                 .fetch_optional(pool).await? {
@@ -394,9 +395,15 @@ impl Store {
         to: u64,
         limit: u64,
     ) -> StoreResult<Vec<(u64, Vec<u8>)>> {
+        // The org's ids, waiting ones too, merged in log order: both sides are read in
+        // seq order (record_ids' (org, seq) index and recent_ids' key), and only the
+        // page's rows are joined and sorted.
         dispatch!(self, pool => sqlx::query(
-            "SELECT r.seq, e.body FROM record_ids r JOIN entries e ON e.seq = r.seq \
-             WHERE r.org = $1 AND r.seq >= $2 AND r.seq < $3 ORDER BY r.seq LIMIT $4"
+            "SELECT r.seq, e.body FROM (\
+               SELECT seq FROM record_ids WHERE org = $1 AND seq >= $2 AND seq < $3 \
+               UNION ALL SELECT seq FROM recent_ids WHERE org = $1 AND seq >= $2 AND seq < $3 \
+               ORDER BY seq LIMIT $4\
+             ) AS r JOIN entries e ON e.seq = r.seq ORDER BY r.seq"
         )
         .bind(org).bind(to_i64(from)).bind(to_i64(to)).bind(to_i64(limit))
         .fetch_all(pool).await?.into_iter()
