@@ -254,29 +254,24 @@ macro_rules! push_statements {
             });
             $done
         }
-        for (_, chunk) in $part.chunks(rows.records) {
-            $q.push("INSERT INTO record_ids (org, scope, id, seq) ");
-            padded_values!($q, pad, chunk.len(), 4, {
-                $q.push_values(chunk, |mut row, (key, seq)| {
-                    row.push_bind(&key.org)
-                        .push_bind(key.scope)
-                        .push_bind(&key.id)
-                        .push_bind(to_i64(*seq));
+        for (table, ids) in [
+            ("record_ids", rows.records),
+            ("recent_ids", rows.recent_ids),
+        ] {
+            for (_, chunk) in $part.chunks(ids) {
+                $q.push("INSERT INTO ")
+                    .push(table)
+                    .push(" (org, scope, id, seq) ");
+                padded_values!($q, pad, chunk.len(), 4, {
+                    $q.push_values(chunk, |mut row, (key, seq)| {
+                        row.push_bind(&key.org)
+                            .push_bind(key.scope)
+                            .push_bind(&key.id)
+                            .push_bind(to_i64(*seq));
+                    });
                 });
-            });
-            $done
-        }
-        for (_, chunk) in $part.chunks(rows.recent_ids) {
-            $q.push("INSERT INTO recent_ids (org, scope, id, seq) ");
-            padded_values!($q, pad, chunk.len(), 4, {
-                $q.push_values(chunk, |mut row, (key, seq)| {
-                    row.push_bind(&key.org)
-                        .push_bind(key.scope)
-                        .push_bind(&key.id)
-                        .push_bind(to_i64(*seq));
-                });
-            });
-            $done
+                $done
+            }
         }
         if rest && rows.move_recent_ids {
             $q.push(MOVE_TO_RECORD_IDS);
