@@ -22,6 +22,29 @@ use pennytrail::monitor::{self, Continuity};
 use pennytrail::progress::Progress;
 use pennytrail::store::{self, StoreConfig};
 
+/// Stdout was closed by its reader (`pennytrail loadgen … | head -1`). The command stops
+/// quietly, as programs killed by the closed pipe do, where `println!` would panic: Rust
+/// ignores SIGPIPE, so the write fails instead.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout was closed by its reader")]
+struct OutputClosed;
+
+/// Writes one line to stdout (see [`OutputClosed`]).
+fn write_line(line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match writeln!(std::io::stdout().lock(), "{line}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(OutputClosed.into()),
+        written => written.context("writing to stdout"),
+    }
+}
+
+/// `println!` for the commands' output; returns from the function if stdout is gone.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        write_line(format_args!($($arg)*))?
+    };
+}
+
 /// See Cargo.toml: a thread-caching allocator for the service and the verifier.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -292,7 +315,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "wrote private key {} (mode 0600); keep it secret",
                 out.display()
             );
-            println!("{}", signer.verifier().to_text());
+            outln!("{}", signer.verifier().to_text());
             Ok(())
         }
         Command::Loadgen {
@@ -325,13 +348,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 max_items,
             };
             let report = loadgen::run(&config).await?;
-            println!("{report}");
+            outln!("{report}");
             // A fill to a size is not a rate measurement; it needs no /healthz comparison.
             if workload != Workload::Healthz && config.max_items.is_none() {
                 config.workload = Workload::Healthz;
                 let healthz = loadgen::run(&config).await?;
-                println!("{healthz}");
-                println!(
+                outln!("{healthz}");
+                outln!(
                     "ratio: {:?} requests/s are {:.1}% of /healthz requests/s under the same generator",
                     workload,
                     100.0 * report.rate_per_s() / healthz.rate_per_s()
@@ -363,7 +386,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await?;
             progress.finish();
-            println!(
+            outln!(
                 "wrote {}; check it with: pennytrail verify {} --key <the log's key, from a source you trust>",
                 dir.display(),
                 dir.display()
@@ -384,7 +407,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await?;
             progress.finish();
-            println!("wrote {} ({} entries)", dir.display(), summary.entries);
+            outln!("wrote {} ({} entries)", dir.display(), summary.entries);
             Ok(())
         }
         Command::Verify {
@@ -406,7 +429,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     )
                     .map_err(|e| anyhow::anyhow!("FAILED: {e}"))?;
                     progress.finish();
-                    print_summary(&report);
+                    print_summary(&report)?;
                 }
                 (None, Some(url), Some(state)) => {
                     let report =
@@ -419,8 +442,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     print_summary(&VerifyReport {
                         checkpoint: report.checkpoint.clone(),
                         summary: report.summary,
-                    });
-                    print_continuity(&report.checkpoint, &report.continuity, &state);
+                    })?;
+                    print_continuity(&report.checkpoint, &report.continuity, &state)?;
                 }
                 // clap enforces the combinations; this names them should that ever change.
                 _ => anyhow::bail!(
@@ -478,7 +501,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             parsed.sign(&signer)?;
             parsed.write(&draft)?;
-            println!("signed {}", draft.display());
+            outln!("signed {}", draft.display());
             Ok(())
         }
         Command::Publish {
@@ -495,7 +518,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .transpose()?;
             let (status, body) = drafts::publish(&url, token.as_deref(), &parsed).await?;
-            println!("{}", serde_json::to_string_pretty(&body)?);
+            outln!("{}", serde_json::to_string_pretty(&body)?);
             if !(200..300).contains(&status) {
                 anyhow::bail!("the service refused it ({status})");
             }
@@ -515,7 +538,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let checkpoint = parsed
                 .verify(&bytes, &verifier)
                 .map_err(|e| anyhow::anyhow!("FAILED: {e}"))?;
-            println!(
+            outln!(
                 "ok: the entry is number {} of the log {} at size {}, signed by {}",
                 parsed.index,
                 checkpoint.origin,
@@ -531,9 +554,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut progress = Progress::new("check");
             let report = check_store(&store, |done, total| progress.update(done, total)).await?;
             progress.finish();
-            println!(
+            outln!(
                 "ok: {} entries, {} tree hashes and {} signed checkpoints verified",
-                report.entries, report.tree_hashes, report.checkpoints
+                report.entries,
+                report.tree_hashes,
+                report.checkpoints
             );
             Ok(())
         }
@@ -541,14 +566,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The monitor's line on how this run's checkpoint follows the one verified before.
-fn print_continuity(checkpoint: &Checkpoint, continuity: &Continuity, state: &Path) {
+fn print_continuity(
+    checkpoint: &Checkpoint,
+    continuity: &Continuity,
+    state: &Path,
+) -> anyhow::Result<()> {
     match continuity {
-        Continuity::FirstRun => println!(
+        Continuity::FirstRun => outln!(
             "   first run: no earlier checkpoint to compare with; size {} remembered in {} for the next run",
             checkpoint.size,
             state.display()
         ),
-        Continuity::Unchanged => println!(
+        Continuity::Unchanged => outln!(
             "   unchanged since the last run: the same size {} and root as remembered in {}",
             checkpoint.size,
             state.display()
@@ -556,36 +585,42 @@ fn print_continuity(checkpoint: &Checkpoint, continuity: &Continuity, state: &Pa
         Continuity::Extended {
             from_size,
             from_root,
-        } => println!(
+        } => outln!(
             "   consistent with the last run: the log grew from {from_size} entries (root {}) to {}, proven by a consistency proof and by re-deriving the old root; {} updated",
             from_root.to_base64(),
             checkpoint.size,
             state.display()
         ),
     }
+    Ok(())
 }
 
-fn print_summary(report: &VerifyReport) {
+fn print_summary(report: &VerifyReport) -> anyhow::Result<()> {
     let s = &report.summary;
-    println!(
+    outln!(
         "ok: {} entries of {} verified against its signed checkpoint (root {})",
         s.entries,
         report.checkpoint.origin,
         report.checkpoint.root.to_base64()
     );
-    println!(
+    outln!(
         "   {} charities, {} campaigns, {} donations, {} disbursements",
-        s.orgs, s.campaigns, s.donations, s.disbursements
+        s.orgs,
+        s.campaigns,
+        s.donations,
+        s.disbursements
     );
-    println!(
+    outln!(
         "   {} signed reports, every figure recomputed; {} disbursements acknowledged and {} disputed by their beneficiaries' own signatures",
-        s.reports, s.acknowledged, s.disputed
+        s.reports,
+        s.acknowledged,
+        s.disputed
     );
     for (currency, t) in &s.by_currency {
         // Shares in tenths of a percent, computed in integers.
         let share = |part: i128| if t.net > 0 { part * 1000 / t.net } else { 0 };
         let disbursed = share(t.disbursed);
-        println!(
+        outln!(
             "   {currency}: received {} (fees {}, net {}), disbursed {} = {}.{}% of net, all to stated beneficiaries",
             t.received,
             t.fees,
@@ -596,10 +631,11 @@ fn print_summary(report: &VerifyReport) {
         );
         for (kind, amount) in &t.by_kind {
             let k = share(*amount);
-            println!("      to {kind}: {amount} ({}.{}% of net)", k / 10, k % 10);
+            outln!("      to {kind}: {amount} ({}.{}% of net)", k / 10, k % 10);
         }
     }
-    println!("   amounts are in minor units of each currency (cents for EUR)");
+    outln!("   amounts are in minor units of each currency (cents for EUR)");
+    Ok(())
 }
 
 #[tokio::main]
@@ -608,6 +644,8 @@ async fn main() -> ExitCode {
     init_logging();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        // What a shell reports for a command stopped by a closed pipe (128 + SIGPIPE).
+        Err(e) if e.is::<OutputClosed>() => ExitCode::from(141),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -2403,3 +2403,26 @@ async fn logs_signed_with_the_real_key_whose_statements_break_a_rule_are_refused
     }
     f.assert_none();
 }
+
+/// A command whose reader went away (`pennytrail loadgen … | head -1`) stops quietly with
+/// the status a shell gives a command stopped by a closed pipe, instead of panicking in
+/// `println!`; what it did before printing stays done.
+#[test]
+fn a_command_printing_into_a_closed_pipe_stops_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("org.key");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"))
+        .args(["keygen", "--name", ORG, "--out", path_str(&key)])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        key.exists(),
+        "the key was written before the public key was printed"
+    );
+}
