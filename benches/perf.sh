@@ -30,7 +30,7 @@ trap cleanup EXIT
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(date -u +%Y-%m-%dT%H:%MZ)"
 cargo build --release --locked --quiet
-echo "== binary: $BIN ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+echo "== binary: $BIN ($(git describe --always --dirty 2>/dev/null || echo unknown))"
 
 # start NAME PORT [serve args...]: starts a service, waits until it answers.
 start() {

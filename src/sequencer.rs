@@ -833,17 +833,17 @@ impl SequencerTask {
             .sign(&self.signer)
             .map_err(|e| BatchFailure::Signing(e.to_string()))?;
         let first_tree_index = writes.first_tree_index.expect("entries imply hashes");
-        let hashes: HashMap<u64, Hash> = self
-            .frontier
-            .stored()
-            .chain((first_tree_index..).zip(writes.tree_hashes.iter().copied()))
-            .collect();
+        let hashes = BatchHashes {
+            edge: self.frontier.stored().collect(),
+            first: first_tree_index,
+            created: std::mem::take(&mut writes.tree_hashes),
+        };
         let state = ledger.take_changes();
         // As a replay of the log would: a sequenced disbursement's leaf is known now, so a
         // later batch may acknowledge it (if this one fails, that batch is redone too).
         for (key, (seq, record)) in &writes.new_keys {
-            if let Some(leaf) = hashes.get(&stored_hash_index(0, *seq)) {
-                ledger.note_leaf(&key.org, record, *leaf);
+            if let Some(leaf) = hashes.get(stored_hash_index(0, *seq)) {
+                ledger.note_leaf(&key.org, record, leaf);
             }
         }
         ledger.take_changes();
@@ -863,7 +863,6 @@ impl SequencerTask {
                 root: checkpoint.root,
                 note,
             }),
-            first_tree_index,
             hashes,
             started,
             sequenced: started.elapsed(),
@@ -885,9 +884,8 @@ struct Sealed {
     state: Vec<(StateKey, StateValue)>,
     clock: UnixMillis,
     checkpoint: Arc<StoredCheckpoint>,
-    first_tree_index: u64,
     /// See [`CommittedBatch`].
-    hashes: HashMap<u64, Hash>,
+    hashes: BatchHashes,
     started: std::time::Instant,
     sequenced: std::time::Duration,
 }
@@ -907,8 +905,8 @@ impl Sealed {
             old_head: &self.old_head,
             new_head: &self.new_head,
             entries: &writes.entries,
-            first_tree_index: self.first_tree_index,
-            tree_hashes: &writes.tree_hashes,
+            first_tree_index: self.hashes.first,
+            tree_hashes: &self.hashes.created,
             records: &writes.records,
             recent_ids: &self.recent_ids,
             move_recent_ids: self.move_recent_ids,
@@ -935,23 +933,43 @@ impl Sealed {
             checkpoint: self.checkpoint,
             hashes: self.hashes,
             entries: writes.entries,
-            first_tree_index: self.first_tree_index,
-            new_hashes: writes.tree_hashes,
         }))
     }
 }
 
-/// A committed batch: its checkpoint, its entries (contiguous seqs), and every stored
-/// hash an inclusion proof of one of its entries in that checkpoint can need (the tree's
-/// right edge before the batch and the hashes the batch created).
+/// Every stored hash an inclusion proof of an entry of a batch in the batch's checkpoint
+/// can need: the tree's right edge before the batch and the hashes the batch created.
+/// (A map of both cost a SipHash per proof step and kept the created hashes twice.)
+#[derive(Debug)]
+struct BatchHashes {
+    /// The stored hashes of the tree's right edge before the batch, by stored index (at
+    /// most 64).
+    edge: Vec<(u64, Hash)>,
+    /// The stored hashes the batch created, consecutive from stored index `first`.
+    first: u64,
+    created: Vec<Hash>,
+}
+
+impl BatchHashes {
+    fn get(&self, index: u64) -> Option<Hash> {
+        match index.checked_sub(self.first) {
+            Some(offset) => self.created.get(usize::try_from(offset).ok()?).copied(),
+            None => self
+                .edge
+                .iter()
+                .find(|(stored, _)| *stored == index)
+                .map(|(_, hash)| *hash),
+        }
+    }
+}
+
+/// A committed batch: its checkpoint, its entries (contiguous seqs), and the hashes the
+/// proof of each of them in that checkpoint needs.
 #[derive(Debug)]
 pub struct CommittedBatch {
     pub checkpoint: Arc<StoredCheckpoint>,
-    hashes: HashMap<u64, Hash>,
+    hashes: BatchHashes,
     entries: Vec<(u64, Vec<u8>)>,
-    /// The stored hashes the batch created, consecutive from `first_tree_index`.
-    first_tree_index: u64,
-    new_hashes: Vec<Hash>,
 }
 
 impl CommittedBatch {
@@ -971,7 +989,7 @@ impl CommittedBatch {
         let hashes = inclusion_proof_indexes(size, seq)
             .ok()?
             .iter()
-            .map(|index| self.hashes.get(index).copied())
+            .map(|index| self.hashes.get(*index))
             .collect::<Option<Vec<Hash>>>()?;
         inclusion_proof(size, seq, &hashes).ok()
     }
@@ -1074,8 +1092,8 @@ async fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
             if let (Some(appends), Some(committed)) = (&tree_appends, &batch.committed) {
                 // A full queue drops the batch; the follower copies it from the database.
                 let _ = appends.try_send(Appended {
-                    first: committed.first_tree_index,
-                    hashes: committed.new_hashes.clone(),
+                    first: committed.hashes.first,
+                    hashes: committed.hashes.created.clone(),
                 });
             }
             batch.answer(recorded.is_ok());
@@ -1243,8 +1261,8 @@ mod tests {
                 let new_size = old_size + batch_len;
                 let mut stored = vec![Hash([0; 32]); stored_hash_count(new_size) as usize];
                 let mut frontier = Frontier::empty();
-                let mut batch_hashes = HashMap::new();
                 let mut before = Frontier::empty();
+                let (mut batch_first, mut batch_created) = (None, Vec::new());
                 for i in 0..new_size {
                     if i == old_size {
                         before = frontier.clone();
@@ -1253,11 +1271,20 @@ mod tests {
                     for (k, h) in created.into_iter().enumerate() {
                         stored[first as usize + k] = h;
                         if i >= old_size {
-                            batch_hashes.insert(first + k as u64, h);
+                            batch_first.get_or_insert(first);
+                            batch_created.push(h);
                         }
                     }
                 }
-                batch_hashes.extend(before.stored());
+                let batch_hashes = BatchHashes {
+                    edge: before.stored().collect(),
+                    first: batch_first.unwrap(),
+                    created: batch_created,
+                };
+                // The batch's hashes are consecutive: each is where the store keeps it.
+                for (k, h) in batch_hashes.created.iter().enumerate() {
+                    assert_eq!(stored[batch_hashes.first as usize + k], *h);
+                }
                 let committed = CommittedBatch {
                     checkpoint: Arc::new(StoredCheckpoint {
                         size: new_size,
@@ -1266,8 +1293,6 @@ mod tests {
                     }),
                     hashes: batch_hashes,
                     entries: Vec::new(),
-                    first_tree_index: 0,
-                    new_hashes: Vec::new(),
                 };
                 for seq in old_size..new_size {
                     let indexes = inclusion_proof_indexes(new_size, seq).unwrap();

@@ -19,7 +19,7 @@
 //! | `api::limits::DONOR_LOOKUPS_PER_MINUTE` | 30 per client IP | 429 + `Retry-After` | tests/money.rs `donor_lookups_are_rate_limited` |
 //! | `api::DEFAULT_REQUEST_TIMEOUT` | 30 s, `--request-timeout-seconds` | 408 | `requests_time_out` (at 2 s, through the flag); `limit_flags_refuse_zero` |
 //! | `api::exports::MAX_CONCURRENT_EXPORTS` | 4 | 503 + `Retry-After` | `exports_are_limited_in_number` here; tests/exports.rs (slots come back after clients hang up) |
-//! | `api::limits` `MAX_TRACKED_CLIENTS` (private) | 100,000 buckets before idle ones are dropped | — | unit test in src/api/limits.rs |
+//! | `api::limits` `MAX_TRACKED_CLIENTS` (private) | 100,000 buckets per limiter: idle ones are dropped first; if all are active, the limiter starts over | — | unit tests in src/api/limits.rs |
 //!
 //! Limits inside the process that no request can observe directly (the sequencer's
 //! `MAX_BATCH_ENTRIES` and `MAX_QUEUED_JOBS`, checkpoint notes' `MAX_NOTE_BYTES` and

@@ -651,6 +651,28 @@ async fn statements_are_refused(app: TestApp) {
         report_request(ORG, signer, id, 0, size, figures, None)
     };
 
+    // A range the signed log does not cover yet, or a reversed one, is refused and the
+    // error names the field as the request spelled it: the query's `to`/`from` (a
+    // report body's `to_size`/`from_size`: below).
+    let figures = format!("/v1/orgs/{ORG}/report-figures");
+    let past = size + 1;
+    let problem = app
+        .get(&format!("{figures}?to={past}"))
+        .await
+        .assert_problem(422, Some("to"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("to {past} ")),
+        "{problem}"
+    );
+    let problem = app
+        .get(&format!("{figures}?from=2&to=1"))
+        .await
+        .assert_problem(422, Some("from"));
+    assert_eq!(problem["detail"], "from 2 is after to 1", "{problem}");
+
     // One wrong figure, signed correctly: named, with both values.
     let mut wrong = whole.clone();
     wrong["campaigns"][0]["net"] = json!(1961);

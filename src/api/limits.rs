@@ -22,7 +22,8 @@ pub const DEFAULT_ORG_WRITES_PER_SECOND: u32 = 50_000;
 /// signature authenticates), so a flood of bad signatures is cut off here.
 pub const ACKNOWLEDGEMENTS_PER_MINUTE: u32 = 60;
 
-/// Clients tracked at once before idle buckets are dropped, bounding memory.
+/// Clients tracked at once before idle buckets are dropped, bounding memory (a bucket is
+/// a few dozen bytes, so a few MB per limiter).
 const MAX_TRACKED_CLIENTS: usize = 100_000;
 
 /// A token bucket per client (an IP, or an org for its token's writes): `capacity`
@@ -47,9 +48,18 @@ impl<K: std::hash::Hash + Eq> RateLimiter<K> {
         let now = Instant::now();
         let per_token = self.period / self.capacity.max(1);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_TRACKED_CLIENTS {
+        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&client) {
             let period = self.period;
             buckets.retain(|_, (_, last)| now.duration_since(*last) < period);
+            if buckets.len() >= MAX_TRACKED_CLIENTS {
+                // More clients were active within one period than are tracked: start
+                // over rather than grow (every client then gets a full bucket once).
+                tracing::warn!(
+                    clients = buckets.len(),
+                    "rate limiter tracks too many active clients; starting over"
+                );
+                buckets.clear();
+            }
         }
         let (tokens, last) = buckets.entry(client).or_insert((self.capacity, now));
         let refill = (now.duration_since(*last).as_nanos() / per_token.as_nanos().max(1)) as u32;
@@ -89,6 +99,23 @@ mod tests {
         assert_eq!(refused.retry_after_s, Some(20));
         // Buckets are per client.
         limiter.check("org-b").unwrap();
+    }
+
+    #[test]
+    fn active_clients_never_grow_the_map_past_its_bound() {
+        let limiter: RateLimiter<usize> = RateLimiter::new(5, Duration::from_secs(3600));
+        for client in 0..MAX_TRACKED_CLIENTS {
+            limiter.check(client).unwrap();
+        }
+        let tracked = || limiter.buckets.lock().unwrap().len();
+        assert_eq!(tracked(), MAX_TRACKED_CLIENTS);
+        // A tracked client keeps its bucket (and its spent token) while the map is full.
+        limiter.check(0).unwrap();
+        assert_eq!(limiter.buckets.lock().unwrap()[&0].0, 3);
+        assert_eq!(tracked(), MAX_TRACKED_CLIENTS);
+        // None is idle, so a new client makes the limiter start over instead of growing.
+        limiter.check(MAX_TRACKED_CLIENTS).unwrap();
+        assert_eq!(tracked(), 1);
     }
 
     #[test]

@@ -70,25 +70,33 @@ pub struct FiguresView {
 }
 
 /// Resolves `from`/`to` of a report range: `to` defaults to, and may not pass, the
-/// latest signed checkpoint (a report covers only entries everyone can verify).
-async fn report_range(store: &Store, from: u64, to: Option<u64>) -> Result<(u64, u64), ApiError> {
+/// latest signed checkpoint (a report covers only entries everyone can verify). Errors
+/// name the fields as the request spelled them (`names`: the query's `from`/`to`, a
+/// report body's `from_size`/`to_size`).
+async fn report_range(
+    store: &Store,
+    from: u64,
+    to: Option<u64>,
+    names: (&str, &str),
+) -> Result<(u64, u64), ApiError> {
+    let (from_name, to_name) = names;
     let size = store.latest_checkpoint().await?.size;
     let to = to.unwrap_or(size);
     if to > size {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-field",
-            format!("to_size {to} is past the latest signed checkpoint's size {size}"),
+            format!("{to_name} {to} is past the latest signed checkpoint's size {size}"),
         )
-        .with_field("to_size"));
+        .with_field(to_name));
     }
     if from > to {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-field",
-            format!("from_size {from} is after to_size {to}"),
+            format!("{from_name} {from} is after {to_name} {to}"),
         )
-        .with_field("from_size"));
+        .with_field(from_name));
     }
     Ok((from, to))
 }
@@ -130,6 +138,7 @@ pub async fn get_report_figures(
         &state.store,
         query.u64("from")?.unwrap_or(0),
         query.u64("to")?,
+        ("from", "to"),
     )
     .await?;
     let figures = figures_from_store(&state.store, &org, from, to).await?;
@@ -197,7 +206,13 @@ pub async fn publish_report(
         .await?
         .is_none()
     {
-        report_range(&state.store, report.from_size, Some(report.to_size)).await?;
+        report_range(
+            &state.store,
+            report.from_size,
+            Some(report.to_size),
+            ("from_size", "to_size"),
+        )
+        .await?;
         let actual =
             figures_from_store(&state.store, &org, report.from_size, report.to_size).await?;
         if let Some((field, said, implied)) = report.figures.first_difference(&actual) {

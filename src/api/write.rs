@@ -55,8 +55,13 @@ pub async fn respond(
     store: &Store,
     outcome: &AppendOutcome,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let (status, seq, bytes, receipt) = match outcome {
-        AppendOutcome::Appended { seq, batch, .. } => {
+    // A new entry's leaf hash comes from the sequencer; a replay's is computed again.
+    let (status, seq, bytes, receipt, leaf) = match outcome {
+        AppendOutcome::Appended {
+            seq,
+            leaf_hash,
+            batch,
+        } => {
             let bytes = batch
                 .entry(*seq)
                 .ok_or_else(|| StoreError::Corrupt(format!("entry {seq} is not in its batch")))?;
@@ -68,7 +73,8 @@ pub async fn respond(
                 },
                 None => receipt(store, *seq, &batch.checkpoint).await?,
             };
-            (StatusCode::CREATED, *seq, bytes.to_vec(), receipt)
+            let bytes = bytes.to_vec();
+            (StatusCode::CREATED, *seq, bytes, receipt, *leaf_hash)
         }
         AppendOutcome::Replayed { seq } => {
             let checkpoint = store
@@ -80,12 +86,12 @@ pub async fn respond(
                 .await?
                 .ok_or_else(|| StoreError::Corrupt(format!("entry {seq} is missing")))?;
             let receipt = receipt(store, *seq, &checkpoint).await?;
-            (StatusCode::OK, *seq, bytes, receipt)
+            let leaf = leaf_hash(&bytes);
+            (StatusCode::OK, *seq, bytes, receipt, leaf)
         }
     };
     let text = String::from_utf8(bytes)
         .map_err(|_| StoreError::Corrupt(format!("entry {seq} is not UTF-8")))?;
-    let leaf = leaf_hash(text.as_bytes());
     let entry = RawValue::from_string(text)
         .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
     Ok((

@@ -4,6 +4,8 @@
 
 use std::io::Write;
 
+use crate::log::canonical::format_int;
+
 /// Characters that make a spreadsheet treat a cell as a formula (or strip it).
 const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
 
@@ -22,25 +24,6 @@ pub fn restore(cell: &str) -> &str {
         Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
         _ => cell,
     }
-}
-
-/// `n` in decimal, written into `buf` (an `i64` needs at most 20 bytes).
-fn format_int(n: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    &buf[at..]
 }
 
 /// One cell of a row.
@@ -125,14 +108,6 @@ mod tests {
         ] {
             assert_eq!(restore(&neutralise(text)), text, "{text:?}");
             assert!(!neutralise(text).starts_with(['=', '+', '-', '@', '\t', '\r']));
-        }
-    }
-
-    #[test]
-    fn integers_format_as_decimal() {
-        let mut buf = [0u8; 20];
-        for n in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
-            assert_eq!(format_int(n, &mut buf), n.to_string().as_bytes());
         }
     }
 

