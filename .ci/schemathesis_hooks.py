@@ -102,6 +102,8 @@ STATE_DEPENDENT_REFUSALS = [
     ("invalid-field", "donor_commitment", "not both"),
     ("invalid-field", "from_size", "must not be after"),
     ("invalid-field", "from_size", "is after to_size"),
+    # The same range as `report-figures`' query spells it.
+    ("invalid-field", "from", "is after to"),
     ("bad-parameter", "from", "is after to"),
     ("bad-parameter", "from", "must not exceed to"),
     ("bad-parameter", "campaign", "give org as well"),
@@ -115,6 +117,7 @@ STATE_DEPENDENT_REFUSALS = [
     ("bad-parameter", "to", "exceeds the log size"),
     ("bad-parameter", "to", "past the latest signed checkpoint"),
     ("invalid-field", "to_size", "past the latest signed checkpoint"),
+    ("invalid-field", "to", "past the latest signed checkpoint"),
 ]
 
 
