@@ -196,9 +196,6 @@ fn encode_value(
     Ok(())
 }
 
-/// RFC 8785 string escaping: `"` and `\` escaped, control characters as the short
-/// escapes where JSON has one and `\u00xx` (lowercase hex) otherwise; everything else,
-/// non-ASCII included, is written as its UTF-8 bytes.
 /// `n` in decimal, written into `buf` (an `i64` needs at most 20 bytes): what `{n}`
 /// spells, without the formatting machinery. Entries and CSV cells write integers
 /// through it (with the timestamps' `format!`, `write!` was ~12% of the sequencer's
@@ -222,6 +219,9 @@ pub fn format_int(n: i64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[at..]
 }
 
+/// RFC 8785 string escaping: `"` and `\` escaped, control characters as the short
+/// escapes where JSON has one and `\u00xx` (lowercase hex) otherwise; everything else,
+/// non-ASCII included, is written as its UTF-8 bytes.
 fn encode_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     // Only ASCII bytes are ever escaped, and no byte of a multi-byte UTF-8 character is
