@@ -17,7 +17,7 @@
 //! | `api::limits::DEFAULT_ORG_WRITES_PER_SECOND` | 50,000 per org token and second, `--org-writes-per-second` | 429 + `Retry-After` | tests/tokens.rs `org_writes_are_rate_limited_per_token` (through the flag, at 2/s); `limit_flags_refuse_zero`; the 429 documented on every org write: `the_spec_documents_every_limit` |
 //! | `api::limits::ACKNOWLEDGEMENTS_PER_MINUTE` | 60 per client IP | 429 + `Retry-After` | `acknowledgements_are_rate_limited_per_client` |
 //! | `api::limits::DONOR_LOOKUPS_PER_MINUTE` | 30 per client IP | 429 + `Retry-After` | tests/money.rs `donor_lookups_are_rate_limited` |
-//! | `api::DEFAULT_REQUEST_TIMEOUT` | 30 s, `--request-timeout-seconds` | 408 | `requests_time_out` (at 2 s, through the flag); `limit_flags_refuse_zero` |
+//! | `api::DEFAULT_REQUEST_TIMEOUT` | 30 s, `--request-timeout-seconds` | 408, listed in `/openapi.json` on every operation but the export downloads | `requests_time_out` (at 2 s, through the flag); `limit_flags_refuse_zero` |
 //! | `api::exports::MAX_CONCURRENT_EXPORTS` | 4 | 503 + `Retry-After` | `exports_are_limited_in_number` here; tests/exports.rs (slots come back after clients hang up) |
 //! | `api::limits` `MAX_TRACKED_CLIENTS` (private) | 100,000 buckets per limiter: idle ones are dropped first; if all are active, the limiter starts over | — | unit tests in src/api/limits.rs |
 //!
@@ -37,6 +37,7 @@ use pennytrail::api::donations::MAX_TRACE_PAGE;
 use pennytrail::api::exports::MAX_CONCURRENT_EXPORTS;
 use pennytrail::api::limits::ACKNOWLEDGEMENTS_PER_MINUTE;
 use pennytrail::api::log_routes::MAX_PAGE;
+use pennytrail::api::openapi::UNTIMED_PATH;
 use pennytrail::api::views::MAX_LIST_PAGE;
 use pennytrail::api::write::{MAX_BATCH_BODY_BYTES, MAX_BATCH_ITEMS};
 use pennytrail::api::{DEFAULT_REQUEST_TIMEOUT, MAX_REQUEST_BODY_BYTES};
@@ -1096,6 +1097,35 @@ async fn requests_time_out() {
     );
     assert_eq!(log_size().await, size, "the timed-out request appended");
     assert_eq!(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(30));
+
+    // The API description lists the 408 on every operation the timeout covers, and only
+    // there.
+    let spec: Value = reqwest::get(format!("{}/openapi.json", service.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut timed = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let listed = &operation["responses"]["408"];
+            if path == UNTIMED_PATH {
+                assert!(listed.is_null(), "{method} {path} lists a 408");
+            } else {
+                assert_eq!(
+                    listed["$ref"], "#/components/responses/RequestTimedOut",
+                    "{method} {path}"
+                );
+                timed += 1;
+            }
+        }
+    }
+    assert!(timed >= 40, "only {timed} operations list the 408");
+    assert!(
+        spec["components"]["responses"]["RequestTimedOut"]["content"]["application/problem+json"]
+            .is_object()
+    );
     println!("stalled request answered 408 after {elapsed:?} (timeout {TIMEOUT:?})");
     service.terminate().await;
 }

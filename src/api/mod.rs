@@ -184,7 +184,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         ))
         // Exports stream for as long as the log takes, so they are outside the request
         // timeout (and limited in number instead).
-        .route("/v1/exports/{file}", get(exports::get_export))
+        .route(openapi::UNTIMED_PATH, get(exports::get_export))
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,
         ))

@@ -125,6 +125,10 @@ pub mod problem {
         InvalidBatch: "The list is empty or has more than 1000 items, or an item is invalid or \
             breaks a ledger rule (`field` names it, e.g. `donations[3].amount`, and `rule` the \
             rule); nothing was logged.";
+        /// 408 from the request timeout (every route but the export downloads).
+        RequestTimedOut: "The request took longer than the service allows \
+            (`serve --request-timeout-seconds`, 30 s by default) and was cut off; a write \
+            cut off may still be logged, so retry it with the same id.";
         /// 503 from storage.
         Unavailable: "The log is temporarily unavailable; retry later (writes are safe to \
             retry with the same id).";
@@ -215,10 +219,11 @@ pub mod problem {
             problem::InvalidInput,
             problem::InvalidBatch,
             problem::OrgWritesRateLimited,
+            problem::RequestTimedOut,
             problem::Unavailable,
         ),
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &RequestTimeouts),
     tags(
         (name = "meta", description = "Liveness and this API description."),
         (name = "log", description = "The public log: identity, signed checkpoints, entries \
@@ -276,6 +281,37 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+    }
+}
+
+/// Adds the request timeout's 408 to every operation it covers: all but the export
+/// downloads, which stream for as long as the log takes (see [`super::router`]).
+struct RequestTimeouts;
+
+/// The one path outside the request timeout.
+pub const UNTIMED_PATH: &str = "/v1/exports/{file}";
+
+impl Modify for RequestTimeouts {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let name = <problem::RequestTimedOut as utoipa::ToResponse>::response().0;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == UNTIMED_PATH {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.responses.responses.insert(
+                    "408".into(),
+                    utoipa::openapi::Ref::from_response_name(name).into(),
+                );
+            }
+        }
     }
 }
 
