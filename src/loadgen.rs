@@ -62,6 +62,9 @@ pub struct LoadReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// How the whole machine's CPU time was spent during the run (Linux only): a write
+    /// run that leaves CPU idle is waiting (on commits), and steal is time the host took.
+    pub cpu: Option<CpuShare>,
 }
 
 impl LoadReport {
@@ -90,6 +93,82 @@ impl std::fmt::Display for LoadReport {
             self.p50_ms,
             self.p99_ms,
             self.max_ms
+        )?;
+        if let Some(cpu) = &self.cpu {
+            write!(f, "; machine CPU {cpu}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The machine's CPU time since boot, in clock ticks, from the first line of
+/// `/proc/stat` (`cpu user nice system idle iowait irq softirq steal …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuTimes {
+    busy: u64,
+    idle: u64,
+    iowait: u64,
+    steal: u64,
+}
+
+impl CpuTimes {
+    /// Reads `/proc/stat`; `None` where there is none (not Linux) or it is not understood.
+    pub fn now() -> Option<CpuTimes> {
+        Self::parse(&std::fs::read_to_string("/proc/stat").ok()?)
+    }
+
+    fn parse(stat: &str) -> Option<CpuTimes> {
+        let mut fields = stat.lines().next()?.split_ascii_whitespace();
+        if fields.next()? != "cpu" {
+            return None;
+        }
+        let ticks: Vec<u64> = fields
+            .take(8)
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        let [user, nice, system, idle, iowait, irq, softirq, steal] = ticks[..] else {
+            return None;
+        };
+        Some(CpuTimes {
+            busy: user + nice + system + irq + softirq,
+            idle,
+            iowait,
+            steal,
+        })
+    }
+
+    /// How the time from `earlier` to `self` was spent; `None` if no tick passed.
+    pub fn share_since(&self, earlier: &CpuTimes) -> Option<CpuShare> {
+        let busy = self.busy.checked_sub(earlier.busy)?;
+        let idle = self.idle.checked_sub(earlier.idle)?;
+        let iowait = self.iowait.checked_sub(earlier.iowait)?;
+        let steal = self.steal.checked_sub(earlier.steal)?;
+        let total = busy + idle + iowait + steal;
+        let percent = |part: u64| (part as f64 * 100.0 / total as f64).round() as u8;
+        (total > 0).then(|| CpuShare {
+            busy: percent(busy),
+            idle: percent(idle),
+            iowait: percent(iowait),
+            steal: percent(steal),
+        })
+    }
+}
+
+/// Percentages of the machine's CPU time (all cores, every process) during a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuShare {
+    pub busy: u8,
+    pub idle: u8,
+    pub iowait: u8,
+    pub steal: u8,
+}
+
+impl std::fmt::Display for CpuShare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}% busy, {}% idle, {}% I/O wait, {}% stolen by the host",
+            self.busy, self.idle, self.iowait, self.steal
         )
     }
 }
@@ -230,6 +309,7 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
     let errors = Arc::new(AtomicU64::new(0));
     let items_done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let cpu_at_start = CpuTimes::now();
     let mut tasks = Vec::new();
     for worker in 0..config.concurrency {
         let (client, config, stop, errors, run_id, target, items_done) = (
@@ -323,6 +403,9 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
         }
     }
     stop.store(true, Ordering::Relaxed);
+    let cpu = cpu_at_start
+        .zip(CpuTimes::now())
+        .and_then(|(start, end)| end.share_since(&start));
     let mut all: Vec<u32> = Vec::new();
     let mut items = 0;
     for t in tasks {
@@ -349,5 +432,51 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
         p50_ms: pct(50),
         p99_ms: pct(99),
         max_ms: all.last().map(|v| f64::from(*v) / 1000.0).unwrap_or(0.0),
+        cpu,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_read_from_proc_stat_and_split_by_kind() {
+        let start = CpuTimes::parse(
+            "cpu  100 5 40 800 20 3 2 30 0 0\ncpu0 50 2 20 400 10 1 1 15 0 0\nintr 1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            start,
+            CpuTimes {
+                busy: 150,
+                idle: 800,
+                iowait: 20,
+                steal: 30,
+            }
+        );
+        // 200 ticks later: 120 busy, 50 idle, 10 waiting on I/O, 20 taken by the host.
+        let end = CpuTimes::parse("cpu  200 5 55 850 30 6 4 50 0 0\n").unwrap();
+        let share = end.share_since(&start).unwrap();
+        assert_eq!(
+            share,
+            CpuShare {
+                busy: 60,
+                idle: 25,
+                iowait: 5,
+                steal: 10,
+            }
+        );
+        assert_eq!(
+            share.to_string(),
+            "60% busy, 25% idle, 5% I/O wait, 10% stolen by the host"
+        );
+        // No tick passed, counters that went back, or a file it does not understand.
+        assert_eq!(start.share_since(&start), None);
+        assert_eq!(start.share_since(&end), None);
+        assert_eq!(CpuTimes::parse("intr 1\ncpu 1 2 3\n"), None);
+        assert_eq!(CpuTimes::parse("cpu 1 2 3 4 5 6 7\n"), None);
+        assert_eq!(CpuTimes::parse("cpu 1 2 x 4 5 6 7 8\n"), None);
+        assert_eq!(CpuTimes::parse(""), None);
+    }
 }
