@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
+use crate::metrics::AppendStage;
+
 /// What each request does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Workload {
@@ -65,6 +67,9 @@ pub struct LoadReport {
     /// How the whole machine's CPU time was spent during the run (Linux only): a write
     /// run that leaves CPU idle is waiting (on commits), and steal is time the host took.
     pub cpu: Option<CpuShare>,
+    /// Where the server's time per write went during the run (write workloads, read from
+    /// the server's `/metrics`).
+    pub stages: Option<StageMeans>,
 }
 
 impl LoadReport {
@@ -96,6 +101,9 @@ impl std::fmt::Display for LoadReport {
         )?;
         if let Some(cpu) = &self.cpu {
             write!(f, "; machine CPU {cpu}")?;
+        }
+        if let Some(stages) = &self.stages {
+            write!(f, "; server time per write: {stages}")?;
         }
         Ok(())
     }
@@ -170,6 +178,80 @@ impl std::fmt::Display for CpuShare {
             "{}% busy, {}% idle, {}% I/O wait, {}% stolen by the host",
             self.busy, self.idle, self.iowait, self.steal
         )
+    }
+}
+
+/// The server's `pennytrail_append_stage_seconds` sums and counts, per stage in
+/// [`AppendStage::ALL`] order: (microseconds, jobs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageTotals([(u64, u64); 4]);
+
+impl StageTotals {
+    /// Reads them from a running server; `None` if it has no such metrics.
+    async fn fetch(client: &reqwest::Client, url: &str) -> Option<StageTotals> {
+        let response = client.get(format!("{url}/metrics")).send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        Self::parse(&response.text().await.ok()?)
+    }
+
+    fn parse(metrics: &str) -> Option<StageTotals> {
+        let mut totals = [(0, 0); 4];
+        for (stage, (sum_us, count)) in AppendStage::ALL.iter().zip(&mut totals) {
+            let series = |kind: &str| {
+                let prefix = format!(
+                    "pennytrail_append_stage_seconds_{kind}{{stage=\"{}\"}} ",
+                    stage.label()
+                );
+                metrics
+                    .lines()
+                    .find_map(|l| l.strip_prefix(prefix.as_str()))
+            };
+            let (whole, fraction) = series("sum")?.split_once('.')?;
+            if fraction.len() != 6 {
+                return None;
+            }
+            *sum_us = whole
+                .parse::<u64>()
+                .ok()?
+                .checked_mul(1_000_000)?
+                .checked_add(fraction.parse().ok()?)?;
+            *count = series("count")?.parse().ok()?;
+        }
+        Some(StageTotals(totals))
+    }
+
+    /// The mean time per job in each stage from `earlier` to `self`; `None` if no job
+    /// passed a stage (or the server restarted in between).
+    fn means_since(&self, earlier: &StageTotals) -> Option<StageMeans> {
+        let mut means = [0; 4];
+        for ((mean, now), then) in means.iter_mut().zip(&self.0).zip(&earlier.0) {
+            let sum_us = now.0.checked_sub(then.0)?;
+            let count = now.1.checked_sub(then.1)?;
+            *mean = sum_us.checked_div(count)?;
+        }
+        Some(StageMeans(means))
+    }
+}
+
+/// The mean microseconds a write spent in each stage, in [`AppendStage::ALL`] order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageMeans(pub [u64; 4]);
+
+impl std::fmt::Display for StageMeans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (stage, mean_us)) in AppendStage::ALL.iter().zip(self.0).enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(
+                f,
+                "{sep}{} {}.{:02} ms",
+                stage.label(),
+                mean_us / 1000,
+                mean_us % 1000 / 10
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -305,6 +387,15 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
     if config.workload == Workload::Traces && target.preloaded == 0 {
         bail!("--preload must be at least 1 for the traces workload");
     }
+    let writes = matches!(
+        config.workload,
+        Workload::RegisterOrgs | Workload::Donations | Workload::DonationBatches
+    );
+    let stages_at_start = if writes {
+        StageTotals::fetch(&client, &config.url).await
+    } else {
+        None
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let items_done = Arc::new(AtomicU64::new(0));
@@ -414,6 +505,12 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
         items += count;
     }
     let elapsed = started.elapsed();
+    let stages = match stages_at_start {
+        Some(start) => StageTotals::fetch(&client, &config.url)
+            .await
+            .and_then(|end| end.means_since(&start)),
+        None => None,
+    };
     all.sort_unstable();
     let pct = |p: u64| -> f64 {
         if all.is_empty() {
@@ -433,12 +530,55 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
         p99_ms: pct(99),
         max_ms: all.last().map(|v| f64::from(*v) / 1000.0).unwrap_or(0.0),
         cpu,
+        stages,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stage_means_are_read_from_the_metrics_text() {
+        let metrics = |queued: &str, count: u64| {
+            let mut text = String::from("pennytrail_log_size 3\n");
+            for (stage, sum) in [
+                ("queued", queued),
+                ("committed", "1.500000"),
+                ("recorded", "0.000300"),
+                ("resumed", "0.000000"),
+            ] {
+                text += &format!(
+                    "pennytrail_append_stage_seconds_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {count}\n\
+                     pennytrail_append_stage_seconds_sum{{stage=\"{stage}\"}} {sum}\n\
+                     pennytrail_append_stage_seconds_count{{stage=\"{stage}\"}} {count}\n"
+                );
+            }
+            text
+        };
+        let start = StageTotals::parse(&metrics("0.000100", 1)).unwrap();
+        assert_eq!(
+            start,
+            StageTotals([(100, 1), (1_500_000, 1), (300, 1), (0, 1)])
+        );
+        // Three more jobs: 2,100 µs queued among them, nothing in the other stages.
+        let end = StageTotals::parse(&metrics("0.002200", 4)).unwrap();
+        let means = end.means_since(&start).unwrap();
+        assert_eq!(means, StageMeans([700, 0, 0, 0]));
+        assert_eq!(
+            means.to_string(),
+            "queued 0.70 ms, committed 0.00 ms, recorded 0.00 ms, resumed 0.00 ms"
+        );
+        assert_eq!(
+            StageMeans([1_234, 15, 10_000, 999]).to_string(),
+            "queued 1.23 ms, committed 0.01 ms, recorded 10.00 ms, resumed 0.99 ms"
+        );
+        // No job in the window, a restarted server, or a server without the metrics.
+        assert_eq!(start.means_since(&start), None);
+        assert_eq!(start.means_since(&end), None);
+        assert_eq!(StageTotals::parse("pennytrail_log_size 3\n"), None);
+        assert_eq!(StageTotals::parse(&metrics("1.5", 1)), None);
+    }
 
     #[test]
     fn cpu_time_is_read_from_proc_stat_and_split_by_kind() {

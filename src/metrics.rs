@@ -15,6 +15,48 @@ const LATENCY_BUCKETS_US: [u64; 13] = [
     2_500_000, 10_000_000,
 ];
 
+/// Upper bounds of the append-stage buckets, in microseconds (50 µs … 10 s): the stages
+/// of a write take tenths of a millisecond to a few milliseconds under load.
+const STAGE_BUCKETS_US: [u64; 14] = [
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, 250_000, 1_000_000, 2_500_000,
+    10_000_000,
+];
+
+/// Where a write's time goes between its request handing it to the sequencer and the
+/// request running again with the answer. Each job (one request's items) passes every
+/// stage once, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendStage {
+    /// In the sequencer's queue, until a batch takes it.
+    Queued,
+    /// In its batch: read, sequenced, signed, written and committed.
+    Committed,
+    /// After the commit, until the signed size was recorded beside the key and the
+    /// answer sent.
+    Recorded,
+    /// After the answer was sent, until the request's task ran again.
+    Resumed,
+}
+
+impl AppendStage {
+    pub const ALL: [AppendStage; 4] = [
+        AppendStage::Queued,
+        AppendStage::Committed,
+        AppendStage::Recorded,
+        AppendStage::Resumed,
+    ];
+
+    /// The `stage` label's value.
+    pub fn label(self) -> &'static str {
+        match self {
+            AppendStage::Queued => "queued",
+            AppendStage::Committed => "committed",
+            AppendStage::Recorded => "recorded",
+            AppendStage::Resumed => "resumed",
+        }
+    }
+}
+
 /// Upper bounds of the batch-size buckets, in entries (powers of 4 up to a full batch).
 const BATCH_SIZE_BUCKETS: [u64; 8] = [1, 4, 16, 64, 256, 1024, 4096, 16384];
 
@@ -101,6 +143,8 @@ pub struct Metrics {
     log_size: AtomicU64,
     batch_entries: Histogram,
     batch_commit: Histogram,
+    /// One histogram per [`AppendStage`], in `AppendStage::ALL` order.
+    append_stages: [Histogram; 4],
 }
 
 impl Default for Metrics {
@@ -123,6 +167,7 @@ impl Metrics {
             log_size: AtomicU64::new(0),
             batch_entries: Histogram::new(&BATCH_SIZE_BUCKETS),
             batch_commit: Histogram::new(&LATENCY_BUCKETS_US),
+            append_stages: AppendStage::ALL.map(|_| Histogram::new(&STAGE_BUCKETS_US)),
         }
     }
 
@@ -160,6 +205,11 @@ impl Metrics {
         self.log_size.fetch_max(log_size, Ordering::Relaxed);
         self.batch_entries.observe(appended);
         self.batch_commit.observe(micros(elapsed));
+    }
+
+    /// One job's time in one stage of its write.
+    pub fn record_append_stage(&self, stage: AppendStage, elapsed: Duration) {
+        self.append_stages[stage as usize].observe(micros(elapsed));
     }
 
     /// A batch that could not commit (nothing in it was acknowledged).
@@ -261,6 +311,21 @@ impl Metrics {
             "",
             seconds,
         );
+        let _ = writeln!(
+            out,
+            "# HELP pennytrail_append_stage_seconds Where each write's time went, per request: \
+             queued for the sequencer, in its batch until committed, until the signed size was \
+             recorded and the answer sent, until the request ran again.\n\
+             # TYPE pennytrail_append_stage_seconds histogram"
+        );
+        for (stage, histogram) in AppendStage::ALL.iter().zip(&self.append_stages) {
+            histogram.render(
+                &mut out,
+                "pennytrail_append_stage_seconds",
+                &format!("stage=\"{}\"", stage.label()),
+                seconds,
+            );
+        }
 
         let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
         let mut keys: Vec<&(String, String)> = routes.keys().collect();
@@ -325,6 +390,9 @@ mod tests {
         metrics.record_batch(100, 0, 110, Duration::from_micros(30_000_000));
         metrics.record_request("GET", Some("/v1/log"), 200, Duration::from_micros(700));
         metrics.record_request("BREW", None, 404, Duration::from_micros(10));
+        metrics.record_append_stage(AppendStage::Queued, Duration::from_micros(40));
+        metrics.record_append_stage(AppendStage::Queued, Duration::from_micros(700));
+        metrics.record_append_stage(AppendStage::Resumed, Duration::from_micros(120));
         let text = metrics.render();
         for line in [
             "pennytrail_appended_entries_total 103",
@@ -344,11 +412,37 @@ mod tests {
             "pennytrail_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/log\",le=\"0.000500\"} 0",
             "pennytrail_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/log\",le=\"0.001000\"} 1",
             "pennytrail_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/log\"} 1",
+            "pennytrail_append_stage_seconds_bucket{stage=\"queued\",le=\"0.000050\"} 1",
+            "pennytrail_append_stage_seconds_bucket{stage=\"queued\",le=\"0.000500\"} 1",
+            "pennytrail_append_stage_seconds_bucket{stage=\"queued\",le=\"0.001000\"} 2",
+            "pennytrail_append_stage_seconds_sum{stage=\"queued\"} 0.000740",
+            "pennytrail_append_stage_seconds_count{stage=\"committed\"} 0",
+            "pennytrail_append_stage_seconds_count{stage=\"recorded\"} 0",
+            "pennytrail_append_stage_seconds_bucket{stage=\"resumed\",le=\"0.000250\"} 1",
+            "pennytrail_append_stage_seconds_count{stage=\"resumed\"} 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
                 "missing {line:?} in\n{text}"
             );
+        }
+    }
+
+    #[test]
+    fn each_append_stage_has_its_own_histogram() {
+        for (index, stage) in AppendStage::ALL.into_iter().enumerate() {
+            assert_eq!(stage as usize, index, "{stage:?}");
+            let metrics = Metrics::new();
+            metrics.record_append_stage(stage, Duration::from_micros(1));
+            let text = metrics.render();
+            for other in AppendStage::ALL {
+                let line = format!(
+                    "pennytrail_append_stage_seconds_count{{stage=\"{}\"}} {}",
+                    other.label(),
+                    u64::from(other == stage)
+                );
+                assert!(text.lines().any(|l| l == line), "missing {line:?}");
+            }
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,7 +27,7 @@ use crate::log::merkle::{
 };
 use crate::log::note::NoteSigner;
 use crate::log::time::UnixMillis;
-use crate::metrics::Metrics;
+use crate::metrics::{AppendStage, Metrics};
 use crate::store::{
     AckRow, AppendTx, Appended, BatchRows, CorrectionRow, DisbursementRow, DonationRow,
     MAX_PENDING_APPENDS, RecentIds, Store, StoreError, StoredCheckpoint, follow_tree_file,
@@ -145,26 +145,43 @@ enum Sequenced {
 
 struct Job {
     items: Vec<AppendRequest>,
-    respond: oneshot::Sender<JobResult>,
+    respond: oneshot::Sender<Answered>,
+    /// When its request handed it to the queue.
+    queued_at: Instant,
+}
+
+/// A job's outcome, and when the finisher sent it.
+struct Answered {
+    result: JobResult,
+    sent_at: Instant,
 }
 
 /// A handle to the sequencer task; cloning shares the one queue.
 #[derive(Clone)]
 pub struct Sequencer {
     queue: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
 }
 
 impl Sequencer {
     /// Appends the items of one job atomically and waits until they are durable.
     pub async fn append(&self, items: Vec<AppendRequest>) -> JobResult {
         let (respond, answer) = oneshot::channel();
+        let job = Job {
+            items,
+            respond,
+            queued_at: Instant::now(),
+        };
         self.queue
-            .send(Job { items, respond })
+            .send(job)
             .await
             .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?;
-        answer.await.map_err(|_| {
+        let answered = answer.await.map_err(|_| {
             AppendError::Unavailable("the sequencer stopped before answering".into())
-        })?
+        })?;
+        self.metrics
+            .record_append_stage(AppendStage::Resumed, answered.sent_at.elapsed());
+        answered.result
     }
 }
 
@@ -256,6 +273,7 @@ pub async fn start(
             tree_appends,
         },
     ));
+    let handle_metrics = metrics.clone();
     let task = SequencerTask {
         commits: tokio::runtime::Handle::current(),
         store,
@@ -290,7 +308,13 @@ pub async fn start(
             }
         }
     });
-    Ok((Sequencer { queue }, handle))
+    Ok((
+        Sequencer {
+            queue,
+            metrics: handle_metrics,
+        },
+        handle,
+    ))
 }
 
 /// Runs the sequencer on a thread of its own (SQLite, whose connections each have their
@@ -327,6 +351,8 @@ fn run_on_own_thread(
 /// One job being worked on within a batch.
 struct Pending {
     job: Job,
+    /// When a batch took it from the queue.
+    taken_at: Instant,
     result: Option<Result<Vec<Sequenced>, AppendError>>,
 }
 
@@ -433,7 +459,7 @@ impl BatchWrites {
 }
 
 /// Waits for a job, then takes every job already queued, up to a batch's worth.
-async fn next_jobs(receiver: &mut mpsc::Receiver<Job>) -> Option<Vec<Pending>> {
+async fn next_jobs(receiver: &mut mpsc::Receiver<Job>, metrics: &Metrics) -> Option<Vec<Pending>> {
     let first = receiver.recv().await?;
     let mut entries = first.items.len();
     let mut jobs = vec![first];
@@ -446,9 +472,17 @@ async fn next_jobs(receiver: &mut mpsc::Receiver<Job>) -> Option<Vec<Pending>> {
             Err(_) => break,
         }
     }
+    let taken_at = Instant::now();
     Some(
         jobs.into_iter()
-            .map(|job| Pending { job, result: None })
+            .map(|job| {
+                metrics.record_append_stage(AppendStage::Queued, taken_at - job.queued_at);
+                Pending {
+                    job,
+                    taken_at,
+                    result: None,
+                }
+            })
             .collect(),
     )
 }
@@ -487,9 +521,9 @@ impl SequencerTask {
                 Some(f) => tokio::select! {
                     biased;
                     done = &mut f.commit => Next::Committed(done),
-                    jobs = next_jobs(&mut receiver) => Next::Jobs(jobs),
+                    jobs = next_jobs(&mut receiver, &self.metrics) => Next::Jobs(jobs),
                 },
-                None => Next::Jobs(next_jobs(&mut receiver).await),
+                None => Next::Jobs(next_jobs(&mut receiver, &self.metrics).await),
             };
             let mut pending = match next {
                 Next::Committed(done) => {
@@ -668,9 +702,12 @@ impl SequencerTask {
             self.metrics
                 .record_batch(appended, replayed, size, started.elapsed());
         }
+        let handed_at = Instant::now();
         let answers = pending
             .into_iter()
             .map(|p| {
+                self.metrics
+                    .record_append_stage(AppendStage::Committed, handed_at - p.taken_at);
                 let result = p
                     .result
                     .unwrap_or_else(|| Err(AppendError::Unavailable("no result".into())));
@@ -679,7 +716,14 @@ impl SequencerTask {
             .collect();
         // Only fails if the finisher is gone; dropping the answers then tells each
         // waiting request that the sequencer stopped before answering.
-        let _ = self.finished.send(Finished { committed, answers }).await;
+        let _ = self
+            .finished
+            .send(Finished {
+                committed,
+                answers,
+                handed_at,
+            })
+            .await;
     }
 
     /// Runs one attempt at a batch on its own; returns what it committed, if it appended.
@@ -1009,7 +1053,7 @@ struct Outputs {
 
 /// Where one job's outcome goes, and the outcome as sequenced.
 type Answer = (
-    oneshot::Sender<JobResult>,
+    oneshot::Sender<Answered>,
     Result<Vec<Sequenced>, AppendError>,
 );
 
@@ -1017,13 +1061,17 @@ type Answer = (
 struct Finished {
     committed: Option<Arc<CommittedBatch>>,
     answers: Vec<Answer>,
+    /// When the sequencer handed it over.
+    handed_at: Instant,
 }
 
 impl Finished {
     /// Sends each job its outcome; if the signed size could not be recorded, jobs that
     /// appended are told to retry (their entries are committed, so a retry replays).
-    fn answer(self, recorded: bool) {
+    fn answer(self, recorded: bool, metrics: &Metrics) {
+        let sent_at = Instant::now();
         for (respond, result) in self.answers {
+            metrics.record_append_stage(AppendStage::Recorded, sent_at - self.handed_at);
             let result = result.and_then(|items| {
                 items
                     .into_iter()
@@ -1044,7 +1092,7 @@ impl Finished {
                     .collect()
             });
             // The client may have gone away; its entry is durable either way.
-            let _ = respond.send(result);
+            let _ = respond.send(Answered { result, sent_at });
         }
     }
 }
@@ -1096,7 +1144,7 @@ async fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
                     hashes: committed.hashes.created.clone(),
                 });
             }
-            batch.answer(recorded.is_ok());
+            batch.answer(recorded.is_ok(), &metrics);
         }
         // A checkpoint is already due if the channel is full.
         let _ = wal_written.try_send(());

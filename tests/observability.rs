@@ -18,6 +18,22 @@ fn sample(metrics: &str, series: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The sum of every series of `name` whose labels contain `label`, in microseconds (the
+/// exposition prints seconds with six decimals).
+fn sum_micros(metrics: &str, name: &str, label: &str) -> u64 {
+    metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix(name)?.strip_prefix('{'))
+        .filter(|rest| rest.contains(label))
+        .map(|rest| {
+            let value = rest.rsplit(' ').next().unwrap();
+            let (whole, fraction) = value.split_once('.').unwrap();
+            assert_eq!(fraction.len(), 6, "{value}");
+            whole.parse::<u64>().unwrap() * 1_000_000 + fraction.parse::<u64>().unwrap()
+        })
+        .sum()
+}
+
 async fn metrics_text(app: &TestApp) -> String {
     let answer = app.get("/metrics").await;
     assert_eq!(answer.status, 200);
@@ -126,6 +142,29 @@ async fn metrics_count_appends_batches_and_answers(app: TestApp) {
         "{after}"
     );
     assert!(!after.contains("/no/such/path"));
+
+    // Each write that reached the sequencer passed its four stages once: the org, the
+    // beneficiary, the campaign, five donations and the replay. The stages are disjoint
+    // parts of their requests' time.
+    let mut stages_us = 0;
+    for stage in ["queued", "committed", "recorded", "resumed"] {
+        let count = format!("pennytrail_append_stage_seconds_count{{stage=\"{stage}\"}}");
+        assert_eq!(
+            sample(&after, &count) - sample(&before, &count),
+            9,
+            "{after}"
+        );
+        stages_us += sum_micros(&after, "pennytrail_append_stage_seconds_sum", stage);
+    }
+    let writes_us = sum_micros(
+        &after,
+        "pennytrail_http_request_duration_seconds_sum",
+        "method=\"POST\"",
+    );
+    assert!(
+        (1..=writes_us).contains(&stages_us),
+        "stages {stages_us} µs, write requests {writes_us} µs\n{after}"
+    );
     app.finish().await;
 }
 on_both_backends!(metrics_count_appends_batches_and_answers);
@@ -215,4 +254,61 @@ async fn request_ids_are_echoed_and_logged() {
     assert_eq!(lost["fields"]["status"], 404);
     let status = service.terminate().await;
     assert!(status.success(), "graceful shutdown: {status}");
+}
+
+/// `pennytrail loadgen` against a real server: a short write run prints its rate and,
+/// from the server's `/metrics`, where the server's time per write went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadgen_reports_where_the_servers_time_per_write_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = ServiceProcess::start(&[
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--origin",
+        ORIGIN,
+    ])
+    .await
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"))
+        .args(["loadgen", "--url", &service.base, "--token-file"])
+        .arg(dir.path().join("operator.token"))
+        .args([
+            "--seconds",
+            "1",
+            "--workload",
+            "donations",
+            "--concurrency",
+            "4",
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let donations = stdout
+        .lines()
+        .find(|l| l.starts_with("Donations: "))
+        .unwrap_or_else(|| panic!("no donations line in {stdout}"));
+    let stages = donations
+        .split_once("; server time per write: ")
+        .unwrap_or_else(|| panic!("no stages in {donations}"))
+        .1;
+    let names: Vec<&str> = stages
+        .split(", ")
+        .map(|s| {
+            let (name, ms) = s.split_once(' ').unwrap();
+            let ms = ms.strip_suffix(" ms").unwrap();
+            assert!(ms.parse::<f64>().is_ok(), "{s}");
+            name
+        })
+        .collect();
+    assert_eq!(names, ["queued", "committed", "recorded", "resumed"]);
+    // Reads have no write stages to report.
+    let healthz = stdout.lines().find(|l| l.starts_with("Healthz: ")).unwrap();
+    assert!(!healthz.contains("server time per write"), "{healthz}");
+    service.terminate().await;
 }
