@@ -262,17 +262,15 @@ pub async fn start(
         None => None,
     };
     let (tree_appends, tree_follower) = tree_file.unzip();
-    let finisher = tokio::spawn(finish(
-        finished_receiver,
-        Outputs {
-            store: store.clone(),
-            signed_state,
-            origin: origin.clone(),
-            metrics: metrics.clone(),
-            wal_written,
-            tree_appends,
-        },
-    ));
+    let outputs = Outputs {
+        store: store.clone(),
+        signed_state,
+        origin: origin.clone(),
+        metrics: metrics.clone(),
+        wal_written,
+        tree_appends,
+    };
+    let finisher = tokio::task::spawn_blocking(move || finish(finished_receiver, outputs));
     let handle_metrics = metrics.clone();
     let task = SequencerTask {
         commits: tokio::runtime::Handle::current(),
@@ -1101,7 +1099,11 @@ impl Finished {
 /// answers its jobs. It runs beside the sequencer, so the next batch commits while this
 /// one's size is recorded; batches that queued meanwhile share one record, since the
 /// newest checkpoint extends every earlier one.
-async fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
+///
+/// It blocks, on a thread of its own (from the runtime's blocking pool, for the life of
+/// the sequencer). As a task on the shared runtime, each batch's answers waited twice
+/// for a busy worker: to hand the record to a blocking thread and to take it back.
+fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
     let Outputs {
         store,
         signed_state,
@@ -1111,7 +1113,13 @@ async fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
         tree_appends,
     } = out;
     let mut done = Vec::with_capacity(MAX_UNANSWERED_BATCHES);
-    while batches.recv_many(&mut done, MAX_UNANSWERED_BATCHES).await > 0 {
+    while let Some(first) = batches.blocking_recv() {
+        done.push(first);
+        while done.len() < MAX_UNANSWERED_BATCHES
+            && let Ok(batch) = batches.try_recv()
+        {
+            done.push(batch);
+        }
         // The newest checkpoint extends every earlier one: record and publish it alone.
         let newest = done.iter().rev().find_map(|b| b.committed.clone());
         let recorded = match &newest {
@@ -1121,10 +1129,7 @@ async fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
                     size: newest.checkpoint.size,
                     root: newest.checkpoint.root,
                 };
-                let (state, origin) = (signed_state.clone(), origin.clone());
-                tokio::task::spawn_blocking(move || state.record(&origin, tree))
-                    .await
-                    .unwrap_or_else(|e| Err(anyhow::anyhow!("the recording task failed: {e}")))
+                signed_state.record(&origin, tree)
             }
         };
         if recorded.is_ok()

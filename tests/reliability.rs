@@ -450,6 +450,54 @@ async fn retries_of_a_committing_batch_replay_it(app: TestApp) {
 }
 on_both_backends!(retries_of_a_committing_batch_replay_it);
 
+/// When the signed size cannot be recorded beside the key, a committed write is not
+/// acknowledged: it is answered 503 (retry with the same id), its checkpoint is not
+/// published, and the retry, once the record can be written again, replays it.
+async fn a_write_whose_signed_size_cannot_be_recorded_is_not_acknowledged(app: TestApp) {
+    app.new_org("first").await;
+    let size = app.log_size().await;
+    let checkpoint = app.checkpoint_note().await;
+
+    // A directory where the record goes: the record's slot write finds the file gone,
+    // and replacing it fails.
+    let record = app.data_dir.path().join("log.key.signed");
+    let saved = std::fs::read(&record).unwrap();
+    std::fs::remove_file(&record).unwrap();
+    std::fs::create_dir(&record).unwrap();
+    std::fs::write(record.join("in-the-way"), b"x").unwrap();
+    let body = json!({"id": "second", "name": "Charity second", "country": "DE"});
+    let refused = app.register_org(&body).await;
+    refused.assert_problem(503, None);
+    assert!(
+        refused.text().contains("retry with the same id"),
+        "{}",
+        refused.text()
+    );
+    if app.backend == Backend::Sqlite {
+        assert_eq!(app.log_size().await, size, "nothing new was published");
+        assert_eq!(app.checkpoint_note().await, checkpoint);
+    } else {
+        // On PostgreSQL, where other processes append too, reads take the latest
+        // checkpoint from the database, where the commit put it (README: "When the
+        // 'last signed' record is written").
+        assert_eq!(app.log_size().await, size + 1);
+    }
+
+    std::fs::remove_dir_all(&record).unwrap();
+    std::fs::write(&record, saved).unwrap();
+    // The entry was committed: the retry replays it (200) and the log now shows it.
+    let replayed = app.register_org(&body).await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text());
+    assert_eq!(replayed.json()["seq"].as_u64(), Some(size));
+    app.new_org("third").await;
+    assert_eq!(app.log_size().await, size + 2);
+    let (ok, output) =
+        common::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
+    assert!(ok, "pennytrail check: {output}");
+    app.finish().await;
+}
+on_both_backends!(a_write_whose_signed_size_cannot_be_recorded_is_not_acknowledged);
+
 /// Runs one statement on the service's database behind its back, as a second writer
 /// sharing the database could; returns the first column of the first row, if any.
 async fn behind_the_back(app: &TestApp, sql: &'static str) -> Option<i64> {
