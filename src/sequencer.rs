@@ -1113,13 +1113,7 @@ fn finish(mut batches: mpsc::Receiver<Finished>, out: Outputs) {
         tree_appends,
     } = out;
     let mut done = Vec::with_capacity(MAX_UNANSWERED_BATCHES);
-    while let Some(first) = batches.blocking_recv() {
-        done.push(first);
-        while done.len() < MAX_UNANSWERED_BATCHES
-            && let Ok(batch) = batches.try_recv()
-        {
-            done.push(batch);
-        }
+    while batches.blocking_recv_many(&mut done, MAX_UNANSWERED_BATCHES) > 0 {
         // The newest checkpoint extends every earlier one: record and publish it alone.
         let newest = done.iter().rev().find_map(|b| b.committed.clone());
         let recorded = match &newest {
