@@ -252,15 +252,39 @@ async fn bad_input_never_changes_the_log(app: TestApp) {
     )
     .await
     .assert_problem(422, Some("public_key"));
+    // A body over the limit is not read to its end, so the answer closes the connection
+    // and says so: a client that kept it would see its next request fail (CI saw exactly
+    // that once, as an incomplete message on the request after this one).
     let huge = json!({"id": "x1", "name": "x".repeat(200_000), "country": "DE"});
-    app.post_json(path, Some(&token), &huge)
-        .await
-        .assert_problem(413, None);
+    let too_large = app.post_json(path, Some(&token), &huge).await;
+    too_large.assert_problem(413, None);
+    assert!(
+        too_large.closes_connection,
+        "a 413 must carry Connection: close"
+    );
+    // A refused body that was read in full keeps the connection.
+    let refused = app
+        .post_json(
+            path,
+            Some(&token),
+            &json!({"id": "x1", "name": "X", "country": "ZZ"}),
+        )
+        .await;
+    refused.assert_problem(422, Some("country"));
+    assert!(
+        !refused.closes_connection,
+        "a body read in full keeps the connection"
+    );
 
-    // Authentication comes before the body is read: no token and a broken body is 401.
-    app.post_raw(path, None, "application/json", b"{oops".to_vec())
-        .await
-        .assert_problem(401, None);
+    // Authentication comes before the body is read: no token and a broken body is 401,
+    // and the unread body closes the connection.
+    let unauthenticated = app
+        .post_raw(path, None, "application/json", b"{oops".to_vec())
+        .await;
+    unauthenticated.assert_problem(401, None);
+    assert!(unauthenticated.closes_connection);
+    // The requests after those go through on the same client.
+    assert_eq!(app.log_size().await, size);
     // Errors from outside our handlers (the docs' static files) have the same shape.
     app.get("/docs/no-such-asset.js")
         .await

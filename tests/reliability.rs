@@ -61,21 +61,6 @@ async fn seeded(app: &TestApp) -> String {
     token
 }
 
-async fn to_answer(response: reqwest::Response) -> Answer {
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let body = response.bytes().await.expect("body").to_vec();
-    Answer {
-        status,
-        content_type,
-        body,
-    }
-}
-
 /// POSTs every body to `path` (under the org) from its own task, all released by one
 /// barrier so they hit the service together. Answers come back in `bodies` order.
 async fn fire_at_once(app: &TestApp, token: &str, path: &str, bodies: Vec<Value>) -> Vec<Answer> {
@@ -93,7 +78,7 @@ async fn fire_at_once(app: &TestApp, token: &str, path: &str, bodies: Vec<Value>
             tokio::spawn(async move {
                 let request = client.post(url).bearer_auth(token).json(&body);
                 barrier.wait().await;
-                to_answer(request.send().await.expect("POST")).await
+                common::answer(request.send().await.expect("POST")).await
             })
         })
         .collect();
@@ -123,7 +108,8 @@ async fn start_ballast(app: &TestApp, token: &str, tag: &str) -> tokio::task::Jo
         .post(format!("{}/v1/orgs/{ORG}/donations/batch", app.base))
         .bearer_auth(token)
         .json(&json!({ "donations": items }));
-    let handle = tokio::spawn(async move { to_answer(request.send().await.expect("POST")).await });
+    let handle =
+        tokio::spawn(async move { common::answer(request.send().await.expect("POST")).await });
     // Long enough for the ~100 KB request to be parsed and queued; shorter than its
     // sequencing and commit (hundreds of ms on either backend in a debug build).
     tokio::time::sleep(std::time::Duration::from_millis(60)).await;
@@ -376,7 +362,8 @@ async fn retries_of_a_committing_batch_replay_it(app: TestApp) {
             .post(format!("{}/v1/orgs/{ORG}/donations/batch", app.base))
             .bearer_auth(&token)
             .json(&json!({ "donations": items }));
-        let first = tokio::spawn(async move { to_answer(first.send().await.expect("POST")).await });
+        let first =
+            tokio::spawn(async move { common::answer(first.send().await.expect("POST")).await });
         // Queued first, then the retries arrive while it is being sequenced (and so are
         // sequenced while it commits), or later as the rounds wait longer.
         tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
@@ -804,7 +791,7 @@ async fn concurrent_equivalent_donations_are_replays(app: TestApp) {
                 .post(format!("{}/v1/orgs/{ORG}/donations", app.base))
                 .bearer_auth(&token)
                 .json(&implicit(&id));
-            tokio::spawn(async move { to_answer(request.send().await.expect("POST")).await })
+            tokio::spawn(async move { common::answer(request.send().await.expect("POST")).await })
         };
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let retries = fire_at_once(&app, &token, "/donations", vec![explicit(&id); RACERS - 1]);
@@ -953,13 +940,13 @@ impl Session {
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }
-        let answer = to_answer(request.send().await.expect("POST")).await;
+        let answer = common::answer(request.send().await.expect("POST")).await;
         self.transcript.push(answer.body.clone());
         answer
     }
 
     async fn get(&mut self, path: &str) -> Answer {
-        let answer = to_answer(
+        let answer = common::answer(
             self.client
                 .get(format!("{}{path}", self.base))
                 .send()
@@ -1329,7 +1316,7 @@ async fn donor_refs_never_leave_the_request(backend: Backend) {
         "refused-8",
         "refused-9",
     ] {
-        let a = to_answer(
+        let a = common::answer(
             s.client
                 .get(format!("{}/v1/orgs/{ORG}/donations/{id}", s.base))
                 .send()

@@ -17,6 +17,7 @@ pub mod observe;
 pub mod openapi;
 pub mod orgs;
 pub mod statements;
+pub mod unread_body;
 pub mod views;
 pub mod write;
 
@@ -188,6 +189,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,
         ))
+        .layer(axum::middleware::from_fn(unread_body::close_if_body_unread))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::observe,

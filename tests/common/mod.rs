@@ -136,6 +136,9 @@ pub struct TestApp {
 pub struct Answer {
     pub status: StatusCode,
     pub content_type: String,
+    /// The answer carried `Connection: close`: the server will not read another request
+    /// on this connection.
+    pub closes_connection: bool,
     pub body: Vec<u8>,
 }
 
@@ -315,17 +318,23 @@ fn config(data_dir: &Path, db: Option<&PgDatabase>, log_key: Option<PathBuf>) ->
     }
 }
 
-async fn answer(response: reqwest::Response) -> Answer {
+/// What a test needs of an HTTP answer.
+pub async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status();
     let content_type = response
         .headers()
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
+    let closes_connection = response
+        .headers()
+        .get("connection")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
     let body = response.bytes().await.expect("body").to_vec();
     Answer {
         status,
         content_type,
+        closes_connection,
         body,
     }
 }
