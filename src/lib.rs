@@ -18,11 +18,14 @@ pub mod demo;
 pub mod drafts;
 pub mod explorer;
 pub mod keys;
-pub mod ledger;
 pub mod loadgen;
-pub mod log;
 pub mod metrics;
 pub mod monitor;
 pub mod progress;
 pub mod sequencer;
 pub mod store;
+
+/// The money model's pure rules; `pennytrail::ledger` names that crate here too.
+pub use pennytrail_ledger as ledger;
+/// The log's pure rules live in their own crate; `pennytrail::log` names it here too.
+pub use pennytrail_log as log;

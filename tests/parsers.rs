@@ -45,6 +45,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage, write_bundle};
 use pennytrail::api::error::ApiError;
 use pennytrail::api::extract::{ApiQuery, parse_json, parse_u64};
+use pennytrail::api::inputs as body;
 use pennytrail::bundle::csv_out::{neutralise, restore};
 use pennytrail::bundle::derive::{Deriver, Summary};
 use pennytrail::bundle::verify::{VerifyReport, verify_bundle};
@@ -52,17 +53,16 @@ use pennytrail::bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, export_store};
 use pennytrail::drafts::{DRAFT_FORMAT, Draft};
 use pennytrail::keys::{SignedState, SignedTree, load_or_create_donor_secret, read_signer};
 use pennytrail::ledger::attestations::{
-    AckStatus, Acknowledgement, AcknowledgementInput, KeyRotation, KeyRotationInput, Report,
-    ReportFigures, ReportInput, sign, signature_bytes,
+    AckStatus, Acknowledgement, KeyRotation, KeyRotationInput, Report, ReportFigures, ReportInput,
+    sign, signature_bytes,
 };
 use pennytrail::ledger::donor::{commitment, normalise_reference};
 use pennytrail::ledger::fields::{self, FieldError};
 use pennytrail::ledger::money::{Amount, Currency};
-use pennytrail::ledger::org::{OrgRegistration, OrgRegistrationInput};
+use pennytrail::ledger::org::OrgRegistration;
 use pennytrail::ledger::records::{
-    Beneficiary, BeneficiaryInput, BeneficiaryKind, Campaign, CampaignInput, Correction,
-    CorrectionInput, Derived, Disbursement, DisbursementInput, Donation, DonationInput, Record,
-    Statement, StatementInput,
+    Beneficiary, BeneficiaryKind, Campaign, Correction, Derived, Disbursement, Donation, Record,
+    Statement,
 };
 use pennytrail::ledger::replay::Replayer;
 use pennytrail::log::canonical::{self, MAX_SAFE_INTEGER};
@@ -1752,38 +1752,48 @@ fn parse_body(kind: &str, bytes: &[u8]) -> Result<Record, ApiError> {
     let secret = [7u8; 32];
     Ok(match kind {
         "org" => Record::Org(
-            OrgRegistration::parse(parse_json::<OrgRegistrationInput>(bytes)?).map_err(invalid)?,
+            OrgRegistration::parse(parse_json::<body::OrgRegistrationInput>(bytes)?.into())
+                .map_err(invalid)?,
         ),
         "beneficiary" => Record::Beneficiary(
-            Beneficiary::parse(parse_json::<BeneficiaryInput>(bytes)?).map_err(invalid)?,
+            Beneficiary::parse(parse_json::<body::BeneficiaryInput>(bytes)?.into())
+                .map_err(invalid)?,
         ),
-        "campaign" => {
-            Record::Campaign(Campaign::parse(parse_json::<CampaignInput>(bytes)?).map_err(invalid)?)
-        }
+        "campaign" => Record::Campaign(
+            Campaign::parse(parse_json::<body::CampaignInput>(bytes)?.into()).map_err(invalid)?,
+        ),
         "statement" => Record::Statement(
-            Statement::parse("meals", parse_json::<StatementInput>(bytes)?).map_err(invalid)?,
+            Statement::parse("meals", parse_json::<body::StatementInput>(bytes)?.into())
+                .map_err(invalid)?,
         ),
         "donation" => Record::Donation(
-            Donation::parse(parse_json::<DonationInput>(bytes)?, |r| {
+            Donation::parse(parse_json::<body::DonationInput>(bytes)?.into(), |r| {
                 commitment(&secret, ORG, r).to_hex()
             })
             .map_err(invalid)?,
         ),
         "disbursement" => Record::Disbursement(
-            Disbursement::parse(parse_json::<DisbursementInput>(bytes)?).map_err(invalid)?,
-        ),
-        "correction" => Record::Correction(
-            Correction::parse(parse_json::<CorrectionInput>(bytes)?).map_err(invalid)?,
-        ),
-        "acknowledgement" => Record::Acknowledgement(
-            Acknowledgement::parse("x1", "school", parse_json::<AcknowledgementInput>(bytes)?)
+            Disbursement::parse(parse_json::<body::DisbursementInput>(bytes)?.into())
                 .map_err(invalid)?,
         ),
-        "report" => {
-            Record::Report(Report::parse(parse_json::<ReportInput>(bytes)?).map_err(invalid)?)
-        }
+        "correction" => Record::Correction(
+            Correction::parse(parse_json::<body::CorrectionInput>(bytes)?.into())
+                .map_err(invalid)?,
+        ),
+        "acknowledgement" => Record::Acknowledgement(
+            Acknowledgement::parse(
+                "x1",
+                "school",
+                parse_json::<body::AcknowledgementInput>(bytes)?.into(),
+            )
+            .map_err(invalid)?,
+        ),
+        "report" => Record::Report(
+            Report::parse(parse_json::<body::ReportInput>(bytes)?.into()).map_err(invalid)?,
+        ),
         "key" => Record::KeyRotation(
-            KeyRotation::parse(parse_json::<KeyRotationInput>(bytes)?).map_err(invalid)?,
+            KeyRotation::parse(parse_json::<body::KeyRotationInput>(bytes)?.into())
+                .map_err(invalid)?,
         ),
         other => unreachable!("no body kind {other}"),
     })
@@ -2231,12 +2241,12 @@ fn regression_proofs_under_a_checkpoint_of_more_than_2_63_entries() {
 /// no `field` (only its text did), unlike every other field error.
 #[test]
 fn regression_a_missing_field_is_named() {
-    let e = parse_json::<OrgRegistrationInput>(br#"{"id":"a","name":"b"}"#).unwrap_err();
+    let e = parse_json::<body::OrgRegistrationInput>(br#"{"id":"a","name":"b"}"#).unwrap_err();
     assert_eq!(
         (e.status.as_u16(), e.field.as_deref()),
         (422, Some("country"))
     );
-    let e = parse_json::<ReportInput>(
+    let e = parse_json::<body::ReportInput>(
         br#"{"id":"r","from_size":0,"to_size":1,"beneficiary_kinds":[],
              "campaigns":[{"campaign":"c","currency":"EUR","received":0,"fees":0,"net":0,
                            "disbursed":0}]}"#,
@@ -2448,11 +2458,14 @@ fn regression_an_entry_with_a_respelled_key_is_refused() {
             Err(e) => assert!(!valid && e.field == "public_key", "{spelling:?}: {e}"),
         }
         // A client may still send it so; the service stores the canonical spelling.
-        let input: BeneficiaryInput = serde_json::from_value(json!({"id": "b", "label": "B",
+        let input: body::BeneficiaryInput = serde_json::from_value(json!({"id": "b", "label": "B",
             "kind": "supplier", "country": "DE", "public_key": spelling}))
         .unwrap();
         assert_eq!(
-            Beneficiary::parse(input).unwrap().public_key.as_deref(),
+            Beneficiary::parse(input.into())
+                .unwrap()
+                .public_key
+                .as_deref(),
             Some(key.as_str())
         );
     }

@@ -9,9 +9,10 @@ use super::AppState;
 use super::auth::{ORG_TOKEN_PREFIX, Operator, new_token};
 use super::error::{ApiError, Problem};
 use super::extract::ApiJson;
+use super::inputs::OrgRegistrationInput;
 use super::openapi::{PROBLEM_JSON, problem};
 use super::write::{WriteResponse, respond};
-use crate::ledger::org::{OrgRegistration, OrgRegistrationInput};
+use crate::ledger::org::OrgRegistration;
 use crate::ledger::records::Record;
 use crate::sequencer::{AppendOutcome, AppendRequest, SideEffect};
 
@@ -44,7 +45,7 @@ pub async fn register_org(
     _operator: Operator,
     ApiJson(input): ApiJson<OrgRegistrationInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let org = OrgRegistration::parse(input).map_err(ApiError::invalid_field)?;
+    let org = OrgRegistration::parse(input.into()).map_err(ApiError::invalid_field)?;
     let (token, token_hash) =
         new_token(ORG_TOKEN_PREFIX).map_err(|e| ApiError::unavailable("token generation", &e))?;
     let request = AppendRequest {

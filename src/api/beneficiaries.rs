@@ -10,10 +10,11 @@ use super::AppState;
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
+use super::inputs::BeneficiaryInput;
 use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{Page, effective_fields, text};
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
-use crate::ledger::records::{Beneficiary, BeneficiaryInput, Record};
+use crate::ledger::records::{Beneficiary, Record};
 
 /// `POST /v1/orgs/{org}/beneficiaries`
 #[utoipa::path(
@@ -46,7 +47,7 @@ pub async fn create_beneficiary(
     OrgWriter(org): OrgWriter,
     ApiJson(input): ApiJson<BeneficiaryInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let record = Beneficiary::parse(input).map_err(ApiError::invalid_field)?;
+    let record = Beneficiary::parse(input.into()).map_err(ApiError::invalid_field)?;
     append_one(&state, &org, Record::Beneficiary(record)).await
 }
 
@@ -94,7 +95,7 @@ pub async fn create_beneficiaries_batch(
     ApiJson(batch): ApiJson<BeneficiaryBatch>,
 ) -> Result<(StatusCode, Json<BatchResponse>), ApiError> {
     let records = parse_batch("beneficiaries", batch.beneficiaries, |b| {
-        Beneficiary::parse(b).map(Record::Beneficiary)
+        Beneficiary::parse(b.into()).map(Record::Beneficiary)
     })?;
     append_batch(&state, &org, records, "beneficiaries").await
 }

@@ -10,10 +10,11 @@ use super::AppState;
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
+use super::inputs::{CampaignInput, StatementInput};
 use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{MAX_LIST_PAGE, Page, effective_fields, text};
 use super::write::{WriteResponse, append_one};
-use crate::ledger::records::{Campaign, CampaignInput, Record, Statement, StatementInput};
+use crate::ledger::records::{Campaign, Record, Statement};
 use crate::store::CampaignRow;
 
 /// `POST /v1/orgs/{org}/campaigns`
@@ -48,7 +49,7 @@ pub async fn create_campaign(
     OrgWriter(org): OrgWriter,
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let record = Campaign::parse(input).map_err(ApiError::invalid_field)?;
+    let record = Campaign::parse(input.into()).map_err(ApiError::invalid_field)?;
     append_one(&state, &org, Record::Campaign(record)).await
 }
 
@@ -88,7 +89,7 @@ pub async fn state_beneficiaries(
     Path((_, campaign)): Path<(String, String)>,
     ApiJson(input): ApiJson<StatementInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let record = Statement::parse(&campaign, input).map_err(ApiError::invalid_field)?;
+    let record = Statement::parse(&campaign, input.into()).map_err(ApiError::invalid_field)?;
     append_one(&state, &org, Record::Statement(record)).await
 }
 

@@ -8,9 +8,10 @@ use super::AppState;
 use super::auth::OrgWriter;
 use super::error::ApiError;
 use super::extract::ApiJson;
+use super::inputs::CorrectionInput;
 use super::openapi::problem;
 use super::write::{WriteResponse, append_one};
-use crate::ledger::records::{Correction, CorrectionInput, Record};
+use crate::ledger::records::{Correction, Record};
 
 /// `POST /v1/orgs/{org}/corrections`: `{"id","corrects":seq,"fields":{"purpose":"…"}}`
 #[utoipa::path(
@@ -46,6 +47,6 @@ pub async fn create_correction(
     OrgWriter(org): OrgWriter,
     ApiJson(input): ApiJson<CorrectionInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let record = Correction::parse(input).map_err(ApiError::invalid_field)?;
+    let record = Correction::parse(input.into()).map_err(ApiError::invalid_field)?;
     append_one(&state, &org, Record::Correction(record)).await
 }

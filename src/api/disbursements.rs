@@ -12,11 +12,12 @@ use super::auth::OrgWriter;
 use super::donations::trace_page;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
+use super::inputs::DisbursementInput;
 use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{Page, effective_fields, receipts, text};
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
 use crate::ledger::allocation::Span;
-use crate::ledger::records::{Disbursement, DisbursementInput, Record};
+use crate::ledger::records::{Disbursement, Record};
 use crate::store::DisbursementView;
 
 /// `POST /v1/orgs/{org}/disbursements`
@@ -53,7 +54,7 @@ pub async fn create_disbursement(
     OrgWriter(org): OrgWriter,
     ApiJson(input): ApiJson<DisbursementInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let record = Disbursement::parse(input).map_err(ApiError::invalid_field)?;
+    let record = Disbursement::parse(input.into()).map_err(ApiError::invalid_field)?;
     append_one(&state, &org, Record::Disbursement(record)).await
 }
 
@@ -101,7 +102,7 @@ pub async fn create_disbursements_batch(
     ApiJson(batch): ApiJson<DisbursementBatch>,
 ) -> Result<(StatusCode, Json<BatchResponse>), ApiError> {
     let records = parse_batch("disbursements", batch.disbursements, |d| {
-        Disbursement::parse(d).map(Record::Disbursement)
+        Disbursement::parse(d.into()).map(Record::Disbursement)
     })?;
     append_batch(&state, &org, records, "disbursements").await
 }

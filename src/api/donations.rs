@@ -13,13 +13,14 @@ use super::AppState;
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
+use super::inputs::DonationInput;
 use super::openapi::{PROBLEM_JSON, problem};
 use super::views::{MAX_LIST_PAGE, Page, effective_fields, receipts, text};
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
 use crate::ledger::allocation::{Span, held};
 use crate::ledger::donor::{check_reference, commitment};
 use crate::ledger::fields;
-use crate::ledger::records::{Donation, DonationInput, Record};
+use crate::ledger::records::{Donation, Record};
 use crate::log::canonical::MAX_SAFE_INTEGER;
 use crate::store::DonationView;
 
@@ -32,7 +33,7 @@ fn parse_donation(
     org: &str,
     input: DonationInput,
 ) -> Result<Donation, crate::ledger::FieldError> {
-    Donation::parse(input, |reference| {
+    Donation::parse(input.into(), |reference| {
         commitment(&state.donor_secret, org, reference).to_hex()
     })
 }

@@ -11,6 +11,7 @@ pub mod donations;
 pub mod error;
 pub mod exports;
 pub mod extract;
+pub mod inputs;
 pub mod limits;
 pub mod log_routes;
 pub mod observe;

@@ -14,12 +14,14 @@ use super::AppState;
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
+use super::inputs::{
+    AcknowledgementInput, CampaignFigures, KeyRotationInput, KindFigures, ReportInput, figure_lists,
+};
 use super::openapi::{PROBLEM_JSON, problem};
 use super::views::Page;
 use super::write::{WriteResponse, append_one};
 use crate::ledger::attestations::{
-    Acknowledgement, AcknowledgementInput, CampaignFigures, KeyRotation, KeyRotationInput,
-    KindFigures, Report, ReportFigures, ReportInput, signature_valid,
+    Acknowledgement, KeyRotation, Report, ReportFigures, signature_valid,
 };
 use crate::ledger::records::{Record, RecordKey};
 use crate::ledger::report_book::ReportBook;
@@ -141,14 +143,15 @@ pub async fn get_report_figures(
         ("from", "to"),
     )
     .await?;
-    let figures = figures_from_store(&state.store, &org, from, to).await?;
+    let (campaigns, beneficiary_kinds) =
+        figure_lists(figures_from_store(&state.store, &org, from, to).await?);
     Ok(Json(FiguresView {
         origin: state.log.origin.clone(),
         org,
         from_size: from,
         to_size: to,
-        campaigns: figures.campaigns,
-        beneficiary_kinds: figures.beneficiary_kinds,
+        campaigns,
+        beneficiary_kinds,
     }))
 }
 
@@ -186,7 +189,7 @@ pub async fn publish_report(
     OrgWriter(org): OrgWriter,
     ApiJson(input): ApiJson<ReportInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let report = Report::parse(input).map_err(ApiError::invalid_field)?;
+    let report = Report::parse(input.into()).map_err(ApiError::invalid_field)?;
     if state
         .store
         .org_key_at(&org, i64::MAX as u64)
@@ -290,13 +293,14 @@ pub(crate) async fn report_view(
         (None, None)
     };
     let verified = signature_ok && figures_match != Some(false);
+    let (campaigns, beneficiary_kinds) = figure_lists(r.figures);
     Ok(ReportView {
         report: r.id,
         seq,
         from_size: r.from_size,
         to_size: r.to_size,
-        campaigns: r.figures.campaigns,
-        beneficiary_kinds: r.figures.beneficiary_kinds,
+        campaigns,
+        beneficiary_kinds,
         document_sha256: r.document_sha256,
         signature: r.signature,
         signed_by: key.as_ref().map(|(k, _)| k.clone()),
@@ -432,7 +436,7 @@ pub async fn acknowledge_disbursement(
     let disbursement = state.store.disbursement(&org, &id).await?.ok_or_else(|| {
         ApiError::not_found(format!("disbursement {id:?} of org {org:?} does not exist"))
     })?;
-    let ack = Acknowledgement::parse(&id, &disbursement.beneficiary, input)
+    let ack = Acknowledgement::parse(&id, &disbursement.beneficiary, input.into())
         .map_err(ApiError::invalid_field)?;
     append_one(&state, &org, Record::Acknowledgement(ack)).await
 }
@@ -469,6 +473,6 @@ pub async fn rotate_org_key(
     OrgWriter(org): OrgWriter,
     ApiJson(input): ApiJson<KeyRotationInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    let rotation = KeyRotation::parse(input).map_err(ApiError::invalid_field)?;
+    let rotation = KeyRotation::parse(input.into()).map_err(ApiError::invalid_field)?;
     append_one(&state, &org, Record::KeyRotation(rotation)).await
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::fields::FieldError;
-use crate::log::canonical::MAX_SAFE_INTEGER;
+use pennytrail_log::canonical::MAX_SAFE_INTEGER;
 
 /// A non-negative amount in minor units (cents for EUR, yen for JPY, fils/1000 for KWD).
 /// Bounded by 2^53 − 1 so every JSON reader represents it exactly.

@@ -1,8 +1,8 @@
 //! Field-level validation shared by every entry kind: each check names the field at fault.
 
-use crate::log::canonical::MAX_SAFE_INTEGER;
-use crate::log::entry::is_valid_id;
-use crate::log::note::NoteVerifier;
+use pennytrail_log::canonical::MAX_SAFE_INTEGER;
+use pennytrail_log::entry::is_valid_id;
+use pennytrail_log::note::NoteVerifier;
 
 use super::iso::is_country_code;
 

@@ -13,26 +13,17 @@ pub const KIND_ORG_REGISTERED: &str = "org.registered";
 pub const MAX_CHARITY_NUMBER_CHARS: usize = 64;
 
 /// What an operator sends to register a charity.
-#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"id": "helping-hands", "name": "Helping Hands e.V.", "country": "DE", "charity_number": "VR 12345"}))]
+#[derive(Debug, Clone)]
 pub struct OrgRegistrationInput {
     /// The org's id, `[A-Za-z0-9][A-Za-z0-9._:-]{0,63}`; it appears in its URLs.
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// Public name, 1 to 200 characters.
-    #[schema(value_type = crate::api::openapi::formats::Name)]
     pub name: String,
     /// ISO 3166-1 alpha-2 country code.
-    #[schema(value_type = crate::api::openapi::formats::CountryCode)]
     pub country: String,
     /// Number in a national charity register.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::api::openapi::formats::CharityNumber>)]
     pub charity_number: Option<String>,
     /// A C2SP verifier key (`name+hex id+base64 Ed25519 key`) the org will sign reports with.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::api::openapi::formats::VerifierKey>)]
     pub public_key: Option<String>,
 }
 

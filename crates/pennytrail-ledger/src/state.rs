@@ -64,7 +64,7 @@ impl LedgerMemory {
         &mut self,
         org: &str,
         record: &super::records::Record,
-        leaf: crate::log::hash::Hash,
+        leaf: pennytrail_log::hash::Hash,
     ) {
         if let super::records::Record::Disbursement(x) = record
             && let Some(mut facts) = self.disbursement(org, &x.id)

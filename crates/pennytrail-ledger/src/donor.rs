@@ -6,7 +6,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::fields::FieldError;
-use crate::log::hash::Hash;
+use pennytrail_log::hash::Hash;
 
 /// Longest donor reference, in characters: an email address has at most 320 (64 for the
 /// local part, 1 for the `@`, 255 for the domain), and receipt numbers are far shorter.

@@ -117,9 +117,9 @@ impl Receipt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::merkle::tests::MemoryTree;
-    use crate::log::merkle::{inclusion_proof, inclusion_proof_indexes};
-    use crate::log::note::NoteSigner;
+    use crate::merkle::tests::MemoryTree;
+    use crate::merkle::{inclusion_proof, inclusion_proof_indexes};
+    use crate::note::NoteSigner;
 
     #[test]
     fn round_trip_and_verify() {

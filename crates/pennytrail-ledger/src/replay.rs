@@ -8,8 +8,8 @@ use super::records::{Derived, Record};
 use super::report_book::ReportBook;
 use super::rules::{LedgerState, apply};
 use super::state::LedgerMemory;
-use crate::log::entry::Entry;
-use crate::log::hash::Hash;
+use pennytrail_log::entry::Entry;
+use pennytrail_log::hash::Hash;
 
 /// The first way an entry breaks the money rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -146,9 +146,9 @@ fn first_difference(logged: &Derived, derived: &Derived) -> (&'static str, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::state::LedgerMemory;
-    use crate::log::entry::{ChainHead, parse, seal};
-    use crate::log::time::UnixMillis;
+    use crate::state::LedgerMemory;
+    use pennytrail_log::entry::{ChainHead, parse, seal};
+    use pennytrail_log::time::UnixMillis;
     use serde_json::{Map, Value, json};
 
     /// Seals `entries` into a chain and replays them; returns the first error.

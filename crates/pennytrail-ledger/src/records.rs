@@ -1,11 +1,11 @@
-//! The records a charity states, one per entry kind: what a client sends, the validated
-//! record, the entry fields it becomes, and how it is read back from an entry.
+//! The records a charity states, one per entry kind: its unchecked input (what an API
+//! request body or a logged entry states), the validated record, the entry fields it
+//! becomes, and how it is read back from an entry.
 //!
 //! Fields the log derives from its state (a donation's `net` and `received_before`, a
 //! disbursement's `disbursed_before`, the campaign's `currency`) are [`Derived`]: computed
 //! by [`super::rules::apply`], never taken from a client.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::attestations::{Acknowledgement, KeyRotation, Report};
@@ -15,8 +15,8 @@ pub use super::attestations::{
 use super::fields::{self, FieldError, MAX_NAME_CHARS};
 use super::money::{Amount, Currency};
 use super::org::{KIND_ORG_REGISTERED, MAX_CHARITY_NUMBER_CHARS, OrgRegistration};
-use crate::log::entry::Entry;
-use crate::log::hash::Hash;
+use pennytrail_log::entry::Entry;
+use pennytrail_log::hash::Hash;
 
 pub const KIND_BENEFICIARY_REGISTERED: &str = "beneficiary.registered";
 pub const KIND_CAMPAIGN_OPENED: &str = "campaign.opened";
@@ -91,25 +91,17 @@ impl BeneficiaryKind {
 }
 
 /// A beneficiary an org registers.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"id": "well-project-7", "label": "Village well, Kisumu", "kind": "organization", "country": "KE"}))]
+#[derive(Debug, Clone)]
 pub struct BeneficiaryInput {
     /// The beneficiary's id within its org, `[A-Za-z0-9][A-Za-z0-9._:-]{0,63}`.
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// Public label, 1 to 200 characters.
-    #[schema(value_type = crate::api::openapi::formats::Name)]
     pub label: String,
     /// One of `person`, `organization`, `supplier`, `overhead`, `refunds`.
-    #[schema(value_type = crate::api::openapi::formats::BeneficiaryKindName)]
     pub kind: String,
     /// ISO 3166-1 alpha-2 country code.
-    #[schema(value_type = crate::api::openapi::formats::CountryCode)]
     pub country: String,
     /// A C2SP verifier key of the beneficiary's, as the org states it.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::api::openapi::formats::VerifierKey>)]
     pub public_key: Option<String>,
 }
 
@@ -138,25 +130,18 @@ impl Beneficiary {
 }
 
 /// A campaign (restricted fund) an org opens.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"id": "wells-2026", "title": "Clean water 2026", "purpose": "Drill and maintain village wells in Kisumu County", "currency": "EUR", "beneficiaries": ["well-project-7"]}))]
+#[derive(Debug, Clone)]
 pub struct CampaignInput {
     /// The campaign's id within its org.
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// Public title, 1 to 200 characters.
-    #[schema(value_type = crate::api::openapi::formats::Name)]
     pub title: String,
     /// What the money is for, 1 to 1000 characters.
-    #[schema(value_type = crate::api::openapi::formats::Purpose)]
     pub purpose: String,
     /// ISO 4217 code; every amount of the campaign is in its minor units.
-    #[schema(value_type = crate::api::openapi::formats::CurrencyCode)]
     pub currency: String,
     /// Ids of registered beneficiaries who may receive its money (at most 100, no repeats;
     /// state more later).
-    #[schema(value_type = crate::api::openapi::formats::OpeningBeneficiaryIds)]
     pub beneficiaries: Vec<String>,
 }
 
@@ -206,12 +191,9 @@ impl Campaign {
 }
 
 /// More beneficiaries stated for a campaign.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"beneficiaries": ["well-project-8"]}))]
+#[derive(Debug, Clone)]
 pub struct StatementInput {
     /// Ids of registered beneficiaries (1 to 100, no repeats).
-    #[schema(value_type = crate::api::openapi::formats::StatedBeneficiaryIds)]
     pub beneficiaries: Vec<String>,
 }
 
@@ -241,47 +223,32 @@ impl Statement {
     pub fn idempotency_id(&self) -> String {
         let mut sorted = self.beneficiaries.clone();
         sorted.sort();
-        let digest = crate::log::hash::sha256(sorted.join("\n").as_bytes());
+        let digest = pennytrail_log::hash::sha256(sorted.join("\n").as_bytes());
         format!("{}:{}", self.campaign, &digest.to_hex()[..32])
     }
 }
 
 /// A donation an org received.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"id": "don-000123", "campaign": "wells-2026", "amount": 2500, "fee": 75, "channel": "card", "occurred_at": "2026-03-01T12:00:00.000Z"}))]
+#[derive(Debug, Clone)]
 pub struct DonationInput {
     /// The donation's id within its org (its idempotency key).
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// The campaign it was given to.
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub campaign: String,
     /// Gross amount in minor units of the campaign's currency, at least 1.
-    #[schema(value_type = crate::api::openapi::formats::PositiveMinorUnits)]
     pub amount: i64,
     /// Payment fee in minor units, 0 to `amount`; `net` = `amount` - `fee`.
-    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub fee: i64,
     /// ISO 4217 code; if given it must be the campaign's.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::api::openapi::formats::CurrencyCode>)]
     pub currency: Option<String>,
     /// How it came in (`card`, `sms`, `mobile-money`, …): an id of at most 32 characters.
-    #[schema(value_type = crate::api::openapi::formats::Channel)]
     pub channel: String,
     /// A donor's own reference (email, receipt number). Never stored: only its per-org
     /// HMAC reaches the log, as `donor_commitment`.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::api::openapi::formats::DonorRef>)]
     pub donor_ref: Option<String>,
     /// A commitment the org computed itself (64 lowercase hex digits), instead of `donor_ref`.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::api::openapi::formats::Sha256Hex>)]
     pub donor_commitment: Option<String>,
     /// When the donation was made: UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::api::openapi::formats::Timestamp>)]
     pub occurred_at: Option<String>,
 }
 
@@ -349,7 +316,7 @@ impl Donation {
             occurred_at: input
                 .occurred_at
                 .map(|t| {
-                    crate::log::time::UnixMillis::parse(&t)
+                    pennytrail_log::time::UnixMillis::parse(&t)
                         .map(|_| t)
                         .map_err(|e| FieldError::new("occurred_at", e.to_string()))
                 })
@@ -365,28 +332,19 @@ impl Donation {
 }
 
 /// A payment an org made from a campaign to one of its stated beneficiaries.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"id": "pay-0042", "campaign": "wells-2026", "beneficiary": "well-project-7", "amount": 150000, "purpose": "Drilling, invoice 2026-17"}))]
+#[derive(Debug, Clone)]
 pub struct DisbursementInput {
     /// The disbursement's id within its org (its idempotency key).
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// The campaign paying.
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub campaign: String,
     /// A beneficiary stated for the campaign before this entry.
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub beneficiary: String,
     /// Minor units of the campaign's currency, at least 1, at most what it still holds.
-    #[schema(value_type = crate::api::openapi::formats::PositiveMinorUnits)]
     pub amount: i64,
     /// What it paid for, 1 to 1000 characters.
-    #[schema(value_type = crate::api::openapi::formats::Purpose)]
     pub purpose: String,
     /// SHA-256 (64 lowercase hex digits) of an invoice or other evidence kept elsewhere.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::api::openapi::formats::Sha256Hex>)]
     pub evidence_sha256: Option<String>,
 }
 
@@ -417,18 +375,13 @@ impl Disbursement {
 }
 
 /// A correction of text fields of an earlier entry of the same org.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"id": "fix-0001", "corrects": 42, "fields": {"purpose": "Drilling, invoice 2026-18"}}))]
+#[derive(Debug, Clone)]
 pub struct CorrectionInput {
     /// The correction's id within its org (its idempotency key).
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
     /// Seq of the entry corrected.
-    #[schema(value_type = crate::api::openapi::formats::Seq)]
     pub corrects: u64,
     /// New values of text fields of the corrected entry; money is never corrected.
-    #[schema(value_type = crate::api::openapi::formats::CorrectedFields)]
     pub fields: Map<String, Value>,
 }
 
@@ -757,7 +710,7 @@ impl Record {
                 let mut fields_map = Map::new();
                 for (k, v) in &entry.fields {
                     if !["correction", "corrects"].contains(&k.as_str())
-                        && !crate::log::entry::COMMON_FIELDS.contains(&k.as_str())
+                        && !pennytrail_log::entry::COMMON_FIELDS.contains(&k.as_str())
                     {
                         fields_map.insert(k.clone(), v.clone());
                     }
@@ -774,7 +727,7 @@ impl Record {
             }
             KIND_REPORT_PUBLISHED => {
                 let mut own = entry.fields.clone();
-                for common in crate::log::entry::COMMON_FIELDS {
+                for common in pennytrail_log::entry::COMMON_FIELDS {
                     own.remove(common);
                 }
                 Record::Report(Report::from_fields(&own)?)
@@ -790,7 +743,7 @@ impl Record {
         // Every field of the entry must be one this kind writes.
         let rebuilt = record.entry_body(&Derived::Nothing);
         if let Some(extra) = entry.fields.keys().find(|k| {
-            !crate::log::entry::COMMON_FIELDS.contains(&k.as_str()) && !rebuilt.contains_key(*k)
+            !pennytrail_log::entry::COMMON_FIELDS.contains(&k.as_str()) && !rebuilt.contains_key(*k)
         }) {
             return Err(FieldError::new(
                 extra.clone(),
@@ -896,7 +849,7 @@ impl<'a> EntryReader<'a> {
             &DISBURSEMENT
         };
         match self.entry.fields.keys().find(|k| {
-            !crate::log::entry::COMMON_FIELDS.contains(&k.as_str())
+            !pennytrail_log::entry::COMMON_FIELDS.contains(&k.as_str())
                 && !allowed.contains(&k.as_str())
         }) {
             Some(extra) => Err(FieldError::new(

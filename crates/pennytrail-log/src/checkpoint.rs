@@ -111,7 +111,7 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::hash::empty_root;
+    use crate::hash::empty_root;
 
     #[test]
     fn sign_and_open() {

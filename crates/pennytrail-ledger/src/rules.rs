@@ -10,7 +10,7 @@
 use super::attestations::{AckStatus, Acknowledgement, KeyRotation, signature_valid};
 use super::money::{Amount, Currency};
 use super::records::{BeneficiaryKind, Derived, Record, correctable_fields};
-use crate::log::hash::Hash;
+use pennytrail_log::hash::Hash;
 
 /// A rule an entry breaks: which rule, which field, and what the numbers were.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

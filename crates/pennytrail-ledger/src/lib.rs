@@ -1,4 +1,4 @@
-//! The ledger: what each entry kind says and the rules it must obey. Like [`crate::log`]
+//! The ledger: what each entry kind says and the rules it must obey. Like `pennytrail_log`
 //! it has no I/O, so the server and the verifier apply the very same rules.
 
 pub mod allocation;

@@ -22,9 +22,9 @@ use serde_json::{Map, Value};
 use super::fields::{self, FieldError};
 use super::money::{Amount, Currency};
 use super::records::BeneficiaryKind;
-use crate::log::canonical::{self, MAX_SAFE_INTEGER};
-use crate::log::hash::Hash;
-use crate::log::note::NoteVerifier;
+use pennytrail_log::canonical::{self, MAX_SAFE_INTEGER};
+use pennytrail_log::hash::Hash;
+use pennytrail_log::note::NoteVerifier;
 
 pub const KIND_DISBURSEMENT_ACKNOWLEDGED: &str = "disbursement.acknowledged";
 pub const KIND_REPORT_PUBLISHED: &str = "report.published";
@@ -69,7 +69,7 @@ pub fn signature_valid(key: &str, message: &[u8], signature: &str) -> bool {
 }
 
 /// Signs `message` with a private key as `pennytrail keygen` writes it.
-pub fn sign(signer: &crate::log::note::NoteSigner, message: &[u8]) -> String {
+pub fn sign(signer: &pennytrail_log::note::NoteSigner, message: &[u8]) -> String {
     BASE64.encode(signer.sign_detached(message))
 }
 
@@ -103,18 +103,14 @@ impl AckStatus {
 }
 
 /// `POST …/disbursements/{id}/acknowledgement`: no token; the signature authenticates.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct AcknowledgementInput {
     /// `received` (the whole amount arrived) or `disputed`.
-    #[schema(value_type = crate::api::openapi::formats::AckStatusName)]
     pub status: String,
     /// What the beneficiary says arrived, in minor units; equal to the amount when
     /// `received`.
-    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub amount_received: i64,
     /// Base64 Ed25519 signature by the beneficiary's key over the acknowledgement message.
-    #[schema(value_type = crate::api::openapi::formats::Signature)]
     pub signature: String,
 }
 
@@ -197,42 +193,32 @@ impl Acknowledgement {
 }
 
 /// A campaign's figures in a report: sums over the covered range, `held` at its end.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignFigures {
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub campaign: String,
-    #[schema(value_type = crate::api::openapi::formats::CurrencyCode)]
     pub currency: String,
     /// Received in the range (minor units).
-    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub received: i64,
-    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub fees: i64,
-    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub net: i64,
-    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub disbursed: i64,
     /// Net received and not yet disbursed at `to_size`.
-    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub held: i64,
 }
 
 /// Disbursed in the range to beneficiaries of one kind, in one currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KindFigures {
-    #[schema(value_type = crate::api::openapi::formats::CurrencyCode)]
     pub currency: String,
-    #[schema(value_type = crate::api::openapi::formats::BeneficiaryKindName)]
     pub beneficiary_kind: String,
-    #[schema(value_type = crate::api::openapi::formats::MinorUnits)]
     pub disbursed: i64,
 }
 
 /// Every figure of a report, in the order the log implies: campaigns in the order they
 /// were opened, kinds by currency then kind.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportFigures {
     pub campaigns: Vec<CampaignFigures>,
@@ -332,31 +318,24 @@ impl ReportFigures {
 
 /// `POST /v1/orgs/{org}/reports`: a report as drafted (`pennytrail report draft`) and
 /// signed (`pennytrail sign`).
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportInput {
     /// The report's id within its org (its idempotency key).
-    #[schema(value_type = crate::api::openapi::formats::Id)]
     pub id: String,
-    #[schema(value_type = crate::api::openapi::formats::Seq)]
     pub from_size: u64,
-    #[schema(value_type = crate::api::openapi::formats::Seq)]
     pub to_size: u64,
     /// One line per campaign opened before `to_size` (at most 50).
-    #[schema(max_items = 50)]
     pub campaigns: Vec<CampaignFigures>,
     /// One line per currency and beneficiary kind paid in the range (at most 50).
-    #[schema(max_items = 50)]
     pub beneficiary_kinds: Vec<KindFigures>,
     /// SHA-256 (hex) of the published document with per-beneficiary detail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<crate::api::openapi::formats::Sha256Hex>)]
     pub document_sha256: Option<String>,
     /// Base64 Ed25519 signature by the org's key over the report message.
     /// Required by the API; a draft file (`pennytrail report draft`) has none until
     /// `pennytrail sign` adds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = crate::api::openapi::formats::Signature, required = true)]
     pub signature: Option<String>,
 }
 
@@ -491,14 +470,11 @@ impl Report {
 }
 
 /// `POST /v1/orgs/{org}/key`: a new org key, signed by the current one.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct KeyRotationInput {
     /// The new C2SP verifier key.
-    #[schema(value_type = crate::api::openapi::formats::VerifierKey)]
     pub public_key: String,
     /// Base64 Ed25519 signature by the current key over the rotation message.
-    #[schema(value_type = crate::api::openapi::formats::Signature)]
     pub signature: String,
 }
 
@@ -558,7 +534,7 @@ impl KeyRotation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::note::NoteSigner;
+    use pennytrail_log::note::NoteSigner;
 
     #[test]
     fn ack_message_is_exact() {

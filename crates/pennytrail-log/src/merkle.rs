@@ -393,7 +393,7 @@ pub fn root_from_stored(size: u64, hashes: &[Hash]) -> Result<Hash, MerkleError>
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::log::hash::leaf_hash;
+    use crate::hash::leaf_hash;
     use std::collections::HashMap;
 
     /// The RFC 6962 definition of the tree hash, computed recursively from the leaves:
