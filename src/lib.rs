@@ -1,27 +1,30 @@
-//! pennytrail: a transparent impact-tracking audit service.
+//! pennytrail: a transparent impact-tracking audit service — the service itself. The
+//! log's and the ledger's rules, the bundles and the verifier are crates of their own
+//! (`pennytrail_log`, `pennytrail_ledger`, `pennytrail_bundle`, `pennytrail_verify`).
 //!
-//! Architecture, from the inside out:
-//! - [`log`]: the log's pure rules (canonical entries, hashing, Merkle proofs, signed
-//!   checkpoints, receipts) shared by the server and every verifier.
+//! From the outside in:
+//! - [`app`]: starting the service, the state every handler shares, the router.
+//! - [`api`]: the JSON API; [`explorer`]: the public web pages. Both read through
+//!   [`read`] (the views they share) and parse queries with [`input`].
+//! - [`sequencer`]: the single writer per process that batches appends (group commit).
 //! - [`store`]: durable storage of entries, tree hashes and checkpoints on SQLite or
 //!   PostgreSQL behind one interface.
-//! - [`sequencer`]: the single writer per process that batches appends (group commit).
-//! - [`api`]: the HTTP surface; [`explorer`]: the public web pages on top of it.
-//! - [`bundle`] and [`monitor`]: export bundles and the verifiers of a bundle and of a live
-//!   instance; [`progress`] reports their progress on long runs.
+//! - [`export`]: bundles out of the store; [`check`]: re-verifying a whole store.
 
 pub mod api;
 pub mod app;
-pub mod bundle;
 pub mod check;
 pub mod demo;
 pub mod drafts;
 pub mod explorer;
+pub mod export;
+pub mod formats;
+pub mod input;
 pub mod keys;
+pub mod limits;
 pub mod loadgen;
 pub mod metrics;
-pub mod monitor;
-pub mod progress;
+pub mod read;
 pub mod sequencer;
 pub mod store;
 

@@ -11,16 +11,17 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage, write_bundle};
-use pennytrail::bundle::csv_out::{Cell, CsvOut};
-use pennytrail::bundle::derive::{CSV_FILES, Deriver};
-use pennytrail::bundle::verify::{VerifyError, VerifyReport, verify_bundle};
-use pennytrail::bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, export_store, package};
+use pennytrail::export::export_store;
 use pennytrail::log::checkpoint::Checkpoint;
 use pennytrail::log::entry::{ChainHead, EntryHeader, parse, seal};
 use pennytrail::log::hash::leaf_hash;
 use pennytrail::log::merkle::Frontier;
 use pennytrail::log::note::{NoteSigner, NoteVerifier};
 use pennytrail::log::time::UnixMillis;
+use pennytrail_bundle::csv_out::{Cell, CsvOut};
+use pennytrail_bundle::derive::{CSV_FILES, Deriver};
+use pennytrail_bundle::verify::{VerifyError, VerifyReport, verify_bundle};
+use pennytrail_bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, package};
 use serde_json::{Value, json};
 
 const ORG: &str = "helping-hands";
@@ -941,10 +942,22 @@ impl SynthLog {
         fs::write(dir.join(CHECKPOINT_FILE), checkpoint.sign(signer).unwrap()).unwrap();
         fs::write(
             dir.join(README_FILE),
-            package::readme(origin, &verifier_key, checkpoint.size),
+            package::readme(
+                pennytrail_bundle::BundleFormat::CURRENT,
+                origin,
+                &verifier_key,
+                checkpoint.size,
+            ),
         )
         .unwrap();
-        package::write_datapackage(dir, origin, &verifier_key, &checkpoint).unwrap();
+        package::write_datapackage(
+            dir,
+            pennytrail_bundle::BundleFormat::CURRENT,
+            origin,
+            &verifier_key,
+            &checkpoint,
+        )
+        .unwrap();
     }
 }
 

@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use common::{Backend, ORIGIN, TestApp};
 use pennytrail::api::exports::MAX_CONCURRENT_EXPORTS;
-use pennytrail::bundle::derive::Deriver;
-use pennytrail::bundle::export_store;
-use pennytrail::bundle::rows::CSV_FILES;
-use pennytrail::bundle::select::{CAMPAIGN_FILES, STREAM_PAGE, SelectError, Selection, stream_csv};
-use pennytrail::bundle::verify::verify_bundle;
+use pennytrail::export::export_store;
+use pennytrail::export::select::{CAMPAIGN_FILES, STREAM_PAGE, SelectError, Selection, stream_csv};
 use pennytrail::store::Store;
+use pennytrail_bundle::derive::Deriver;
+use pennytrail_bundle::rows::CSV_FILES;
+use pennytrail_bundle::verify::verify_bundle;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;

@@ -387,7 +387,7 @@ fn go_vectors_keys() {
 
 /// tlog known answers. `format_record` and `tile_paths` are sumdb-specific formats we do
 /// not implement; `parse_tree_trailing_junk_ok` is a deliberate divergence (our
-/// checkpoints are exactly three lines, see src/log/checkpoint.rs), so none are checked.
+/// checkpoints are exactly three lines, see crates/pennytrail-log/src/checkpoint.rs), so none are checked.
 #[test]
 fn go_vectors_tlog() {
     const NOT_APPLICABLE: &[&str] = &["format_record", "tile_paths", "parse_tree_trailing_junk_ok"];
@@ -1330,7 +1330,7 @@ async fn go_verifies_a_running_service() -> anyhow::Result<()> {
         origin: Some(ORIGIN.into()),
         log_key: None,
         donor_secret: None,
-        org_writes_per_second: pennytrail::api::limits::DEFAULT_ORG_WRITES_PER_SECOND,
+        org_writes_per_second: pennytrail::limits::DEFAULT_ORG_WRITES_PER_SECOND,
         request_timeout: pennytrail::api::DEFAULT_REQUEST_TIMEOUT,
     })
     .await?;

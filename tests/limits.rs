@@ -9,17 +9,17 @@
 //! | `api::write::MAX_BATCH_BODY_BYTES` | 2 MiB | 413 | `request_bodies_are_limited_at_the_boundary` |
 //! | `api::write::MAX_BATCH_ITEMS` | 1,000 items | 422, `field` = the list | `batches_and_pages_are_limited_at_the_boundary` (every batch route); tests/money.rs `batches_are_atomic` (donations) |
 //! | `api::log_routes::MAX_PAGE` | 1,000 entries | 400, `field` = `limit` | `batches_and_pages_are_limited_at_the_boundary`; tests/api.rs (`limit=0`, `limit=1001`) |
-//! | `api::views::MAX_LIST_PAGE` | 500 | 400, `field` = `limit` | `batches_and_pages_are_limited_at_the_boundary` (every list route) |
-//! | `api::donations::MAX_TRACE_PAGE` | 100 | 400, `field` = `limit` | `batches_and_pages_are_limited_at_the_boundary` (trace, sources) |
+//! | `read::MAX_LIST_PAGE` | 500 | 400, `field` = `limit` | `batches_and_pages_are_limited_at_the_boundary` (every list route) |
+//! | `read::MAX_TRACE_PAGE` | 100 | 400, `field` = `limit` | `batches_and_pages_are_limited_at_the_boundary` (trace, sources) |
 //! | `log::canonical::MAX_ENTRY_BYTES` | 16 KiB | 422 `invalid-entry` | `entries_are_limited_to_16_kib` |
 //! | `ledger::attestations::MAX_REPORT_CAMPAIGNS`, `MAX_REPORT_KIND_LINES` | 50 lines each | 422, `field` = the list | `report_lines_are_limited_at_the_boundary` |
 //! | field lengths: `log::entry::MAX_ID_LEN` (64), `ledger::fields::MAX_NAME_CHARS` (200), `ledger::org::MAX_CHARITY_NUMBER_CHARS` (64), `ledger::records::MAX_PURPOSE_CHARS` (1,000), `MAX_CHANNEL_CHARS` (32), `MAX_STATED_PER_ENTRY` (100 ids), `ledger::donor::MAX_DONOR_REF_CHARS` (320) | characters, not bytes | 422, `field` named | `field_lengths_are_limited_at_the_boundary` |
-//! | `api::limits::DEFAULT_ORG_WRITES_PER_SECOND` | 50,000 per org token and second, `--org-writes-per-second` | 429 + `Retry-After` | tests/tokens.rs `org_writes_are_rate_limited_per_token` (through the flag, at 2/s); `limit_flags_refuse_zero`; the 429 documented on every org write: `the_spec_documents_every_limit` |
-//! | `api::limits::ACKNOWLEDGEMENTS_PER_MINUTE` | 60 per client IP | 429 + `Retry-After` | `acknowledgements_are_rate_limited_per_client` |
-//! | `api::limits::DONOR_LOOKUPS_PER_MINUTE` | 30 per client IP | 429 + `Retry-After` | tests/money.rs `donor_lookups_are_rate_limited` |
+//! | `limits::DEFAULT_ORG_WRITES_PER_SECOND` | 50,000 per org token and second, `--org-writes-per-second` | 429 + `Retry-After` | tests/tokens.rs `org_writes_are_rate_limited_per_token` (through the flag, at 2/s); `limit_flags_refuse_zero`; the 429 documented on every org write: `the_spec_documents_every_limit` |
+//! | `limits::ACKNOWLEDGEMENTS_PER_MINUTE` | 60 per client IP | 429 + `Retry-After` | `acknowledgements_are_rate_limited_per_client` |
+//! | `limits::DONOR_LOOKUPS_PER_MINUTE` | 30 per client IP | 429 + `Retry-After` | tests/money.rs `donor_lookups_are_rate_limited` |
 //! | `api::DEFAULT_REQUEST_TIMEOUT` | 30 s, `--request-timeout-seconds` | 408, listed in `/openapi.json` on every operation but the export downloads | `requests_time_out` (at 2 s, through the flag); `limit_flags_refuse_zero` |
 //! | `api::exports::MAX_CONCURRENT_EXPORTS` | 4 | 503 + `Retry-After` | `exports_are_limited_in_number` here; tests/exports.rs (slots come back after clients hang up) |
-//! | `api::limits` `MAX_TRACKED_CLIENTS` (private) | 100,000 buckets per limiter: idle ones are dropped first; if all are active, the limiter starts over | — | unit tests in src/api/limits.rs |
+//! | `limits` `MAX_TRACKED_CLIENTS` (private) | 100,000 buckets per limiter: idle ones are dropped first; if all are active, the limiter starts over | — | unit tests in src/limits.rs |
 //!
 //! Limits inside the process that no request can observe directly (the sequencer's
 //! `MAX_BATCH_ENTRIES` and `MAX_QUEUED_JOBS`, checkpoint notes' `MAX_NOTE_BYTES` and
@@ -33,12 +33,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Backend, ORIGIN, ServiceProcess, TestApp};
-use pennytrail::api::donations::MAX_TRACE_PAGE;
 use pennytrail::api::exports::MAX_CONCURRENT_EXPORTS;
-use pennytrail::api::limits::ACKNOWLEDGEMENTS_PER_MINUTE;
 use pennytrail::api::log_routes::MAX_PAGE;
 use pennytrail::api::openapi::UNTIMED_PATH;
-use pennytrail::api::views::MAX_LIST_PAGE;
 use pennytrail::api::write::{MAX_BATCH_BODY_BYTES, MAX_BATCH_ITEMS};
 use pennytrail::api::{DEFAULT_REQUEST_TIMEOUT, MAX_REQUEST_BODY_BYTES};
 use pennytrail::ledger::attestations::{
@@ -48,10 +45,12 @@ use pennytrail::ledger::donor::MAX_DONOR_REF_CHARS;
 use pennytrail::ledger::fields::MAX_NAME_CHARS;
 use pennytrail::ledger::org::MAX_CHARITY_NUMBER_CHARS;
 use pennytrail::ledger::records::{MAX_CHANNEL_CHARS, MAX_PURPOSE_CHARS, MAX_STATED_PER_ENTRY};
+use pennytrail::limits::ACKNOWLEDGEMENTS_PER_MINUTE;
 use pennytrail::log::canonical::{self, CanonicalError, MAX_ENTRY_BYTES};
 use pennytrail::log::entry::MAX_ID_LEN;
 use pennytrail::log::hash::Hash;
 use pennytrail::log::note::NoteSigner;
+use pennytrail::read::{MAX_LIST_PAGE, MAX_TRACE_PAGE};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;

@@ -934,7 +934,7 @@ async fn donor_lookups_are_rate_limited() {
     let app = TestApp::start(Backend::Sqlite).await.unwrap();
     seeded(&app).await;
     let lookup = json!({"org": ORG, "donor_ref": "someone@example.org"});
-    for _ in 0..pennytrail::api::limits::DONOR_LOOKUPS_PER_MINUTE {
+    for _ in 0..pennytrail::limits::DONOR_LOOKUPS_PER_MINUTE {
         assert_eq!(
             app.post_json("/v1/donors/lookup", None, &lookup)
                 .await

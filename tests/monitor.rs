@@ -19,8 +19,8 @@ use common::{Backend, ORIGIN, TestApp};
 use pennytrail::log::checkpoint::Checkpoint;
 use pennytrail::log::hash::{Hash, sha256};
 use pennytrail::log::note::{NoteSigner, NoteVerifier};
-use pennytrail::monitor::{
-    Continuity, MonitorError, MonitorReport, PAGE_ENTRIES, STATE_FORMAT, StateFile, verify_live,
+use pennytrail_bundle::monitor::{
+    Continuity, MonitorError, MonitorReport, PAGE_ENTRIES, STATE_FORMAT, StateFile,
 };
 use serde_json::{Value, json};
 
@@ -79,8 +79,25 @@ async fn donate_in_batches(app: &TestApp, token: &str, prefix: &str, count: usiz
     }
 }
 
+/// The monitor over HTTP, as `pennytrail-verify url` runs it; its blocking client runs on
+/// a thread of its own, beside the service under test.
+async fn monitor(
+    url: &str,
+    verifier: &NoteVerifier,
+    state: &Path,
+    min_size: Option<u64>,
+    progress: impl FnMut(u64, u64) + Send + 'static,
+) -> Result<MonitorReport, MonitorError> {
+    let (url, verifier, state) = (url.to_string(), verifier.clone(), state.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        pennytrail_verify::commands::monitor_url(&url, &verifier, &state, min_size, progress)
+    })
+    .await
+    .expect("the monitor's thread")
+}
+
 async fn run(app: &TestApp, state: &Path) -> Result<MonitorReport, MonitorError> {
-    verify_live(&app.base, &app.verifier, state, None, |_, _| {}).await
+    monitor(&app.base, &app.verifier, state, None, |_, _| {}).await
 }
 
 /// The log's private key, to sign checkpoints a forger (or a restored backup) would show.
@@ -118,14 +135,15 @@ async fn first_run_then_consistency_proofs(app: TestApp) {
     assert_eq!(read_state_file(&state).size, 0);
 
     let token = seed(&app, 4).await;
-    let mut calls = Vec::new();
-    let report = verify_live(&app.base, &app.verifier, &state, Some(7), |d, t| {
-        calls.push((d, t))
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let progress = calls.clone();
+    let report = monitor(&app.base, &app.verifier, &state, Some(7), move |d, t| {
+        progress.lock().unwrap().push((d, t))
     })
     .await
     .unwrap();
     assert_eq!(report.checkpoint.size, 7);
-    assert_eq!(calls.last(), Some(&(7, 7)));
+    assert_eq!(calls.lock().unwrap().last(), Some(&(7, 7)));
     assert_eq!(
         report.continuity,
         Continuity::Extended {
@@ -184,7 +202,7 @@ async fn first_run_then_consistency_proofs(app: TestApp) {
 
     // --min-size above the log's size is refused (and the state kept).
     let before = fs::read(&state).unwrap();
-    let err = verify_live(&app.base, &app.verifier, &state, Some(size + 1), |_, _| {})
+    let err = monitor(&app.base, &app.verifier, &state, Some(size + 1), |_, _| {})
         .await
         .unwrap_err();
     assert!(matches!(err, MonitorError::TooSmall { .. }), "{err}");
@@ -357,7 +375,7 @@ async fn a_wrong_key_is_refused() {
         NoteSigner::from_seed("other.example/log", [9; 32]).unwrap(),
     ];
     for impostor in &impostors {
-        let err = verify_live(&app.base, impostor.verifier(), &state, None, |_, _| {})
+        let err = monitor(&app.base, impostor.verifier(), &state, None, |_, _| {})
             .await
             .unwrap_err();
         assert!(matches!(err, MonitorError::Checkpoint { .. }), "{err}");
@@ -368,7 +386,7 @@ async fn a_wrong_key_is_refused() {
     // A state written under the real key, used with another --key: it remembers another log.
     run(&app, &state).await.unwrap();
     let remembered = fs::read(&state).unwrap();
-    let err = verify_live(&app.base, impostors[0].verifier(), &state, None, |_, _| {})
+    let err = monitor(&app.base, impostors[0].verifier(), &state, None, |_, _| {})
         .await
         .unwrap_err();
     assert!(matches!(err, MonitorError::StateMismatch { .. }), "{err}");
@@ -501,7 +519,7 @@ async fn a_server_that_lies_is_refused() {
 
     // The honest copy verifies: the fake itself is sound.
     let url = serve_fake(honest.clone()).await;
-    verify_live(&url, verifier, &state("honest.json"), None, |_, _| {})
+    monitor(&url, verifier, &state("honest.json"), None, |_, _| {})
         .await
         .unwrap();
 
@@ -516,7 +534,7 @@ async fn a_server_that_lies_is_refused() {
         ..honest.clone()
     })
     .await;
-    let err = verify_live(&url, verifier, &state("lie.json"), None, |_, _| {})
+    let err = monitor(&url, verifier, &state("lie.json"), None, |_, _| {})
         .await
         .unwrap_err();
     assert!(
@@ -538,7 +556,7 @@ async fn a_server_that_lies_is_refused() {
         ..honest.clone()
     })
     .await;
-    let err = verify_live(&url, verifier, &state("short.json"), None, |_, _| {})
+    let err = monitor(&url, verifier, &state("short.json"), None, |_, _| {})
         .await
         .unwrap_err();
     assert!(
@@ -557,7 +575,7 @@ async fn a_server_that_lies_is_refused() {
         ..honest.clone()
     })
     .await;
-    let err = verify_live(&url, verifier, &state("spaced.json"), None, |_, _| {})
+    let err = monitor(&url, verifier, &state("spaced.json"), None, |_, _| {})
         .await
         .unwrap_err();
     assert!(matches!(err, MonitorError::Entry { seq: 2, .. }), "{err}");
@@ -570,7 +588,7 @@ async fn a_server_that_lies_is_refused() {
         ..honest.clone()
     })
     .await;
-    let err = verify_live(&url, verifier, &state("swapped.json"), None, |_, _| {})
+    let err = monitor(&url, verifier, &state("swapped.json"), None, |_, _| {})
         .await
         .unwrap_err();
     assert!(matches!(err, MonitorError::Entry { seq: 3, .. }), "{err}");
@@ -581,7 +599,7 @@ async fn a_server_that_lies_is_refused() {
         ..honest.clone()
     })
     .await;
-    let err = verify_live(&url, verifier, &state("partial.json"), None, |_, _| {})
+    let err = monitor(&url, verifier, &state("partial.json"), None, |_, _| {})
         .await
         .unwrap_err();
     assert!(matches!(err, MonitorError::Body { .. }), "{err}");
@@ -617,7 +635,7 @@ async fn a_server_that_lies_is_refused() {
         .await;
         let path = state("continued.json");
         fs::write(&path, &remembered).unwrap();
-        let err = verify_live(&url, verifier, &path, None, |_, _| {})
+        let err = monitor(&url, verifier, &path, None, |_, _| {})
             .await
             .unwrap_err();
         assert!(err.to_string().contains(expected), "{proof:?}: {err}");
@@ -644,7 +662,7 @@ async fn unreachable_and_unhealthy_instances_are_named() {
         listener.local_addr().unwrap().port()
     };
     let url = format!("http://127.0.0.1:{port}");
-    let err = verify_live(&url, &verifier, &state, None, |_, _| {})
+    let err = monitor(&url, &verifier, &state, None, |_, _| {})
         .await
         .unwrap_err();
     assert!(matches!(err, MonitorError::Http { .. }), "{err}");
@@ -660,7 +678,7 @@ async fn unreachable_and_unhealthy_instances_are_named() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let url = format!("http://{addr}/");
-    let err = verify_live(&url, &verifier, &state, None, |_, _| {})
+    let err = monitor(&url, &verifier, &state, None, |_, _| {})
         .await
         .unwrap_err();
     assert!(
@@ -673,12 +691,12 @@ async fn unreachable_and_unhealthy_instances_are_named() {
         "{err}"
     );
 
-    let err = verify_live("127.0.0.1:8080", &verifier, &state, None, |_, _| {})
+    let err = monitor("127.0.0.1:8080", &verifier, &state, None, |_, _| {})
         .await
         .unwrap_err();
     assert!(matches!(err, MonitorError::BadUrl { .. }), "{err}");
     // The state's folder must exist before any network work.
-    let err = verify_live(
+    let err = monitor(
         &url,
         &verifier,
         &dir.path().join("missing/state.json"),

@@ -46,11 +46,8 @@ use common::{Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage
 use pennytrail::api::error::ApiError;
 use pennytrail::api::extract::{ApiQuery, parse_json, parse_u64};
 use pennytrail::api::inputs as body;
-use pennytrail::bundle::csv_out::{neutralise, restore};
-use pennytrail::bundle::derive::{Deriver, Summary};
-use pennytrail::bundle::verify::{VerifyReport, verify_bundle};
-use pennytrail::bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, export_store};
 use pennytrail::drafts::{DRAFT_FORMAT, Draft};
+use pennytrail::export::export_store;
 use pennytrail::keys::{SignedState, SignedTree, load_or_create_donor_secret, read_signer};
 use pennytrail::ledger::attestations::{
     AckStatus, Acknowledgement, KeyRotation, KeyRotationInput, Report, ReportFigures, ReportInput,
@@ -73,7 +70,11 @@ use pennytrail::log::merkle::{verify_consistency, verify_inclusion};
 use pennytrail::log::note::{NoteSigner, NoteVerifier};
 use pennytrail::log::receipt::Receipt;
 use pennytrail::log::time::UnixMillis;
-use pennytrail::monitor::{StateFile, read_state};
+use pennytrail_bundle::csv_out::{neutralise, restore};
+use pennytrail_bundle::derive::{Deriver, Summary};
+use pennytrail_bundle::monitor::{StateFile, read_state};
+use pennytrail_bundle::verify::{VerifyReport, verify_bundle};
+use pennytrail_bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -1966,10 +1967,10 @@ fn fuzz_query_parameters() {
         1.0,
         btree_map(names, values, 0..4),
         |pairs| {
-            let query = ApiQuery(pairs.clone().into_iter().collect::<HashMap<_, _>>());
+            let query = ApiQuery::from(pairs.clone().into_iter().collect::<HashMap<_, _>>());
             for result in [
-                pennytrail::api::views::Page::from_query(&query, &[]).map(|p| p.limit),
-                pennytrail::api::views::Page::from_query(&query, &["org"]).map(|p| p.limit),
+                pennytrail::api::page::Page::from_query(&query, &[]).map(|p| p.limit),
+                pennytrail::api::page::Page::from_query(&query, &["org"]).map(|p| p.limit),
                 pennytrail::api::donations::trace_page(&query).map(|(_, limit)| limit),
             ] {
                 match result {
@@ -2392,11 +2393,23 @@ fn regression_totals_over_campaigns_beyond_i64() {
     let key = signer.verifier().to_text();
     fs::write(dir.join(CHECKPOINT_FILE), checkpoint.sign(&signer).unwrap()).unwrap();
     fs::write(
-        dir.join(pennytrail::bundle::README_FILE),
-        pennytrail::bundle::package::readme(ORIGIN, &key, checkpoint.size),
+        dir.join(pennytrail_bundle::README_FILE),
+        pennytrail_bundle::package::readme(
+            pennytrail_bundle::BundleFormat::CURRENT,
+            ORIGIN,
+            &key,
+            checkpoint.size,
+        ),
     )
     .unwrap();
-    pennytrail::bundle::package::write_datapackage(&dir, ORIGIN, &key, &checkpoint).unwrap();
+    pennytrail_bundle::package::write_datapackage(
+        &dir,
+        pennytrail_bundle::BundleFormat::CURRENT,
+        ORIGIN,
+        &key,
+        &checkpoint,
+    )
+    .unwrap();
 
     // The library's totals (the deriver is the verifier's), then the CLI's output.
     let eur = &summary.by_currency["EUR"];

@@ -25,10 +25,7 @@ use base64::Engine as _;
 use common::{
     Answer, Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage, write_bundle,
 };
-use pennytrail::bundle::csv_out::{Cell, CsvOut};
-use pennytrail::bundle::derive::{CSV_FILES, Deriver};
-use pennytrail::bundle::verify::{VerifyError, VerifyReport, verify_bundle};
-use pennytrail::bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, export_store, package};
+use pennytrail::export::export_store;
 use pennytrail::ledger::attestations::{
     AckStatus, Acknowledgement, KeyRotation, Report, ReportFigures, sign, signature_valid,
 };
@@ -38,6 +35,10 @@ use pennytrail::log::hash::{Hash, leaf_hash, sha256};
 use pennytrail::log::merkle::Frontier;
 use pennytrail::log::note::{NoteSigner, NoteVerifier};
 use pennytrail::log::time::UnixMillis;
+use pennytrail_bundle::csv_out::{Cell, CsvOut};
+use pennytrail_bundle::derive::{CSV_FILES, Deriver};
+use pennytrail_bundle::verify::{VerifyError, VerifyReport, verify_bundle};
+use pennytrail_bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, package};
 use serde_json::{Map, Value, json};
 
 const ORG: &str = "helping-hands";
@@ -2020,10 +2021,22 @@ impl SynthLog {
         fs::write(dir.join(CHECKPOINT_FILE), checkpoint.sign(signer).unwrap()).unwrap();
         fs::write(
             dir.join(README_FILE),
-            package::readme(origin, &verifier_key, checkpoint.size),
+            package::readme(
+                pennytrail_bundle::BundleFormat::CURRENT,
+                origin,
+                &verifier_key,
+                checkpoint.size,
+            ),
         )
         .unwrap();
-        package::write_datapackage(dir, origin, &verifier_key, &checkpoint).unwrap();
+        package::write_datapackage(
+            dir,
+            pennytrail_bundle::BundleFormat::CURRENT,
+            origin,
+            &verifier_key,
+            &checkpoint,
+        )
+        .unwrap();
     }
 }
 

@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::AppState;
 use super::auth::{ORG_TOKEN_PREFIX, Operator, new_token};
 use super::error::{ApiError, Problem};
 use super::extract::ApiJson;
 use super::inputs::OrgRegistrationInput;
 use super::openapi::{PROBLEM_JSON, problem};
 use super::write::{WriteResponse, respond};
+use crate::app::AppState;
 use crate::ledger::org::OrgRegistration;
 use crate::ledger::records::Record;
 use crate::sequencer::{AppendOutcome, AppendRequest, SideEffect};

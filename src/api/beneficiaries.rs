@@ -6,15 +6,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
 use super::inputs::BeneficiaryInput;
 use super::openapi::{PROBLEM_JSON, problem};
-use super::views::{Page, effective_fields, text};
+use super::page::Page;
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
+use crate::app::AppState;
 use crate::ledger::records::{Beneficiary, Record};
+use crate::read::entries::{effective_fields, text};
 
 /// `POST /v1/orgs/{org}/beneficiaries`
 #[utoipa::path(

@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::AppState;
 use super::auth::OrgWriter;
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::inputs::CorrectionInput;
 use super::openapi::problem;
 use super::write::{WriteResponse, append_one};
+use crate::app::AppState;
 use crate::ledger::records::{Correction, Record};
 
 /// `POST /v1/orgs/{org}/corrections`: `{"id","corrects":seq,"fields":{"purpose":"…"}}`

@@ -5,20 +5,20 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
-use super::AppState;
 use super::auth::OrgWriter;
 use super::donations::trace_page;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
 use super::inputs::DisbursementInput;
 use super::openapi::{PROBLEM_JSON, problem};
-use super::views::{Page, effective_fields, receipts, text};
+use super::page::Page;
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
-use crate::ledger::allocation::Span;
+use crate::app::AppState;
 use crate::ledger::records::{Disbursement, Record};
-use crate::store::DisbursementView;
+use crate::read::disbursements::{
+    DisbursementRecordView, Sources, disbursement_view, find_disbursement, sources,
+};
 
 /// `POST /v1/orgs/{org}/disbursements`
 #[utoipa::path(
@@ -107,79 +107,6 @@ pub async fn create_disbursements_batch(
     append_batch(&state, &org, records, "disbursements").await
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DisbursementRecordView {
-    pub org: String,
-    pub id: String,
-    pub campaign: String,
-    pub currency: String,
-    pub beneficiary: String,
-    pub beneficiary_kind: String,
-    pub amount: i64,
-    /// Position of this disbursement on its campaign's money line (the allocation rule).
-    pub disbursed_before: i64,
-    pub purpose: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub evidence_sha256: Option<String>,
-    pub seq: u64,
-    pub disbursed_at: String,
-    pub corrections: Vec<u64>,
-    /// The beneficiary's signed word on this payout, if it gave one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub acknowledgement: Option<AcknowledgementView>,
-}
-
-/// A beneficiary's acknowledgement (`received`) or dispute (`disputed`).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AcknowledgementView {
-    pub status: String,
-    pub amount_received: i64,
-    /// Seq of the `disbursement.acknowledged` entry.
-    pub seq: u64,
-}
-
-pub(crate) async fn disbursement_view(
-    state: &AppState,
-    row: DisbursementView,
-) -> Result<DisbursementRecordView, ApiError> {
-    let e = effective_fields(&state.store, row.seq).await?;
-    let acknowledgement = state.store.acknowledgement(&row.org, &row.id).await?.map(
-        |(status, amount_received, seq)| AcknowledgementView {
-            status,
-            amount_received,
-            seq,
-        },
-    );
-    Ok(DisbursementRecordView {
-        acknowledgement,
-        currency: text(&e.fields, "currency").unwrap_or_default(),
-        purpose: text(&e.fields, "purpose").unwrap_or_default(),
-        evidence_sha256: text(&e.fields, "evidence_sha256"),
-        disbursed_at: e.time,
-        corrections: e.corrections,
-        org: row.org,
-        id: row.id,
-        campaign: row.campaign,
-        beneficiary: row.beneficiary,
-        beneficiary_kind: row.beneficiary_kind,
-        amount: row.amount,
-        disbursed_before: row.disbursed_before,
-        seq: row.seq,
-    })
-}
-
-async fn find_disbursement(
-    state: &AppState,
-    org: &str,
-    id: &str,
-) -> Result<DisbursementView, ApiError> {
-    state.store.disbursement(org, id).await?.ok_or_else(|| {
-        ApiError::not_found(format!("disbursement {id:?} of org {org:?} does not exist"))
-    })
-}
-
 /// `GET /v1/orgs/{org}/disbursements/{id}`
 #[utoipa::path(
     get,
@@ -201,8 +128,8 @@ pub async fn get_disbursement(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
 ) -> Result<Json<DisbursementRecordView>, ApiError> {
-    let row = find_disbursement(&state, &org, &id).await?;
-    Ok(Json(disbursement_view(&state, row).await?))
+    let row = find_disbursement(&state.store, &org, &id).await?;
+    Ok(Json(disbursement_view(&state.store, row).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -245,41 +172,12 @@ pub async fn list_disbursements(
     let next = page.next(&rows, |r| r.seq);
     let mut disbursements = Vec::with_capacity(rows.len());
     for row in rows {
-        disbursements.push(disbursement_view(&state, row).await?);
+        disbursements.push(disbursement_view(&state.store, row).await?);
     }
     Ok(Json(DisbursementList {
         disbursements,
         next,
     }))
-}
-
-/// Part of a disbursement paid from one donation.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Source {
-    pub donation: String,
-    /// Minor units of that donation in this disbursement.
-    pub amount: i64,
-    pub seq: u64,
-}
-
-/// The donations behind a disbursement under the allocation rule, with receipts.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Sources {
-    pub org: String,
-    pub disbursement: String,
-    pub campaign: String,
-    pub amount: i64,
-    pub seq: u64,
-    /// This page of sources, in the order the money came in.
-    pub sources: Vec<Source>,
-    /// Pass as `after` for the next page of sources; null on the last page.
-    #[schema(required = true)]
-    pub next: Option<i64>,
-    /// The signed checkpoint every receipt below proves inclusion in.
-    pub checkpoint: String,
-    /// C2SP tlog-proof receipts by seq: the disbursement's entry and each source donation's.
-    #[schema(value_type = BTreeMap<String, String>)]
-    pub receipts: BTreeMap<u64, String>,
 }
 
 /// `GET /v1/orgs/{org}/disbursements/{id}/sources`: the donations behind a disbursement.
@@ -313,44 +211,5 @@ pub async fn disbursement_sources(
     query: ApiQuery,
 ) -> Result<Json<Sources>, ApiError> {
     let (after, limit) = trace_page(&query)?;
-    let x = find_disbursement(&state, &org, &id).await?;
-    // Read after the disbursement: it and all its sources are in this checkpoint.
-    let checkpoint = state.store.latest_checkpoint().await?;
-    let span = Span {
-        start: x.disbursed_before,
-        len: x.amount,
-    };
-    let rows = state
-        .store
-        .donations_on_line(&org, &x.campaign, span.start, span.end(), after, limit)
-        .await?;
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|r| r.received_before))
-        .flatten();
-    let sources: Vec<Source> = rows
-        .into_iter()
-        .map(|d| Source {
-            amount: span.overlap(&Span {
-                start: d.received_before,
-                len: d.net,
-            }),
-            donation: d.id,
-            seq: d.seq,
-        })
-        .collect();
-    let seqs: Vec<u64> = std::iter::once(x.seq)
-        .chain(sources.iter().map(|s| s.seq))
-        .collect();
-    let receipts = receipts(&state.store, seqs, &checkpoint).await?;
-    Ok(Json(Sources {
-        org,
-        disbursement: x.id,
-        campaign: x.campaign,
-        amount: x.amount,
-        seq: x.seq,
-        sources,
-        next,
-        checkpoint: checkpoint.note,
-        receipts,
-    }))
+    Ok(Json(sources(&state.store, org, &id, after, limit).await?))
 }

@@ -6,27 +6,23 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
-use super::AppState;
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
 use super::inputs::DonationInput;
 use super::openapi::{PROBLEM_JSON, problem};
-use super::views::{MAX_LIST_PAGE, Page, effective_fields, receipts, text};
+use super::page::Page;
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
-use crate::ledger::allocation::{Span, held};
-use crate::ledger::donor::{check_reference, commitment};
-use crate::ledger::fields;
+use crate::app::AppState;
+use crate::ledger::donor::commitment;
 use crate::ledger::records::{Donation, Record};
 use crate::log::canonical::MAX_SAFE_INTEGER;
-use crate::store::DonationView;
-
-/// Most flows per trace page: each flow carries a receipt (O(log n) hash reads), so 100
-/// keeps a page to a few thousand reads even on a very large log.
-pub const MAX_TRACE_PAGE: u64 = 100;
+use crate::read::MAX_TRACE_PAGE;
+use crate::read::donations::{
+    DonationRecordView, Trace, donation_view, donations_of_donor, find_donation, trace,
+};
 
 fn parse_donation(
     state: &AppState,
@@ -124,58 +120,6 @@ pub async fn create_donations_batch(
     append_batch(&state, &org, records, "donations").await
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DonationRecordView {
-    pub org: String,
-    pub id: String,
-    pub campaign: String,
-    pub currency: String,
-    pub amount: i64,
-    pub fee: i64,
-    pub net: i64,
-    /// Position of this donation on its campaign's money line (the allocation rule).
-    pub received_before: i64,
-    pub channel: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub occurred_at: Option<String>,
-    pub seq: u64,
-    pub received_at: String,
-    pub corrections: Vec<u64>,
-}
-
-pub(crate) async fn donation_view(
-    state: &AppState,
-    row: DonationView,
-) -> Result<DonationRecordView, ApiError> {
-    let e = effective_fields(&state.store, row.seq).await?;
-    Ok(DonationRecordView {
-        currency: text(&e.fields, "currency").unwrap_or_default(),
-        channel: text(&e.fields, "channel").unwrap_or_default(),
-        occurred_at: text(&e.fields, "occurred_at"),
-        received_at: e.time,
-        corrections: e.corrections,
-        org: row.org,
-        id: row.id,
-        campaign: row.campaign,
-        amount: row.amount,
-        fee: row.fee,
-        net: row.net,
-        received_before: row.received_before,
-        seq: row.seq,
-    })
-}
-
-pub(crate) async fn find_donation(
-    state: &AppState,
-    org: &str,
-    id: &str,
-) -> Result<DonationView, ApiError> {
-    state.store.donation(org, id).await?.ok_or_else(|| {
-        ApiError::not_found(format!("donation {id:?} of org {org:?} does not exist"))
-    })
-}
-
 /// `GET /v1/orgs/{org}/donations/{id}`
 #[utoipa::path(
     get,
@@ -197,8 +141,8 @@ pub async fn get_donation(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
 ) -> Result<Json<DonationRecordView>, ApiError> {
-    let row = find_donation(&state, &org, &id).await?;
-    Ok(Json(donation_view(&state, row).await?))
+    let row = find_donation(&state.store, &org, &id).await?;
+    Ok(Json(donation_view(&state.store, row).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -238,46 +182,9 @@ pub async fn list_donations(
     let next = page.next(&rows, |r| r.seq);
     let mut donations = Vec::with_capacity(rows.len());
     for row in rows {
-        donations.push(donation_view(&state, row).await?);
+        donations.push(donation_view(&state.store, row).await?);
     }
     Ok(Json(DonationList { donations, next }))
-}
-
-/// Part of a donation that went to one disbursement.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Flow {
-    pub disbursement: String,
-    pub beneficiary: String,
-    pub beneficiary_kind: String,
-    /// Minor units of this donation in that disbursement.
-    pub amount: i64,
-    /// Seq of the disbursement's entry (its receipt is under `receipts`).
-    pub seq: u64,
-}
-
-/// Where a donation's money went under the allocation rule, with receipts.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Trace {
-    pub org: String,
-    pub donation: String,
-    pub campaign: String,
-    pub currency: String,
-    pub net: i64,
-    pub seq: u64,
-    /// This page of flows, in the order the money was paid out.
-    pub flows: Vec<Flow>,
-    /// Everything this donation has funded so far (all pages).
-    pub funded: i64,
-    /// What of its net is still held by the campaign.
-    pub held: i64,
-    /// Pass as `after` for the next page of flows; null on the last page.
-    #[schema(required = true)]
-    pub next: Option<i64>,
-    /// The signed checkpoint every receipt below proves inclusion in.
-    pub checkpoint: String,
-    /// C2SP tlog-proof receipts by seq: the donation's entry and each flow's disbursement.
-    #[schema(value_type = BTreeMap<String, String>)]
-    pub receipts: BTreeMap<u64, String>,
 }
 
 /// `after` (a position on the campaign's money line, from the previous page's `next`) and
@@ -334,87 +241,17 @@ pub async fn trace_donation(
     query: ApiQuery,
 ) -> Result<Json<Trace>, ApiError> {
     let (after, limit) = trace_page(&query)?;
-    Ok(Json(trace(&state, org, &id, after, limit).await?))
-}
-
-/// One page of the trace of donation `id` of `org` (flows after line position `after`),
-/// with receipts: what the trace endpoint answers and the explorer's lookup page shows.
-pub(crate) async fn trace(
-    state: &AppState,
-    org: String,
-    id: &str,
-    after: Option<i64>,
-    limit: u64,
-) -> Result<Trace, ApiError> {
-    let donation = find_donation(state, &org, id).await?;
-    // Order matters: the campaign's disbursed total first, then the checkpoint. Every
-    // disbursement below that total was committed, with its checkpoint, before it.
-    let campaign = state
-        .store
-        .campaign(&org, &donation.campaign)
-        .await?
-        .ok_or_else(|| {
-            crate::store::StoreError::Corrupt(format!("campaign {} is missing", donation.campaign))
-        })?;
-    let checkpoint = state.store.latest_checkpoint().await?;
-    let span = Span {
-        start: donation.received_before,
-        len: donation.net,
-    };
-    let upper = span.end().min(campaign.disbursed);
-    let rows = if upper > span.start {
-        state
-            .store
-            .disbursements_on_line(&org, &donation.campaign, span.start, upper, after, limit)
-            .await?
-    } else {
-        Vec::new()
-    };
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|r| r.disbursed_before))
-        .flatten();
-    let flows: Vec<Flow> = rows
-        .into_iter()
-        .map(|x| Flow {
-            amount: span.overlap(&Span {
-                start: x.disbursed_before,
-                len: x.amount,
-            }),
-            disbursement: x.id,
-            beneficiary: x.beneficiary,
-            beneficiary_kind: x.beneficiary_kind,
-            seq: x.seq,
-        })
-        .collect();
-    let still_held = held(&span, campaign.disbursed);
-    let seqs: Vec<u64> = std::iter::once(donation.seq)
-        .chain(flows.iter().map(|f| f.seq))
-        .collect();
-    let receipts = receipts(&state.store, seqs, &checkpoint).await?;
-    Ok(Trace {
-        org,
-        donation: donation.id,
-        campaign: donation.campaign,
-        currency: campaign.currency,
-        net: donation.net,
-        seq: donation.seq,
-        flows,
-        funded: donation.net - still_held,
-        held: still_held,
-        next,
-        checkpoint: checkpoint.note,
-        receipts,
-    })
+    Ok(Json(trace(&state.store, org, &id, after, limit).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"org": "helping-hands", "donor_ref": "ada@example.org"}))]
 pub struct DonorLookup {
-    #[schema(value_type = crate::api::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub org: String,
     /// The donor's own reference, as they gave it to the charity.
-    #[schema(value_type = crate::api::openapi::formats::DonorRef)]
+    #[schema(value_type = crate::formats::DonorRef)]
     pub donor_ref: String,
 }
 
@@ -447,33 +284,9 @@ pub async fn donor_lookup(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(lookup): ApiJson<DonorLookup>,
 ) -> Result<Json<DonationList>, ApiError> {
-    let donations = donations_of_donor(&state, client.ip(), &lookup).await?;
+    let donations = donations_of_donor(&state, client.ip(), &lookup.org, &lookup.donor_ref).await?;
     Ok(Json(DonationList {
         donations,
         next: None,
     }))
-}
-
-/// A donor's donations at one org (at most [`MAX_LIST_PAGE`], in log order), found by the
-/// commitment of their reference; lookups are rate-limited per client address. The API's
-/// donor lookup and the explorer's lookup form both call this; neither stores, logs nor
-/// echoes the reference.
-pub(crate) async fn donations_of_donor(
-    state: &AppState,
-    client: IpAddr,
-    lookup: &DonorLookup,
-) -> Result<Vec<DonationRecordView>, ApiError> {
-    state.donor_lookups.check(client)?;
-    let org = fields::id("org", &lookup.org).map_err(ApiError::invalid_field)?;
-    check_reference("donor_ref", &lookup.donor_ref).map_err(ApiError::invalid_field)?;
-    let commitment = commitment(&state.donor_secret, &org, &lookup.donor_ref);
-    let rows = state
-        .store
-        .donations_by_commitment(&org, &commitment, MAX_LIST_PAGE)
-        .await?;
-    let mut donations = Vec::with_capacity(rows.len());
-    for row in rows {
-        donations.push(donation_view(state, row).await?);
-    }
-    Ok(donations)
 }

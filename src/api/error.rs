@@ -116,8 +116,37 @@ impl ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            "the log is temporarily unavailable; retry later (writes are safe to retry with the same id)",
+            crate::store::OUTAGE_DETAIL,
         )
+    }
+}
+
+impl From<crate::input::BadInput> for ApiError {
+    fn from(e: crate::input::BadInput) -> Self {
+        match e.field {
+            Some(field) => ApiError::bad_parameter(&field, e.detail),
+            None => ApiError::bad_request(e.detail),
+        }
+    }
+}
+
+impl From<crate::limits::RateLimited> for ApiError {
+    fn from(e: crate::limits::RateLimited) -> Self {
+        let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", e.to_string());
+        error.retry_after_s = Some(e.retry_after_s);
+        error
+    }
+}
+
+impl From<crate::read::ReadError> for ApiError {
+    fn from(e: crate::read::ReadError) -> Self {
+        use crate::read::ReadError;
+        match e {
+            ReadError::NotFound(detail) => ApiError::not_found(detail),
+            ReadError::Invalid(field) => ApiError::invalid_field(field),
+            ReadError::Limited(limited) => limited.into(),
+            ReadError::Store(store) => store.into(),
+        }
     }
 }
 

@@ -14,22 +14,20 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
-use super::AppState;
 use super::error::{ApiError, Problem};
 use super::extract::ApiQuery;
 use super::openapi::{PROBLEM_JSON, problem};
-use crate::bundle::rows::CSV_FILES;
-use crate::bundle::select::{CAMPAIGN_FILES, STREAM_PAGE, SelectError, Selection, stream_csv};
-use crate::bundle::{default_name, export_store};
+use crate::app::AppState;
+use crate::export::select::{CAMPAIGN_FILES, STREAM_PAGE, SelectError, Selection, stream_csv};
+use crate::export::{ARCHIVE_NAME, export_store};
 use crate::log::entry::is_valid_id;
 use crate::store::Store;
+use pennytrail_bundle::default_name;
+use pennytrail_bundle::rows::CSV_FILES;
 
 /// Exports (streams and archive builds) running at once; more are answered 503 with
 /// `Retry-After`, so downloads cannot starve the log of database connections.
 pub const MAX_CONCURRENT_EXPORTS: usize = 4;
-
-/// The name of the archive route's file.
-pub const ARCHIVE_NAME: &str = "bundle.tar";
 
 /// Chunks buffered between the store reader and a slow client.
 const STREAM_CHANNEL_CHUNKS: usize = 4;
@@ -93,9 +91,9 @@ impl Exports {
         ("from" = Option<u64>, Query, description = "First seq (default 0)."),
         ("to" = Option<u64>, Query,
             description = "End seq, exclusive (default and at most: the latest checkpoint's size)."),
-        ("org" = Option<crate::api::openapi::formats::Id>, Query,
+        ("org" = Option<crate::formats::Id>, Query,
             description = "Only this org's rows."),
-        ("campaign" = Option<crate::api::openapi::formats::Id>, Query,
+        ("campaign" = Option<crate::formats::Id>, Query,
             description = "Only this campaign's rows (needs `org`; not for orgs.csv, \
                 beneficiaries.csv or corrections.csv)."),
     ),
@@ -120,7 +118,7 @@ pub async fn get_export(
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
     if file == ARCHIVE_NAME {
-        if let Some(name) = query.0.keys().next() {
+        if let Some(name) = query.params.keys().next() {
             return Err(ApiError::bad_parameter(
                 name,
                 format!(
@@ -156,8 +154,8 @@ pub async fn get_export(
         ));
     }
     let id = |name: &str| -> Result<Option<String>, ApiError> {
-        match query.0.get(name) {
-            Some(value) if is_valid_id(value) => Ok(Some(value.clone())),
+        match query.get(name) {
+            Some(value) if is_valid_id(value) => Ok(Some(value.to_string())),
             Some(_) => Err(ApiError::bad_parameter(
                 name,
                 format!("{name} is not a valid id (1-64 of A-Z a-z 0-9 . _ -)"),

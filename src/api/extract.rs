@@ -1,12 +1,10 @@
 //! Request extractors that turn every malformed input into an [`ApiError`] naming the
-//! field: JSON bodies (with unknown fields refused), query strings and path parameters.
-
-use std::collections::HashMap;
+//! field: JSON bodies (with unknown fields refused) here, query strings and path
+//! parameters through the extractors the explorer shares ([`crate::input`]).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, Request};
 use axum::http::header;
-use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -87,58 +85,13 @@ fn named_field(message: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
-/// Query-string parameters, with unknown names refused (a typo should not be ignored).
-pub struct ApiQuery(pub HashMap<String, String>);
+/// Query-string parameters, answered with problem+json when they do not parse.
+pub type ApiQuery = crate::input::Query<ApiError>;
 
-impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-            .map_err(|e| ApiError::bad_request(format!("query string: {e}")))?;
-        let mut map = HashMap::new();
-        for (k, v) in pairs {
-            if map.insert(k.clone(), v).is_some() {
-                return Err(ApiError::bad_parameter(
-                    &k,
-                    format!("{k} is given more than once"),
-                ));
-            }
-        }
-        Ok(ApiQuery(map))
-    }
-}
-
-impl ApiQuery {
-    /// Refuses parameters other than `allowed`.
-    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
-        match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
-            Some(k) => Err(ApiError::bad_parameter(
-                k,
-                format!(
-                    "unknown query parameter {k:?}; allowed: {}",
-                    allowed.join(", ")
-                ),
-            )),
-            None => Ok(()),
-        }
-    }
-
-    pub fn u64(&self, name: &str) -> Result<Option<u64>, ApiError> {
-        self.0.get(name).map(|v| parse_u64(name, v)).transpose()
-    }
-}
-
-/// A non-negative decimal integer parameter without sign, spaces or leading zeros.
+/// A non-negative decimal integer path or query parameter (see [`crate::input::parse_u64`]).
+///
+/// # Errors
+/// 400 naming the parameter.
 pub fn parse_u64(name: &str, value: &str) -> Result<u64, ApiError> {
-    // Stored seqs and sizes are i64 in the database, hence the upper bound.
-    crate::log::checkpoint::parse_canonical_u64(value)
-        .filter(|n| *n <= i64::MAX as u64)
-        .ok_or_else(|| {
-            ApiError::bad_parameter(
-                name,
-                format!("{name} must be a non-negative integer, got {value:?}"),
-            )
-        })
+    crate::input::parse_u64(name, value).map_err(ApiError::from)
 }

@@ -4,12 +4,13 @@
 //! `pennytrail_ledger`. The conversions destructure both sides, so a field added to one
 //! and not the other does not compile.
 //!
-//! Field formats (`Id`, `Name`, `MinorUnits`, …) are the schemas of [`super::openapi::formats`].
+//! Field formats (`Id`, `Name`, `MinorUnits`, …) are the schemas of [`crate::formats`].
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::ledger::{attestations, org, records};
+use crate::read::reports::{CampaignFigures, KindFigures};
 
 /// What an operator sends to register a charity.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -17,21 +18,21 @@ use crate::ledger::{attestations, org, records};
 #[schema(example = json!({"id": "helping-hands", "name": "Helping Hands e.V.", "country": "DE", "charity_number": "VR 12345"}))]
 pub struct OrgRegistrationInput {
     /// The org's id, `[A-Za-z0-9][A-Za-z0-9._:-]{0,63}`; it appears in its URLs.
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub id: String,
     /// Public name, 1 to 200 characters.
-    #[schema(value_type = super::openapi::formats::Name)]
+    #[schema(value_type = crate::formats::Name)]
     pub name: String,
     /// ISO 3166-1 alpha-2 country code.
-    #[schema(value_type = super::openapi::formats::CountryCode)]
+    #[schema(value_type = crate::formats::CountryCode)]
     pub country: String,
     /// Number in a national charity register.
     #[serde(default)]
-    #[schema(value_type = Option<super::openapi::formats::CharityNumber>)]
+    #[schema(value_type = Option<crate::formats::CharityNumber>)]
     pub charity_number: Option<String>,
     /// A C2SP verifier key (`name+hex id+base64 Ed25519 key`) the org will sign reports with.
     #[serde(default)]
-    #[schema(value_type = Option<super::openapi::formats::VerifierKey>)]
+    #[schema(value_type = Option<crate::formats::VerifierKey>)]
     pub public_key: Option<String>,
 }
 
@@ -60,20 +61,20 @@ impl From<OrgRegistrationInput> for org::OrgRegistrationInput {
 #[schema(example = json!({"id": "well-project-7", "label": "Village well, Kisumu", "kind": "organization", "country": "KE"}))]
 pub struct BeneficiaryInput {
     /// The beneficiary's id within its org, `[A-Za-z0-9][A-Za-z0-9._:-]{0,63}`.
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub id: String,
     /// Public label, 1 to 200 characters.
-    #[schema(value_type = super::openapi::formats::Name)]
+    #[schema(value_type = crate::formats::Name)]
     pub label: String,
     /// One of `person`, `organization`, `supplier`, `overhead`, `refunds`.
-    #[schema(value_type = super::openapi::formats::BeneficiaryKindName)]
+    #[schema(value_type = crate::formats::BeneficiaryKindName)]
     pub kind: String,
     /// ISO 3166-1 alpha-2 country code.
-    #[schema(value_type = super::openapi::formats::CountryCode)]
+    #[schema(value_type = crate::formats::CountryCode)]
     pub country: String,
     /// A C2SP verifier key of the beneficiary's, as the org states it.
     #[serde(default)]
-    #[schema(value_type = Option<super::openapi::formats::VerifierKey>)]
+    #[schema(value_type = Option<crate::formats::VerifierKey>)]
     pub public_key: Option<String>,
 }
 
@@ -102,20 +103,20 @@ impl From<BeneficiaryInput> for records::BeneficiaryInput {
 #[schema(example = json!({"id": "wells-2026", "title": "Clean water 2026", "purpose": "Drill and maintain village wells in Kisumu County", "currency": "EUR", "beneficiaries": ["well-project-7"]}))]
 pub struct CampaignInput {
     /// The campaign's id within its org.
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub id: String,
     /// Public title, 1 to 200 characters.
-    #[schema(value_type = super::openapi::formats::Name)]
+    #[schema(value_type = crate::formats::Name)]
     pub title: String,
     /// What the money is for, 1 to 1000 characters.
-    #[schema(value_type = super::openapi::formats::Purpose)]
+    #[schema(value_type = crate::formats::Purpose)]
     pub purpose: String,
     /// ISO 4217 code; every amount of the campaign is in its minor units.
-    #[schema(value_type = super::openapi::formats::CurrencyCode)]
+    #[schema(value_type = crate::formats::CurrencyCode)]
     pub currency: String,
     /// Ids of registered beneficiaries who may receive its money (at most 100, no repeats;
     /// state more later).
-    #[schema(value_type = super::openapi::formats::OpeningBeneficiaryIds)]
+    #[schema(value_type = crate::formats::OpeningBeneficiaryIds)]
     pub beneficiaries: Vec<String>,
 }
 
@@ -144,7 +145,7 @@ impl From<CampaignInput> for records::CampaignInput {
 #[schema(example = json!({"beneficiaries": ["well-project-8"]}))]
 pub struct StatementInput {
     /// Ids of registered beneficiaries (1 to 100, no repeats).
-    #[schema(value_type = super::openapi::formats::StatedBeneficiaryIds)]
+    #[schema(value_type = crate::formats::StatedBeneficiaryIds)]
     pub beneficiaries: Vec<String>,
 }
 
@@ -161,36 +162,36 @@ impl From<StatementInput> for records::StatementInput {
 #[schema(example = json!({"id": "don-000123", "campaign": "wells-2026", "amount": 2500, "fee": 75, "channel": "card", "occurred_at": "2026-03-01T12:00:00.000Z"}))]
 pub struct DonationInput {
     /// The donation's id within its org (its idempotency key).
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub id: String,
     /// The campaign it was given to.
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub campaign: String,
     /// Gross amount in minor units of the campaign's currency, at least 1.
-    #[schema(value_type = super::openapi::formats::PositiveMinorUnits)]
+    #[schema(value_type = crate::formats::PositiveMinorUnits)]
     pub amount: i64,
     /// Payment fee in minor units, 0 to `amount`; `net` = `amount` - `fee`.
-    #[schema(value_type = super::openapi::formats::MinorUnits)]
+    #[schema(value_type = crate::formats::MinorUnits)]
     pub fee: i64,
     /// ISO 4217 code; if given it must be the campaign's.
     #[serde(default)]
-    #[schema(value_type = Option<super::openapi::formats::CurrencyCode>)]
+    #[schema(value_type = Option<crate::formats::CurrencyCode>)]
     pub currency: Option<String>,
     /// How it came in (`card`, `sms`, `mobile-money`, …): an id of at most 32 characters.
-    #[schema(value_type = super::openapi::formats::Channel)]
+    #[schema(value_type = crate::formats::Channel)]
     pub channel: String,
     /// A donor's own reference (email, receipt number). Never stored: only its per-org
     /// HMAC reaches the log, as `donor_commitment`.
     #[serde(default)]
-    #[schema(value_type = Option<super::openapi::formats::DonorRef>)]
+    #[schema(value_type = Option<crate::formats::DonorRef>)]
     pub donor_ref: Option<String>,
     /// A commitment the org computed itself (64 lowercase hex digits), instead of `donor_ref`.
     #[serde(default)]
-    #[schema(value_type = Option<super::openapi::formats::Sha256Hex>)]
+    #[schema(value_type = Option<crate::formats::Sha256Hex>)]
     pub donor_commitment: Option<String>,
     /// When the donation was made: UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     #[serde(default)]
-    #[schema(value_type = Option<super::openapi::formats::Timestamp>)]
+    #[schema(value_type = Option<crate::formats::Timestamp>)]
     pub occurred_at: Option<String>,
 }
 
@@ -227,23 +228,23 @@ impl From<DonationInput> for records::DonationInput {
 #[schema(example = json!({"id": "pay-0042", "campaign": "wells-2026", "beneficiary": "well-project-7", "amount": 150000, "purpose": "Drilling, invoice 2026-17"}))]
 pub struct DisbursementInput {
     /// The disbursement's id within its org (its idempotency key).
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub id: String,
     /// The campaign paying.
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub campaign: String,
     /// A beneficiary stated for the campaign before this entry.
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub beneficiary: String,
     /// Minor units of the campaign's currency, at least 1, at most what it still holds.
-    #[schema(value_type = super::openapi::formats::PositiveMinorUnits)]
+    #[schema(value_type = crate::formats::PositiveMinorUnits)]
     pub amount: i64,
     /// What it paid for, 1 to 1000 characters.
-    #[schema(value_type = super::openapi::formats::Purpose)]
+    #[schema(value_type = crate::formats::Purpose)]
     pub purpose: String,
     /// SHA-256 (64 lowercase hex digits) of an invoice or other evidence kept elsewhere.
     #[serde(default)]
-    #[schema(value_type = Option<super::openapi::formats::Sha256Hex>)]
+    #[schema(value_type = Option<crate::formats::Sha256Hex>)]
     pub evidence_sha256: Option<String>,
 }
 
@@ -274,13 +275,13 @@ impl From<DisbursementInput> for records::DisbursementInput {
 #[schema(example = json!({"id": "fix-0001", "corrects": 42, "fields": {"purpose": "Drilling, invoice 2026-18"}}))]
 pub struct CorrectionInput {
     /// The correction's id within its org (its idempotency key).
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub id: String,
     /// Seq of the entry corrected.
-    #[schema(value_type = super::openapi::formats::Seq)]
+    #[schema(value_type = crate::formats::Seq)]
     pub corrects: u64,
     /// New values of text fields of the corrected entry; money is never corrected.
-    #[schema(value_type = super::openapi::formats::CorrectedFields)]
+    #[schema(value_type = crate::formats::CorrectedFields)]
     pub fields: Map<String, Value>,
 }
 
@@ -304,14 +305,14 @@ impl From<CorrectionInput> for records::CorrectionInput {
 #[serde(deny_unknown_fields)]
 pub struct AcknowledgementInput {
     /// `received` (the whole amount arrived) or `disputed`.
-    #[schema(value_type = super::openapi::formats::AckStatusName)]
+    #[schema(value_type = crate::formats::AckStatusName)]
     pub status: String,
     /// What the beneficiary says arrived, in minor units; equal to the amount when
     /// `received`.
-    #[schema(value_type = super::openapi::formats::MinorUnits)]
+    #[schema(value_type = crate::formats::MinorUnits)]
     pub amount_received: i64,
     /// Base64 Ed25519 signature by the beneficiary's key over the acknowledgement message.
-    #[schema(value_type = super::openapi::formats::Signature)]
+    #[schema(value_type = crate::formats::Signature)]
     pub signature: String,
 }
 
@@ -330,141 +331,17 @@ impl From<AcknowledgementInput> for attestations::AcknowledgementInput {
     }
 }
 
-/// A campaign's figures in a report: sums over the covered range, `held` at its end.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CampaignFigures {
-    #[schema(value_type = super::openapi::formats::Id)]
-    pub campaign: String,
-    #[schema(value_type = super::openapi::formats::CurrencyCode)]
-    pub currency: String,
-    /// Received in the range (minor units).
-    #[schema(value_type = super::openapi::formats::MinorUnits)]
-    pub received: i64,
-    #[schema(value_type = super::openapi::formats::MinorUnits)]
-    pub fees: i64,
-    #[schema(value_type = super::openapi::formats::MinorUnits)]
-    pub net: i64,
-    #[schema(value_type = super::openapi::formats::MinorUnits)]
-    pub disbursed: i64,
-    /// Net received and not yet disbursed at `to_size`.
-    #[schema(value_type = super::openapi::formats::MinorUnits)]
-    pub held: i64,
-}
-
-impl From<CampaignFigures> for attestations::CampaignFigures {
-    fn from(figures: CampaignFigures) -> Self {
-        let CampaignFigures {
-            campaign,
-            currency,
-            received,
-            fees,
-            net,
-            disbursed,
-            held,
-        } = figures;
-        attestations::CampaignFigures {
-            campaign,
-            currency,
-            received,
-            fees,
-            net,
-            disbursed,
-            held,
-        }
-    }
-}
-
-impl From<attestations::CampaignFigures> for CampaignFigures {
-    fn from(figures: attestations::CampaignFigures) -> Self {
-        let attestations::CampaignFigures {
-            campaign,
-            currency,
-            received,
-            fees,
-            net,
-            disbursed,
-            held,
-        } = figures;
-        CampaignFigures {
-            campaign,
-            currency,
-            received,
-            fees,
-            net,
-            disbursed,
-            held,
-        }
-    }
-}
-
-/// Disbursed in the range to beneficiaries of one kind, in one currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KindFigures {
-    #[schema(value_type = super::openapi::formats::CurrencyCode)]
-    pub currency: String,
-    #[schema(value_type = super::openapi::formats::BeneficiaryKindName)]
-    pub beneficiary_kind: String,
-    #[schema(value_type = super::openapi::formats::MinorUnits)]
-    pub disbursed: i64,
-}
-
-impl From<KindFigures> for attestations::KindFigures {
-    fn from(figures: KindFigures) -> Self {
-        let KindFigures {
-            currency,
-            beneficiary_kind,
-            disbursed,
-        } = figures;
-        attestations::KindFigures {
-            currency,
-            beneficiary_kind,
-            disbursed,
-        }
-    }
-}
-
-impl From<attestations::KindFigures> for KindFigures {
-    fn from(figures: attestations::KindFigures) -> Self {
-        let attestations::KindFigures {
-            currency,
-            beneficiary_kind,
-            disbursed,
-        } = figures;
-        KindFigures {
-            currency,
-            beneficiary_kind,
-            disbursed,
-        }
-    }
-}
-
-/// A report's two lists of figures, as the API shows them.
-pub fn figure_lists(
-    figures: attestations::ReportFigures,
-) -> (Vec<CampaignFigures>, Vec<KindFigures>) {
-    let attestations::ReportFigures {
-        campaigns,
-        beneficiary_kinds,
-    } = figures;
-    (
-        campaigns.into_iter().map(Into::into).collect(),
-        beneficiary_kinds.into_iter().map(Into::into).collect(),
-    )
-}
-
 /// `POST /v1/orgs/{org}/reports`: a report as drafted (`pennytrail report draft`) and
 /// signed (`pennytrail sign`).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportInput {
     /// The report's id within its org (its idempotency key).
-    #[schema(value_type = super::openapi::formats::Id)]
+    #[schema(value_type = crate::formats::Id)]
     pub id: String,
-    #[schema(value_type = super::openapi::formats::Seq)]
+    #[schema(value_type = crate::formats::Seq)]
     pub from_size: u64,
-    #[schema(value_type = super::openapi::formats::Seq)]
+    #[schema(value_type = crate::formats::Seq)]
     pub to_size: u64,
     /// One line per campaign opened before `to_size` (at most 50).
     #[schema(max_items = 50)]
@@ -474,13 +351,13 @@ pub struct ReportInput {
     pub beneficiary_kinds: Vec<KindFigures>,
     /// SHA-256 (hex) of the published document with per-beneficiary detail.
     #[serde(default)]
-    #[schema(value_type = Option<super::openapi::formats::Sha256Hex>)]
+    #[schema(value_type = Option<crate::formats::Sha256Hex>)]
     pub document_sha256: Option<String>,
     /// Base64 Ed25519 signature by the org's key over the report message.
     /// Required by the API; a draft file (`pennytrail report draft`) has none until
     /// `pennytrail sign` adds it.
     #[serde(default)]
-    #[schema(value_type = super::openapi::formats::Signature, required = true)]
+    #[schema(value_type = crate::formats::Signature, required = true)]
     pub signature: Option<String>,
 }
 
@@ -512,10 +389,10 @@ impl From<ReportInput> for attestations::ReportInput {
 #[serde(deny_unknown_fields)]
 pub struct KeyRotationInput {
     /// The new C2SP verifier key.
-    #[schema(value_type = super::openapi::formats::VerifierKey)]
+    #[schema(value_type = crate::formats::VerifierKey)]
     pub public_key: String,
     /// Base64 Ed25519 signature by the current key over the rotation message.
-    #[schema(value_type = super::openapi::formats::Signature)]
+    #[schema(value_type = crate::formats::Signature)]
     pub signature: String,
 }
 

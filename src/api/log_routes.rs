@@ -8,12 +8,12 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::AppState;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiQuery, parse_u64};
 use super::openapi::{CanonicalEntry, PROBLEM_JSON, problem};
-use super::write::receipt;
+use crate::app::AppState;
 use crate::log::merkle::{consistency_proof, consistency_proof_indexes};
+use crate::read::entries::receipt;
 use crate::store::StoreError;
 
 /// Default and largest page of `GET /v1/entries`. 1,000 entries of at most 16 KiB

@@ -12,27 +12,23 @@ pub mod error;
 pub mod exports;
 pub mod extract;
 pub mod inputs;
-pub mod limits;
 pub mod log_routes;
 pub mod observe;
 pub mod openapi;
 pub mod orgs;
+pub mod page;
 pub mod statements;
 pub mod unread_body;
-pub mod views;
 pub mod write;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use tower_http::timeout::TimeoutLayer;
 
-use crate::sequencer::Sequencer;
-use crate::store::Store;
+use crate::app::AppState;
 use error::ApiError;
 
 /// Largest request body: a single write carries one entry of at most 16 KiB of fields,
@@ -44,35 +40,9 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 /// a stuck client or a stalled database.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Shared by every handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub sequencer: Sequencer,
-    pub log: Arc<LogIdentity>,
-    /// Key of the per-org HMAC that turns donor references into commitments.
-    pub donor_secret: Arc<[u8; 32]>,
-    pub donor_lookups: Arc<limits::RateLimiter>,
-    /// Writes per org token (see [`limits::DEFAULT_ORG_WRITES_PER_SECOND`]).
-    pub org_writes: Arc<limits::RateLimiter<String>>,
-    /// Unauthenticated acknowledgements per client IP.
-    pub acknowledgements: Arc<limits::RateLimiter>,
-    pub exports: Arc<exports::Exports>,
-    pub metrics: Arc<crate::metrics::Metrics>,
-    /// Tokens verified in the last second (see [`auth::TOKEN_CACHE_TTL`]).
-    pub tokens: Arc<auth::TokenCache>,
-}
-
-/// The log's public identity, fixed for the life of the process.
-#[derive(Debug, Clone)]
-pub struct LogIdentity {
-    pub origin: String,
-    pub verifier_key: String,
-}
-
-/// Builds the whole application router; a request that takes longer than
-/// `request_timeout` (exports aside) is answered 408.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// The API's routes; [`crate::app::router`] adds the explorer's, the export downloads
+/// (outside the request timeout) and the layers every answer passes.
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -176,26 +146,6 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/donors/lookup", post(donations::donor_lookup))
         .route(openapi::OPENAPI_PATH, get(openapi::openapi_json))
         .merge(openapi::docs_routes())
-        .merge(crate::explorer::router())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
-        // Exports stream for as long as the log takes, so they are outside the request
-        // timeout (and limited in number instead).
-        .route(openapi::UNTIMED_PATH, get(exports::get_export))
-        .layer(axum::middleware::map_response(
-            error::problem_for_bare_errors,
-        ))
-        .layer(axum::middleware::from_fn(unread_body::close_if_body_unread))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            observe::observe,
-        ))
-        .with_state(state)
 }
 
 /// Liveness: answers without touching storage.
@@ -229,11 +179,13 @@ pub(crate) async fn readyz(
     Ok("ready\n")
 }
 
-async fn not_found() -> ApiError {
+/// Answers every path no route takes: 404 as problem+json.
+pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route; see /openapi.json for the API")
 }
 
-async fn method_not_allowed() -> ApiError {
+/// Answers a known path with a method it does not take: 405 as problem+json.
+pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",

@@ -14,8 +14,6 @@ use super::{
     log_routes, orgs, statements, write,
 };
 
-pub mod formats;
-
 /// Content type of every error answer (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -134,7 +132,7 @@ pub mod problem {
             retry with the same id).";
     }
 
-    /// 429 from an org token's write rate ([`crate::api::limits::DEFAULT_ORG_WRITES_PER_SECOND`]),
+    /// 429 from an org token's write rate ([`crate::limits::DEFAULT_ORG_WRITES_PER_SECOND`]),
     /// with the `Retry-After` header the answer carries.
     pub struct OrgWritesRateLimited;
 

@@ -4,28 +4,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
 
-use super::AppState;
 use super::error::{ApiError, Problem};
 use super::extract::ApiQuery;
 use super::openapi::{PROBLEM_JSON, problem};
-use super::views::{Page, effective_fields, text};
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OrgView {
-    pub id: String,
-    pub name: String,
-    pub country: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub charity_number: Option<String>,
-    /// The org's C2SP verifier key, with which it signs reports.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub public_key: Option<String>,
-    pub seq: u64,
-    pub registered_at: String,
-    pub corrections: Vec<u64>,
-}
+use super::page::Page;
+use crate::app::AppState;
+use crate::read::orgs::{OrgView, org, org_view};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct OrgList {
@@ -33,20 +17,6 @@ pub struct OrgList {
     /// Pass as `after` for the next page; null on the last page.
     #[schema(required = true)]
     pub next: Option<u64>,
-}
-
-pub(crate) async fn org_view(state: &AppState, id: String, seq: u64) -> Result<OrgView, ApiError> {
-    let e = effective_fields(&state.store, seq).await?;
-    Ok(OrgView {
-        id,
-        name: text(&e.fields, "name").unwrap_or_default(),
-        country: text(&e.fields, "country").unwrap_or_default(),
-        charity_number: text(&e.fields, "charity_number"),
-        public_key: text(&e.fields, "public_key"),
-        seq,
-        registered_at: e.time,
-        corrections: e.corrections,
-    })
 }
 
 /// `GET /v1/orgs`: registered charities in log order.
@@ -76,7 +46,7 @@ pub async fn list_orgs(
     let next = page.next(&rows, |(_, seq)| *seq);
     let mut orgs = Vec::with_capacity(rows.len());
     for (id, seq) in rows {
-        orgs.push(org_view(&state, id, seq).await?);
+        orgs.push(org_view(&state.store, id, seq).await?);
     }
     Ok(Json(OrgList { orgs, next }))
 }
@@ -99,12 +69,7 @@ pub async fn list_orgs(
 )]
 pub async fn get_org(
     State(state): State<AppState>,
-    Path(org): Path<String>,
+    Path(id): Path<String>,
 ) -> Result<Json<OrgView>, ApiError> {
-    let seq = state
-        .store
-        .org_seq(&org)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("org {org:?} is not registered")))?;
-    Ok(Json(org_view(&state, org, seq).await?))
+    Ok(Json(org(&state.store, &id).await?))
 }

@@ -10,51 +10,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use super::AppState;
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery};
-use super::inputs::{
-    AcknowledgementInput, CampaignFigures, KeyRotationInput, KindFigures, ReportInput, figure_lists,
-};
+use super::inputs::{AcknowledgementInput, KeyRotationInput, ReportInput};
 use super::openapi::{PROBLEM_JSON, problem};
-use super::views::Page;
+use super::page::Page;
 use super::write::{WriteResponse, append_one};
-use crate::ledger::attestations::{
-    Acknowledgement, KeyRotation, Report, ReportFigures, signature_valid,
-};
+use crate::app::AppState;
+use crate::ledger::attestations::{Acknowledgement, KeyRotation, Report};
 use crate::ledger::records::{Record, RecordKey};
-use crate::ledger::report_book::ReportBook;
-use crate::log::entry;
-use crate::store::{Store, StoreError};
-
-/// Entries read per query while recomputing a report's figures.
-const FIGURES_PAGE: u64 = 1000;
-
-/// The figures a report of `org` over `[from, to)` must state, recomputed from the org's
-/// committed entries.
-pub async fn figures_from_store(
-    store: &Store,
-    org: &str,
-    from: u64,
-    to: u64,
-) -> Result<ReportFigures, StoreError> {
-    let mut book = ReportBook::every_org();
-    let mut next = 0;
-    while next < to {
-        let page = store.org_entries(org, next, to, FIGURES_PAGE).await?;
-        let Some((last, _)) = page.last() else { break };
-        next = last + 1;
-        for (seq, bytes) in &page {
-            let e = entry::parse(bytes)
-                .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
-            let (record, derived) = Record::from_entry(&e)
-                .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
-            book.push(org, *seq, &record, &derived);
-        }
-    }
-    Ok(book.figures(org, from, to))
-}
+use crate::read::reports::{
+    CampaignFigures, KindFigures, ReportView, figure_lists, figures_from_store, report_view,
+};
+use crate::store::Store;
 
 /// The figures for a report, for `pennytrail report draft`.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -229,91 +198,6 @@ pub async fn publish_report(
     append_one(&state, &org, Record::Report(report)).await
 }
 
-/// A report as logged, with its verification.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ReportView {
-    pub report: String,
-    pub seq: u64,
-    pub from_size: u64,
-    pub to_size: u64,
-    /// As in [`FiguresView`].
-    pub campaigns: Vec<CampaignFigures>,
-    pub beneficiary_kinds: Vec<KindFigures>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub document_sha256: Option<String>,
-    pub signature: String,
-    /// The org key valid when the report was logged, and the seq of the entry that set it.
-    pub signed_by: Option<String>,
-    pub signed_by_seq: Option<u64>,
-    pub verification: ReportVerification,
-}
-
-/// What a fresh check of a logged report found.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ReportVerification {
-    /// `verified` when both checks pass, else `failed`.
-    pub status: &'static str,
-    /// Whether the signature is valid under the key valid at that point of the log.
-    pub signature_valid: bool,
-    /// Whether every figure equals what the log implies (only on `GET …/reports/{id}`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub figures_match: Option<bool>,
-    /// The first figure that differs, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub difference: Option<String>,
-}
-
-pub(crate) async fn report_view(
-    state: &AppState,
-    org: &str,
-    seq: u64,
-    recompute: bool,
-) -> Result<ReportView, ApiError> {
-    let bytes = state
-        .store
-        .entry(seq)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("entry {seq} is missing")))?;
-    let e = entry::parse(&bytes).map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
-    let Ok((Record::Report(r), _)) = Record::from_entry(&e) else {
-        return Err(StoreError::Corrupt(format!("entry {seq} is not a report")).into());
-    };
-    let key = state.store.org_key_at(org, seq).await?;
-    let signature_ok = key.as_ref().is_some_and(|(k, _)| {
-        signature_valid(k, &r.signed_message(&state.log.origin, org), &r.signature)
-    });
-    let (figures_match, difference) = if recompute {
-        let actual = figures_from_store(&state.store, org, r.from_size, r.to_size).await?;
-        let difference = r
-            .figures
-            .first_difference(&actual)
-            .map(|(f, said, log)| format!("{f}: the report says {said}, the log implies {log}"));
-        (Some(difference.is_none()), difference)
-    } else {
-        (None, None)
-    };
-    let verified = signature_ok && figures_match != Some(false);
-    let (campaigns, beneficiary_kinds) = figure_lists(r.figures);
-    Ok(ReportView {
-        report: r.id,
-        seq,
-        from_size: r.from_size,
-        to_size: r.to_size,
-        campaigns,
-        beneficiary_kinds,
-        document_sha256: r.document_sha256,
-        signature: r.signature,
-        signed_by: key.as_ref().map(|(k, _)| k.clone()),
-        signed_by_seq: key.map(|(_, s)| s),
-        verification: ReportVerification {
-            status: if verified { "verified" } else { "failed" },
-            signature_valid: signature_ok,
-            figures_match,
-            difference,
-        },
-    })
-}
-
 /// A page of reports.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ReportList {
@@ -355,7 +239,7 @@ pub async fn list_reports(
     let next = page.next(&seqs, |s| *s);
     let mut reports = Vec::with_capacity(seqs.len());
     for seq in seqs {
-        reports.push(report_view(&state, &org, seq, false).await?);
+        reports.push(report_view(&state.store, &state.log.origin, &org, seq, false).await?);
     }
     Ok(Json(ReportList { reports, next }))
 }
@@ -391,7 +275,9 @@ pub async fn get_report(
     let seq = state.store.record_seq(&key).await?.ok_or_else(|| {
         ApiError::not_found(format!("report {id:?} of org {org:?} does not exist"))
     })?;
-    Ok(Json(report_view(&state, &org, seq, true).await?))
+    Ok(Json(
+        report_view(&state.store, &state.log.origin, &org, seq, true).await?,
+    ))
 }
 
 /// `POST /v1/orgs/{org}/disbursements/{id}/acknowledgement`

@@ -7,11 +7,12 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::AppState;
 use super::error::ApiError;
+use crate::app::AppState;
 use crate::ledger::records::Record;
 use crate::log::hash::leaf_hash;
 use crate::log::receipt::Receipt;
+use crate::read::entries::receipt;
 use crate::sequencer::AppendOutcome;
 use crate::sequencer::AppendRequest;
 use crate::store::{Store, StoreError, StoredCheckpoint};
@@ -33,20 +34,6 @@ pub struct WriteResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub api_token: Option<String>,
-}
-
-/// Builds the receipt of entry `seq` against a stored checkpoint that includes it.
-pub async fn receipt(
-    store: &Store,
-    seq: u64,
-    checkpoint: &StoredCheckpoint,
-) -> Result<Receipt, StoreError> {
-    let proof = store.inclusion_proof(seq, checkpoint).await?;
-    Ok(Receipt {
-        index: seq,
-        proof,
-        checkpoint_note: checkpoint.note.clone(),
-    })
 }
 
 /// 201 with the new entry, or 200 with the original answer for a replay. A new entry's

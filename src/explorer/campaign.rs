@@ -11,11 +11,11 @@ use axum::response::Response;
 use super::html::Html;
 use super::sankey::{self, Diagram, Flow, FlowKind};
 use super::{PageError, amount, layout, path_error, permille};
-use crate::api::AppState;
-use crate::api::campaigns::{CampaignView, campaign_view};
-use crate::api::disbursements::disbursement_view;
-use crate::api::error::ApiError;
-use crate::api::views::{effective_fields, text};
+use crate::app::AppState;
+use crate::read::campaigns::{CampaignView, campaign_view};
+use crate::read::disbursements::disbursement_view;
+use crate::read::entries::{effective_fields, text};
+use crate::store::StoreError;
 
 /// Payouts listed under "latest payouts".
 const LATEST_DISBURSEMENTS: u64 = 20;
@@ -26,7 +26,11 @@ const SANKEY_NAMED_MAX: usize = 6;
 const SANKEY_NAMED_MIN_SHARE_DIVISOR: i64 = 50;
 
 /// What a beneficiary is called: the (corrected) label of its registration entry.
-pub async fn beneficiary_label(state: &AppState, org: &str, id: &str) -> Result<String, ApiError> {
+pub async fn beneficiary_label(
+    state: &AppState,
+    org: &str,
+    id: &str,
+) -> Result<String, StoreError> {
     match state.store.beneficiary(org, id).await? {
         Some(row) => {
             let fields = effective_fields(&state.store, row.seq).await?.fields;
@@ -145,7 +149,7 @@ pub async fn campaign_page(
             "charity {org:?} has no campaign with the id {id:?}"
         ))
     })?;
-    let view = campaign_view(&state, row, true).await?;
+    let view = campaign_view(&state.store, row, true).await?;
     let org_name = match state.store.org_seq(&org).await? {
         Some(seq) => text(&effective_fields(&state.store, seq).await?.fields, "name")
             .unwrap_or_else(|| org.clone()),
@@ -162,7 +166,7 @@ pub async fn campaign_page(
         .latest_disbursements(&org, &id, LATEST_DISBURSEMENTS)
         .await?
     {
-        latest.push(disbursement_view(&state, row).await?);
+        latest.push(disbursement_view(&state.store, row).await?);
     }
     let money = |minor: i64| amount(&view.currency, minor);
     let t = &view.totals;

@@ -6,10 +6,10 @@ use axum::response::Response;
 
 use super::html::Html;
 use super::{PageError, PageQuery, layout};
-use crate::api::AppState;
-use crate::api::exports::ARCHIVE_NAME;
-use crate::bundle::rows::CSV_FILES;
+use crate::app::AppState;
+use crate::export::ARCHIVE_NAME;
 use crate::log::entry::is_valid_id;
+use pennytrail_bundle::rows::CSV_FILES;
 
 /// What each bundle CSV holds, for people choosing one.
 fn describe(file: &str) -> &'static str {
@@ -31,11 +31,11 @@ pub async fn downloads_page(
     State(state): State<AppState>,
     query: PageQuery,
 ) -> Result<Response, PageError> {
-    query.0.only(&["org"])?;
-    let org = match query.0.0.get("org") {
+    query.only(&["org"])?;
+    let org = match query.get("org") {
         None => None,
         Some(org) if is_valid_id(org) && state.store.org_seq(org).await?.is_some() => {
-            Some(org.clone())
+            Some(org.to_string())
         }
         Some(org) if is_valid_id(org) => {
             return Err(PageError::not_found(format!(

@@ -6,16 +6,16 @@ use axum::response::Response;
 
 use super::html::Html;
 use super::{PageError, layout};
-use crate::api::AppState;
-use crate::api::orgs::org_view;
-use crate::api::views::MAX_LIST_PAGE;
+use crate::app::AppState;
+use crate::read::MAX_LIST_PAGE;
+use crate::read::orgs::org_view;
 
 pub async fn home(State(state): State<AppState>) -> Result<Response, PageError> {
     let checkpoint = state.store.latest_checkpoint().await?;
     let rows = state.store.orgs(None, MAX_LIST_PAGE).await?;
     let mut orgs = Vec::with_capacity(rows.len());
     for (id, seq) in rows {
-        orgs.push(org_view(&state, id, seq).await?);
+        orgs.push(org_view(&state.store, id, seq).await?);
     }
 
     let mut main = Html::new();

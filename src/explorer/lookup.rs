@@ -15,12 +15,10 @@ use axum::response::Response;
 use super::campaign::beneficiary_label;
 use super::html::Html;
 use super::{PageError, PageQuery, amount, layout};
-use crate::api::AppState;
-use crate::api::donations::{
-    DonorLookup, MAX_TRACE_PAGE, donation_view, donations_of_donor, find_donation, trace,
-};
-use crate::api::error::ApiError;
+use crate::app::AppState;
 use crate::log::entry::is_valid_id;
+use crate::read::MAX_TRACE_PAGE;
+use crate::read::donations::{donation_view, donations_of_donor, find_donation, trace};
 
 /// The two lookup forms: by donation id (GET) and by donor reference (POST).
 fn forms(org: &str, donation: &str) -> Html {
@@ -47,9 +45,9 @@ fn forms(org: &str, donation: &str) -> Html {
 
 /// An id parameter: present, and a valid id.
 fn id_parameter(query: &PageQuery, name: &str) -> Result<Option<String>, PageError> {
-    match query.0.0.get(name) {
+    match query.get(name) {
         None => Ok(None),
-        Some(value) if is_valid_id(value) => Ok(Some(value.clone())),
+        Some(value) if is_valid_id(value) => Ok(Some(value.to_string())),
         Some(value) => Err(PageError::bad_field(
             name,
             format!(
@@ -64,10 +62,10 @@ pub async fn lookup_page(
     State(state): State<AppState>,
     query: PageQuery,
 ) -> Result<Response, PageError> {
-    query.0.only(&["org", "donation", "after"])?;
+    query.only(&["org", "donation", "after"])?;
     let org = id_parameter(&query, "org")?;
     let donation = id_parameter(&query, "donation")?;
-    let after = query.0.u64("after")?.map(|a| a as i64);
+    let after = query.u64("after")?.map(|a| a as i64);
     let (org, donation) = match (org, donation) {
         (None, None) => {
             let mut main = Html::new();
@@ -92,8 +90,12 @@ pub async fn lookup_page(
         }
         (Some(org), Some(donation)) => (org, donation),
     };
-    let trace = trace(&state, org.clone(), &donation, after, MAX_TRACE_PAGE).await?;
-    let record = donation_view(&state, find_donation(&state, &org, &donation).await?).await?;
+    let trace = trace(&state.store, org.clone(), &donation, after, MAX_TRACE_PAGE).await?;
+    let record = donation_view(
+        &state.store,
+        find_donation(&state.store, &org, &donation).await?,
+    )
+    .await?;
     let mut labels = BTreeMap::new();
     for flow in &trace.flows {
         if !labels.contains_key(&flow.beneficiary) {
@@ -226,8 +228,14 @@ fn receipt_links(seq: u64) -> Html {
     html
 }
 
+/// The donor-reference form: the charity's id and the donor's own reference.
+struct DonorForm {
+    org: String,
+    donor_ref: String,
+}
+
 /// The donor-reference form's fields: each exactly once, nothing else.
-fn parse_donor_form(headers: &HeaderMap, body: &[u8]) -> Result<DonorLookup, PageError> {
+fn parse_donor_form(headers: &HeaderMap, body: &[u8]) -> Result<DonorForm, PageError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -237,12 +245,10 @@ fn parse_donor_form(headers: &HeaderMap, body: &[u8]) -> Result<DonorLookup, Pag
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
     if !is_form {
-        return Err(ApiError::new(
+        return Err(PageError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
             "send the lookup form as application/x-www-form-urlencoded",
-        )
-        .into());
+        ));
     }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|e| PageError::bad_field("form", format!("the form does not decode: {e}")))?;
@@ -266,7 +272,7 @@ fn parse_donor_form(headers: &HeaderMap, body: &[u8]) -> Result<DonorLookup, Pag
             ));
         }
     }
-    Ok(DonorLookup {
+    Ok(DonorForm {
         org: org.ok_or_else(|| PageError::bad_field("org", "give the charity id"))?,
         donor_ref: donor_ref
             .ok_or_else(|| PageError::bad_field("donor_ref", "give your donor reference"))?,
@@ -280,7 +286,7 @@ pub async fn donor_lookup_form(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let lookup = parse_donor_form(&headers, &body)?;
-    let donations = donations_of_donor(&state, client.ip(), &lookup).await?;
+    let donations = donations_of_donor(&state, client.ip(), &lookup.org, &lookup.donor_ref).await?;
     let org = lookup.org;
     let mut main = Html::new();
     main.raw("<h1>Your donations to <code>")

@@ -1,8 +1,8 @@
 //! The public explorer: server-rendered pages for people who will never run a CLI — the
 //! log's identity, each charity and campaign with a flow diagram, a donation lookup whose
 //! receipts the visitor's own browser verifies against a key the visitor pinned, and the
-//! downloads. Pages read the store through the same functions the JSON API answers from
-//! (`api::*`), so a page can never show a figure the API would not.
+//! downloads. Pages read the store through the same views the JSON API answers from
+//! ([`crate::read`]), so a page can never show a figure the API would not.
 //!
 //! Everything a page needs is in this binary: the CSS and the verifier's JavaScript are
 //! embedded ([`assets`]), nothing is fetched from elsewhere, and every page reads without
@@ -20,20 +20,19 @@ mod org;
 pub mod sankey;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
 use axum::extract::rejection::PathRejection;
-use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::api::AppState;
-use crate::api::error::ApiError;
-use crate::api::extract::ApiQuery;
+use crate::app::AppState;
+use crate::input::BadInput;
 use crate::ledger::money::Currency;
+use crate::read::ReadError;
+use crate::store::StoreError;
 use html::Html;
 
-/// The explorer's routes, merged into the API router (see `api::router`).
+/// The explorer's routes, merged with the API's in [`crate::app::router`].
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
@@ -52,7 +51,7 @@ pub fn router() -> Router<AppState> {
 
 /// A page that could not be shown, rendered as an HTML page with the reason (and the
 /// field at fault); a server-side failure says only that the log is unavailable (the
-/// details are logged by [`ApiError::unavailable`]).
+/// details are logged by [`PageError::unavailable`]).
 #[derive(Debug)]
 pub struct PageError {
     status: StatusCode,
@@ -62,13 +61,23 @@ pub struct PageError {
 }
 
 impl PageError {
-    pub fn not_found(detail: impl Into<String>) -> PageError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> PageError {
         PageError {
-            status: StatusCode::NOT_FOUND,
+            status,
             detail: detail.into(),
             field: None,
             retry_after_s: None,
         }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> PageError {
+        PageError::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    /// A server-side failure: logged in full, shown to the visitor without details.
+    pub fn unavailable(context: &str, error: &dyn std::fmt::Display) -> PageError {
+        tracing::error!(%error, "{context}");
+        PageError::new(StatusCode::SERVICE_UNAVAILABLE, crate::store::OUTAGE_DETAIL)
     }
 
     /// 400: the query parameter or form field `field` is wrong.
@@ -82,27 +91,34 @@ impl PageError {
     }
 }
 
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> PageError {
-        // A field the visitor typed is a bad request to a person, whatever code the
-        // JSON API uses for it (422 there means "valid JSON, invalid value").
-        let status = if e.status == StatusCode::UNPROCESSABLE_ENTITY {
-            StatusCode::BAD_REQUEST
-        } else {
-            e.status
-        };
+impl From<BadInput> for PageError {
+    fn from(e: BadInput) -> PageError {
         PageError {
-            status,
-            detail: e.detail,
             field: e.field,
-            retry_after_s: e.retry_after_s,
+            ..PageError::new(StatusCode::BAD_REQUEST, e.detail)
         }
     }
 }
 
-impl From<crate::store::StoreError> for PageError {
-    fn from(e: crate::store::StoreError) -> PageError {
-        ApiError::from(e).into()
+impl From<ReadError> for PageError {
+    fn from(e: ReadError) -> PageError {
+        match e {
+            ReadError::NotFound(detail) => PageError::not_found(detail),
+            // A field the visitor typed is a bad request to a person (the JSON API's 422
+            // means "valid JSON, invalid value").
+            ReadError::Invalid(field) => PageError::bad_field(&field.field, field.to_string()),
+            ReadError::Limited(limited) => PageError {
+                retry_after_s: Some(limited.retry_after_s),
+                ..PageError::new(StatusCode::TOO_MANY_REQUESTS, limited.to_string())
+            },
+            ReadError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> PageError {
+        PageError::unavailable("storage error", &e)
     }
 }
 
@@ -131,17 +147,9 @@ impl IntoResponse for PageError {
     }
 }
 
-/// Query parameters of a page: like the API's, but a malformed query string is answered
-/// with an HTML page naming the parameter.
-pub struct PageQuery(pub ApiQuery);
-
-impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
-    type Rejection = PageError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
-        Ok(PageQuery(ApiQuery::from_request_parts(parts, state).await?))
-    }
-}
+/// Query parameters of a page: parsed as the API's are, but a malformed query string is
+/// answered with an HTML page naming the parameter.
+pub type PageQuery = crate::input::Query<PageError>;
 
 /// A path parameter that did not decode (e.g. invalid UTF-8) names nothing that exists.
 fn path_error(rejection: PathRejection) -> PageError {

@@ -7,11 +7,11 @@ use axum::response::Response;
 
 use super::html::Html;
 use super::{PageError, amount, layout, path_error};
-use crate::api::AppState;
-use crate::api::campaigns::campaign_view;
-use crate::api::orgs::org_view;
-use crate::api::statements::report_view;
-use crate::api::views::MAX_LIST_PAGE;
+use crate::app::AppState;
+use crate::read::MAX_LIST_PAGE;
+use crate::read::campaigns::campaign_view;
+use crate::read::orgs::org_view;
+use crate::read::reports::report_view;
 
 pub async fn org_page(
     State(state): State<AppState>,
@@ -21,10 +21,10 @@ pub async fn org_page(
     let seq = state.store.org_seq(&org).await?.ok_or_else(|| {
         PageError::not_found(format!("no charity with the id {org:?} is registered"))
     })?;
-    let view = org_view(&state, org.clone(), seq).await?;
+    let view = org_view(&state.store, org.clone(), seq).await?;
     let mut campaigns = Vec::new();
     for row in state.store.campaigns(&org, None, MAX_LIST_PAGE).await? {
-        campaigns.push(campaign_view(&state, row, false).await?);
+        campaigns.push(campaign_view(&state.store, row, false).await?);
     }
     let mut reports = Vec::new();
     for seq in state
@@ -32,7 +32,7 @@ pub async fn org_page(
         .org_record_seqs(&org, "report", None, MAX_LIST_PAGE)
         .await?
     {
-        reports.push(report_view(&state, &org, seq, false).await?);
+        reports.push(report_view(&state.store, &state.log.origin, &org, seq, false).await?);
     }
 
     let mut main = Html::new();

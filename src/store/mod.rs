@@ -41,6 +41,10 @@ pub use tree_file::{
 /// far below SQLite's 32,766 and PostgreSQL's 65,535 bound-parameter limits.
 pub const MAX_ROWS_PER_STATEMENT: usize = 1000;
 
+/// What a client is told when the store fails (the error itself is logged, never sent).
+pub const OUTAGE_DETAIL: &str =
+    "the log is temporarily unavailable; retry later (writes are safe to retry with the same id)";
+
 /// Errors from the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -313,7 +313,7 @@ fn config(data_dir: &Path, db: Option<&PgDatabase>, log_key: Option<PathBuf>) ->
         origin: Some(ORIGIN.to_string()),
         log_key,
         donor_secret: None,
-        org_writes_per_second: pennytrail::api::limits::DEFAULT_ORG_WRITES_PER_SECOND,
+        org_writes_per_second: pennytrail::limits::DEFAULT_ORG_WRITES_PER_SECOND,
         request_timeout: pennytrail::api::DEFAULT_REQUEST_TIMEOUT,
     }
 }
@@ -553,7 +553,7 @@ pub fn write_bundle(dir: &Path, bundle: &Bundle) {
 /// bundle's current files, formatted as the exporter formats it (as a forger who edits
 /// files would write it).
 pub fn rehashed_datapackage(bundle: &Bundle) -> Vec<u8> {
-    use pennytrail::bundle::DATAPACKAGE_FILE;
+    use pennytrail_bundle::DATAPACKAGE_FILE;
     let mut package: Value = serde_json::from_slice(&bundle[DATAPACKAGE_FILE]).unwrap();
     for resource in package["resources"].as_array_mut().unwrap() {
         let path = resource["path"].as_str().unwrap().to_string();

@@ -1,0 +1,656 @@
+//! `pennytrail-verify url URL --key VKEY --state FILE` (and `pennytrail verify --url`): the
+//! monitor a journalist leaves running against a live instance. Each run fetches the
+//! latest signed checkpoint and
+//! opens it with the pinned key, re-derives the whole log from `GET /v1/entries` through
+//! the same [`Deriver`] the exporter and the bundle verifier use (canonical bytes, chain,
+//! money rules, Merkle root), and requires the root and count to equal the checkpoint's.
+//!
+//! The state file remembers the last checkpoint a run verified. The next run demands a
+//! consistency proof from it and re-derives the old root at the old size, so a log that
+//! was rolled back (fewer entries than before) or forked (another history under the same
+//! key) fails loudly with `ROLLBACK` or `FORK` instead of passing as a fresh log. For the
+//! same reason the state is never reset silently: a state file that cannot be read or
+//! belongs to another key is an error naming the file, and the state is written only
+//! after a run passed, atomically (temp file in the same folder, fsync, rename).
+//!
+//! The state file is JSON (see [`StateFile`]): the format tag, the log's origin and
+//! verifier key, the size and base64 root of the checkpoint, and the signed checkpoint
+//! note itself, so a later run — or a person — can check the remembered checkpoint's
+//! signature instead of trusting the file.
+//!
+//! The log is read through [`Fetch`], one bounded GET at a time, so this logic has no
+//! network code of its own: the verifier's HTTPS client implements it.
+
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::derive::{DeriveError, Deriver, Summary};
+use pennytrail_log::canonical::MAX_ENTRY_BYTES;
+use pennytrail_log::checkpoint::{Checkpoint, CheckpointError};
+use pennytrail_log::hash::Hash;
+use pennytrail_log::merkle::verify_consistency;
+use pennytrail_log::note::{MAX_NOTE_BYTES, NoteVerifier};
+
+/// The `format` member of every state file this version writes and reads.
+pub const STATE_FORMAT: &str = "pennytrail-monitor-state/1";
+/// Entries asked for per `GET /v1/entries` page: the server's largest page (its
+/// `MAX_PAGE`), so a million-entry log takes 1,000 requests. A server that answers with
+/// shorter pages is still read correctly, a page at a time.
+pub const PAGE_ENTRIES: u64 = 1000;
+/// Largest entries page accepted: a full page of the largest entries, each with its
+/// newline (16 MiB + 1,000 bytes).
+pub const MAX_PAGE_BYTES: usize = PAGE_ENTRIES as usize * (MAX_ENTRY_BYTES + 1);
+/// Largest consistency proof accepted: at most 2·64 hashes of 44 base64 characters plus
+/// quotes and commas is ~6.2 KB; 16 KiB leaves room for the JSON around them.
+pub const MAX_PROOF_BYTES: usize = 16 * 1024;
+/// Largest state file read: the signed note plus a few short lines of JSON (escaping the
+/// note's newlines costs one byte each).
+pub const MAX_STATE_BYTES: u64 = 2 * MAX_NOTE_BYTES as u64 + 4096;
+
+/// Why a live instance failed verification, or could not be verified.
+///
+/// # Errors
+/// `Rollback` and `Fork` mean the log contradicts a checkpoint verified on an earlier run:
+/// the evidence a monitor exists to find. The `State*` variants are about the state file
+/// and name it; the others name the URL that answered wrongly.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error("--url {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("{url}: {reason}")]
+    Http { url: String, reason: String },
+    #[error("{url} answered HTTP {status}: {detail}")]
+    Status {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("{url}: bad answer: {reason}")]
+    Body { url: String, reason: String },
+    #[error(
+        "the checkpoint at {url} does not verify with the pinned key {key}: {error} (is --key this log's key?)"
+    )]
+    Checkpoint {
+        url: String,
+        key: String,
+        error: CheckpointError,
+    },
+    #[error("the log at {url} has {size} entries, fewer than --min-size {min_size}")]
+    TooSmall {
+        url: String,
+        size: u64,
+        min_size: u64,
+    },
+    #[error(
+        "ROLLBACK: the log at {url} now has {new_size} entries, fewer than the {old_size} of the checkpoint verified on an earlier run (remembered in {state}); a genuine log never shrinks"
+    )]
+    Rollback {
+        url: String,
+        state: PathBuf,
+        old_size: u64,
+        new_size: u64,
+    },
+    #[error(transparent)]
+    Fork(Box<Fork>),
+    #[error("entry {seq} served by {url} fails verification: {reason}")]
+    Entry {
+        url: String,
+        seq: u64,
+        reason: String,
+    },
+    #[error("the log at {url} serves only {served} entries, but its signed checkpoint has {size}")]
+    MissingEntries { url: String, served: u64, size: u64 },
+    #[error(
+        "the {entries} entries served by {url} have root {root}, but the signed checkpoint says {size} entries with root {checkpoint_root}: the entries do not match the checkpoint"
+    )]
+    Mismatch {
+        url: String,
+        entries: u64,
+        root: String,
+        size: u64,
+        checkpoint_root: String,
+    },
+    #[error("state file {path}: {error}")]
+    StateRead {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(
+        "state file {path} is corrupt: {reason}; it is not reset automatically — find out why it changed, then move it away to start afresh"
+    )]
+    StateCorrupt { path: PathBuf, reason: String },
+    #[error("state file {path} remembers another log: {reason}")]
+    StateMismatch { path: PathBuf, reason: String },
+    #[error("writing state file {path}: {error}")]
+    StateWrite {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// The evidence of a fork: the live log's checkpoint does not extend the remembered one.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "FORK: the log at {url} (size {new_size}, root {}) does not extend the checkpoint verified on an earlier run (size {old_size}, root {}, remembered in {}): {reason}",
+    new_root.to_base64(),
+    old_root.to_base64(),
+    state.display()
+)]
+pub struct Fork {
+    pub url: String,
+    pub state: PathBuf,
+    pub old_size: u64,
+    pub old_root: Hash,
+    pub new_size: u64,
+    pub new_root: Hash,
+    pub reason: String,
+}
+
+/// The state file: the last checkpoint a run verified. `size` and `root` repeat what the
+/// note says, for people reading the file; a reader requires them to agree with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateFile {
+    /// Always [`STATE_FORMAT`].
+    pub format: String,
+    /// The log's origin (the key's name).
+    pub origin: String,
+    /// The pinned verifier key the checkpoint was verified with.
+    pub verifier_key: String,
+    /// Entries in the remembered checkpoint.
+    pub size: u64,
+    /// Its Merkle root, base64 as in the checkpoint.
+    pub root: String,
+    /// The signed checkpoint note, verbatim.
+    pub checkpoint: String,
+}
+
+impl StateFile {
+    /// The state for a checkpoint note verified with `verifier`.
+    pub fn new(verifier: &NoteVerifier, checkpoint: &Checkpoint, note: &str) -> StateFile {
+        StateFile {
+            format: STATE_FORMAT.to_string(),
+            origin: checkpoint.origin.clone(),
+            verifier_key: verifier.to_text(),
+            size: checkpoint.size,
+            root: checkpoint.root.to_base64(),
+            checkpoint: note.to_string(),
+        }
+    }
+
+    /// The file's bytes: pretty JSON ending with a newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut text = serde_json::to_string_pretty(self).expect("a state serialises");
+        text.push('\n');
+        text.into_bytes()
+    }
+}
+
+/// How this run's checkpoint relates to the one the state file remembered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Continuity {
+    /// No state file yet: this run's checkpoint is the first remembered.
+    FirstRun,
+    /// The same size and root as last time.
+    Unchanged,
+    /// The log grew from `from_size` (whose root was `from_root`): a consistency proof
+    /// verified, and re-deriving the entries gave `from_root` at `from_size`.
+    Extended { from_size: u64, from_root: Hash },
+}
+
+/// What a successful run verified.
+#[derive(Debug, Clone)]
+pub struct MonitorReport {
+    pub checkpoint: Checkpoint,
+    pub summary: Summary,
+    pub continuity: Continuity,
+}
+
+/// Reads and checks the state file; None when it does not exist yet.
+///
+/// # Errors
+/// [`MonitorError::StateRead`] when it cannot be read, [`MonitorError::StateCorrupt`] when
+/// it is not a valid state or its checkpoint's signature does not verify, and
+/// [`MonitorError::StateMismatch`] when it was written for another key or origin.
+pub fn read_state(
+    path: &Path,
+    verifier: &NoteVerifier,
+) -> Result<Option<(StateFile, Checkpoint)>, MonitorError> {
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(MonitorError::StateRead {
+                path: path.to_path_buf(),
+                error,
+            });
+        }
+    };
+    let corrupt = |reason: String| MonitorError::StateCorrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_STATE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| MonitorError::StateRead {
+            path: path.to_path_buf(),
+            error,
+        })?;
+    if bytes.len() as u64 > MAX_STATE_BYTES {
+        return Err(corrupt(format!(
+            "larger than a state file can be ({MAX_STATE_BYTES} bytes)"
+        )));
+    }
+    let state: StateFile = serde_json::from_slice(&bytes)
+        .map_err(|e| corrupt(format!("not a monitor state file ({e})")))?;
+    if state.format != STATE_FORMAT {
+        return Err(corrupt(format!(
+            "format {:?} is not {STATE_FORMAT:?}",
+            state.format
+        )));
+    }
+    let mismatch = |reason: String| MonitorError::StateMismatch {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if state.verifier_key != verifier.to_text() {
+        return Err(mismatch(format!(
+            "it was written for the key {}, not --key {}",
+            state.verifier_key,
+            verifier.to_text()
+        )));
+    }
+    if state.origin != verifier.name() {
+        return Err(mismatch(format!(
+            "it is for the origin {:?}, not {:?}",
+            state.origin,
+            verifier.name()
+        )));
+    }
+    let checkpoint = Checkpoint::open(&state.checkpoint, verifier)
+        .map_err(|e| corrupt(format!("its checkpoint does not verify with the key: {e}")))?;
+    if state.size != checkpoint.size || state.root != checkpoint.root.to_base64() {
+        return Err(corrupt(format!(
+            "size {} and root {} disagree with its signed checkpoint (size {}, root {})",
+            state.size,
+            state.root,
+            checkpoint.size,
+            checkpoint.root.to_base64()
+        )));
+    }
+    Ok(Some((state, checkpoint)))
+}
+
+/// The folder a file lives in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Replaces the state file atomically: a temp file in the same folder, fsynced, renamed
+/// over it, then the folder fsynced so the rename itself is durable. A crash leaves the
+/// old state or the new one, never a torn file.
+///
+/// # Errors
+/// [`MonitorError::StateWrite`] naming the state file.
+pub fn write_state(path: &Path, state: &StateFile) -> Result<(), MonitorError> {
+    let failed = |error| MonitorError::StateWrite {
+        path: path.to_path_buf(),
+        error,
+    };
+    let folder = folder_of(path);
+    let name = path
+        .file_name()
+        .ok_or_else(|| failed(std::io::Error::other("not a file name")))?;
+    let tmp = folder.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(&state.to_bytes())?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        fs::File::open(folder)?.sync_all()?;
+        Ok(())
+    };
+    write().map_err(|error| {
+        let _ = fs::remove_file(&tmp);
+        failed(error)
+    })
+}
+
+/// How the monitor reads a live log: a GET of a path below the instance's base URL
+/// (`/v1/checkpoint`, `/v1/entries?…`, `/v1/proofs/consistency?…`) whose answer may be at
+/// most `limit` bytes.
+pub trait Fetch {
+    /// The base URL, as errors name it (`https://host`, no trailing slash).
+    fn base(&self) -> &str;
+
+    /// The body of a successful answer to `GET {base}{path}`.
+    ///
+    /// # Errors
+    /// [`MonitorError::Http`] when no answer came, [`MonitorError::Status`] for an answer
+    /// other than 2xx (with the problem's `detail`), [`MonitorError::Body`] for a body
+    /// over `limit` bytes or cut short.
+    fn get(&self, path: &str, limit: usize) -> Result<Vec<u8>, MonitorError>;
+
+    /// The full URL of `path`, for messages.
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base())
+    }
+}
+
+/// The answer of `GET /v1/proofs/consistency`.
+#[derive(Deserialize)]
+struct ConsistencyAnswer {
+    from: u64,
+    to: u64,
+    hashes: Vec<String>,
+}
+
+/// What a failed derivation says, without the bundle's file and row wording.
+fn derive_reason(error: &DeriveError) -> String {
+    match error {
+        DeriveError::Entry { error, .. } => error.to_string(),
+        DeriveError::Chain { error, .. } => error.to_string(),
+        DeriveError::Rule { error, .. } => format!("rule {}: {error}", error.rule),
+        DeriveError::Io { file, error } => format!("{file}: {error}"),
+    }
+}
+
+/// Verifies the live instance read through `instance` against the pinned `verifier`, continuing from
+/// (and then updating) the state file `state`. `progress` gets (entries done, entries in
+/// the checkpoint) after every page.
+///
+/// # Errors
+/// Any [`MonitorError`]; on every error the state file is left as it was.
+pub fn verify_live(
+    instance: &impl Fetch,
+    verifier: &NoteVerifier,
+    state: &Path,
+    min_size: Option<u64>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<MonitorReport, MonitorError> {
+    // The state first: a bad state file or folder fails before any network work.
+    let previous = read_state(state, verifier)?;
+    let folder = folder_of(state);
+    if !folder.is_dir() {
+        return Err(MonitorError::StateWrite {
+            path: state.to_path_buf(),
+            error: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the folder {} does not exist", folder.display()),
+            ),
+        });
+    }
+
+    let checkpoint_url = instance.url("/v1/checkpoint");
+    let note = instance.get("/v1/checkpoint", MAX_NOTE_BYTES)?;
+    let note = String::from_utf8(note).map_err(|_| MonitorError::Body {
+        url: checkpoint_url.clone(),
+        reason: "the checkpoint is not UTF-8".into(),
+    })?;
+    let checkpoint =
+        Checkpoint::open(&note, verifier).map_err(|error| MonitorError::Checkpoint {
+            url: checkpoint_url.clone(),
+            key: verifier.to_text(),
+            error,
+        })?;
+    if let Some(min_size) = min_size
+        && checkpoint.size < min_size
+    {
+        return Err(MonitorError::TooSmall {
+            url: checkpoint_url,
+            size: checkpoint.size,
+            min_size,
+        });
+    }
+
+    let old = previous.as_ref().map(|(_, cp)| cp.clone());
+    let fork = |old: &Checkpoint, reason: String| {
+        MonitorError::Fork(Box::new(Fork {
+            url: instance.base().to_string(),
+            state: state.to_path_buf(),
+            old_size: old.size,
+            old_root: old.root,
+            new_size: checkpoint.size,
+            new_root: checkpoint.root,
+            reason,
+        }))
+    };
+    let continuity = match &old {
+        None => Continuity::FirstRun,
+        Some(old) if checkpoint.size < old.size => {
+            return Err(MonitorError::Rollback {
+                url: instance.base().to_string(),
+                state: state.to_path_buf(),
+                old_size: old.size,
+                new_size: checkpoint.size,
+            });
+        }
+        Some(old) if checkpoint.size == old.size => {
+            if checkpoint.root != old.root {
+                return Err(fork(
+                    old,
+                    "two different roots signed for the same size".into(),
+                ));
+            }
+            Continuity::Unchanged
+        }
+        Some(old) => {
+            let path = format!(
+                "/v1/proofs/consistency?from={}&to={}",
+                old.size, checkpoint.size
+            );
+            let proof_url = instance.url(&path);
+            let body = match instance.get(&path, MAX_PROOF_BYTES) {
+                Ok(body) => body,
+                Err(MonitorError::Status { status, detail, .. }) => {
+                    return Err(fork(
+                        old,
+                        format!(
+                            "the log refuses a consistency proof ({proof_url} answered HTTP {status}: {detail})"
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            let answer: ConsistencyAnswer =
+                serde_json::from_slice(&body).map_err(|e| MonitorError::Body {
+                    url: proof_url.clone(),
+                    reason: format!("not a consistency proof: {e}"),
+                })?;
+            if (answer.from, answer.to) != (old.size, checkpoint.size) {
+                return Err(MonitorError::Body {
+                    url: proof_url,
+                    reason: format!(
+                        "a proof from {} to {} instead of from {} to {}",
+                        answer.from, answer.to, old.size, checkpoint.size
+                    ),
+                });
+            }
+            let hashes = answer
+                .hashes
+                .iter()
+                .map(|h| Hash::from_base64(h))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| MonitorError::Body {
+                    url: proof_url.clone(),
+                    reason: "a proof hash is not base64 of 32 bytes".into(),
+                })?;
+            verify_consistency(
+                &hashes,
+                old.size,
+                &old.root,
+                checkpoint.size,
+                &checkpoint.root,
+            )
+            .map_err(|e| {
+                fork(
+                    old,
+                    format!("the consistency proof from {proof_url} fails: {e}"),
+                )
+            })?;
+            Continuity::Extended {
+                from_size: old.size,
+                from_root: old.root,
+            }
+        }
+    };
+
+    // Every entry, through the same checks as a bundle; the derived CSVs go nowhere.
+    let mut deriver = Deriver::new(&checkpoint.origin, |_| Ok(std::io::sink())).map_err(|e| {
+        MonitorError::Entry {
+            url: instance.base().to_string(),
+            seq: 0,
+            reason: derive_reason(&e),
+        }
+    })?;
+    // The re-derived root at the remembered size must be the remembered root.
+    let check_old_root = |position: (u64, Hash)| -> Result<(), MonitorError> {
+        match &old {
+            Some(old) if position.0 == old.size && position.1 != old.root => Err(fork(
+                old,
+                format!(
+                    "its first {} entries re-derive the root {}",
+                    old.size,
+                    position.1.to_base64()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    };
+    check_old_root(deriver.position())?;
+    let mut next = 0u64;
+    while next < checkpoint.size {
+        let want = PAGE_ENTRIES.min(checkpoint.size - next);
+        let path = format!("/v1/entries?from={next}&limit={want}");
+        let page_url = instance.url(&path);
+        let body = instance.get(&path, MAX_PAGE_BYTES)?;
+        if body.is_empty() {
+            return Err(MonitorError::MissingEntries {
+                url: instance.base().to_string(),
+                served: next,
+                size: checkpoint.size,
+            });
+        }
+        let lines = body.strip_suffix(b"\n").ok_or_else(|| MonitorError::Body {
+            url: page_url.clone(),
+            reason: "the last line does not end with a newline".into(),
+        })?;
+        let mut served = 0u64;
+        for line in lines.split(|b| *b == b'\n') {
+            served += 1;
+            if served > want {
+                return Err(MonitorError::Body {
+                    url: page_url,
+                    reason: format!("more than the {want} entries asked for"),
+                });
+            }
+            deriver.push(line).map_err(|e| MonitorError::Entry {
+                url: page_url.clone(),
+                seq: next,
+                reason: derive_reason(&e),
+            })?;
+            next += 1;
+            check_old_root(deriver.position())?;
+        }
+        progress(next, checkpoint.size);
+    }
+    let (entries, root) = deriver.position();
+    if (entries, root) != (checkpoint.size, checkpoint.root) {
+        return Err(MonitorError::Mismatch {
+            url: instance.base().to_string(),
+            entries,
+            root: root.to_base64(),
+            size: checkpoint.size,
+            checkpoint_root: checkpoint.root.to_base64(),
+        });
+    }
+    let (_, summary) = deriver.finish().map_err(|e| MonitorError::Entry {
+        url: instance.base().to_string(),
+        seq: entries,
+        reason: derive_reason(&e),
+    })?;
+    progress(summary.entries, checkpoint.size);
+
+    write_state(state, &StateFile::new(verifier, &checkpoint, &note))?;
+    Ok(MonitorReport {
+        checkpoint,
+        summary,
+        continuity,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pennytrail_log::hash::empty_root;
+    use pennytrail_log::note::NoteSigner;
+
+    fn signer() -> NoteSigner {
+        NoteSigner::from_seed("example.org/log", [3; 32]).unwrap()
+    }
+
+    fn state_for(signer: &NoteSigner, size: u64, root: Hash) -> StateFile {
+        let cp = Checkpoint {
+            origin: "example.org/log".into(),
+            size,
+            root,
+        };
+        StateFile::new(signer.verifier(), &cp, &cp.sign(signer).unwrap())
+    }
+
+    #[test]
+    fn state_round_trip_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let signer = signer();
+        let verifier = signer.verifier();
+        assert!(read_state(&path, verifier).unwrap().is_none());
+
+        let state = state_for(&signer, 7, pennytrail_log::hash::sha256(b"x"));
+        write_state(&path, &state).unwrap();
+        let (read, cp) = read_state(&path, verifier).unwrap().unwrap();
+        assert_eq!(read, state);
+        assert_eq!(cp.size, 7);
+        // Only the state file is left: the temp file was renamed over it.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let corrupt = |edit: &dyn Fn(&mut StateFile)| {
+            let mut s = state.clone();
+            edit(&mut s);
+            fs::write(&path, s.to_bytes()).unwrap();
+            read_state(&path, verifier).unwrap_err()
+        };
+        for err in [
+            corrupt(&|s| s.size = 8),
+            corrupt(&|s| s.root = empty_root().to_base64()),
+            corrupt(&|s| s.format = "pennytrail-monitor-state/2".into()),
+            corrupt(&|s| s.checkpoint = s.checkpoint.replacen("\n7\n", "\n8\n", 1)),
+        ] {
+            assert!(matches!(err, MonitorError::StateCorrupt { .. }), "{err}");
+            assert!(err.to_string().contains(&path.display().to_string()));
+        }
+        let other = NoteSigner::from_seed("example.org/log", [4; 32]).unwrap();
+        let err = corrupt(&|s| s.verifier_key = other.verifier().to_text());
+        assert!(matches!(err, MonitorError::StateMismatch { .. }), "{err}");
+
+        fs::write(&path, b"{\"format\":").unwrap();
+        let err = read_state(&path, verifier).unwrap_err();
+        assert!(matches!(err, MonitorError::StateCorrupt { .. }), "{err}");
+        fs::write(&path, vec![b' '; MAX_STATE_BYTES as usize + 1]).unwrap();
+        let err = read_state(&path, verifier).unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
+    }
+}

@@ -1,0 +1,295 @@
+//! `datapackage.json` (Frictionless Data Package: a Table Schema per CSV with types,
+//! primary and foreign keys, and each file's SHA-256 and byte count) and the bundle's
+//! README.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+
+use super::derive::CSV_FILES;
+use super::{BundleFormat, CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE};
+use pennytrail_log::checkpoint::Checkpoint;
+use pennytrail_log::hash::Hash;
+
+/// Columns holding integers (money in minor units, counts and seqs); all others are text.
+const INTEGER_COLUMNS: [&str; 20] = [
+    "amount_received",
+    "from_size",
+    "to_size",
+    "position",
+    "seq",
+    "received",
+    "fees",
+    "net",
+    "disbursed",
+    "held",
+    "donations",
+    "disbursements",
+    "amount",
+    "fee",
+    "received_before",
+    "disbursed_before",
+    "donation_seq",
+    "disbursement_seq",
+    "stated_seq",
+    "corrects",
+];
+
+fn keys(file: &str) -> (Vec<&'static str>, Vec<Value>) {
+    let fk = |fields: &[&str], resource: &str, reference: &[&str]| json!({"fields": fields, "reference": {"resource": resource, "fields": reference}});
+    match file {
+        "entries.csv" => (vec!["seq"], vec![]),
+        "orgs.csv" => (vec!["org"], vec![fk(&["seq"], "entries", &["seq"])]),
+        "beneficiaries.csv" => (
+            vec!["org", "beneficiary"],
+            vec![fk(&["org"], "orgs", &["org"])],
+        ),
+        "campaigns.csv" => (
+            vec!["org", "campaign"],
+            vec![fk(&["org"], "orgs", &["org"])],
+        ),
+        "stated_beneficiaries.csv" => (
+            vec!["org", "campaign", "beneficiary"],
+            vec![
+                fk(&["org", "campaign"], "campaigns", &["org", "campaign"]),
+                fk(
+                    &["org", "beneficiary"],
+                    "beneficiaries",
+                    &["org", "beneficiary"],
+                ),
+            ],
+        ),
+        "donations.csv" => (
+            vec!["org", "donation"],
+            vec![fk(&["org", "campaign"], "campaigns", &["org", "campaign"])],
+        ),
+        "disbursements.csv" => (
+            vec!["org", "disbursement"],
+            vec![
+                fk(&["org", "campaign"], "campaigns", &["org", "campaign"]),
+                fk(
+                    &["org", "beneficiary"],
+                    "beneficiaries",
+                    &["org", "beneficiary"],
+                ),
+            ],
+        ),
+        "flows.csv" => (
+            vec!["org", "donation", "disbursement"],
+            vec![
+                fk(&["org", "donation"], "donations", &["org", "donation"]),
+                fk(
+                    &["org", "disbursement"],
+                    "disbursements",
+                    &["org", "disbursement"],
+                ),
+            ],
+        ),
+        "corrections.csv" => (
+            vec!["org", "correction", "field"],
+            vec![fk(&["corrects"], "entries", &["seq"])],
+        ),
+        "org_keys.csv" => (vec!["org", "seq"], vec![fk(&["org"], "orgs", &["org"])]),
+        "acknowledgements.csv" => (
+            vec!["org", "disbursement"],
+            vec![fk(
+                &["org", "disbursement"],
+                "disbursements",
+                &["org", "disbursement"],
+            )],
+        ),
+        "reports.csv" => (vec!["org", "report"], vec![fk(&["org"], "orgs", &["org"])]),
+        "report_figures.csv" => (
+            vec!["org", "report", "position"],
+            vec![fk(&["org", "report"], "reports", &["org", "report"])],
+        ),
+        _ => (vec![], vec![]),
+    }
+}
+
+/// The Table Schema of one of the bundle's CSVs.
+pub fn schema(file: &str, header: &[&str]) -> Value {
+    let fields: Vec<Value> = header
+        .iter()
+        .map(|name| {
+            let kind = if INTEGER_COLUMNS.contains(name) {
+                "integer"
+            } else {
+                "string"
+            };
+            json!({"name": name, "type": kind})
+        })
+        .collect();
+    let (primary, foreign) = keys(file);
+    let mut schema = json!({"fields": fields, "primaryKey": primary, "missingValues": [""]});
+    if !foreign.is_empty() {
+        schema["foreignKeys"] = Value::Array(foreign);
+    }
+    schema
+}
+
+/// Size and SHA-256 of a file, streamed (bundles of millions of entries are gigabytes).
+pub fn file_digest(path: &Path) -> std::io::Result<(u64, Hash)> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut file = fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    let digest = hasher.finalize();
+    Ok((
+        total,
+        Hash::from_slice(digest.as_slice()).expect("SHA-256 is 32 bytes"),
+    ))
+}
+
+fn resource(
+    digest: &mut impl FnMut(&str) -> anyhow::Result<(u64, Hash)>,
+    path: &str,
+) -> anyhow::Result<Value> {
+    let (bytes, hash) = digest(path).with_context(|| format!("reading {path}"))?;
+    Ok(json!({
+        "name": path.split('.').next().unwrap_or(path).replace('_', "-").to_lowercase(),
+        "path": path,
+        "bytes": bytes,
+        "hash": format!("sha256:{}", hash.to_hex()),
+    }))
+}
+
+/// Builds `datapackage.json` of a bundle of `format` from the size and SHA-256 of each
+/// file, which `digest` gives by file name.
+pub fn datapackage(
+    format: BundleFormat,
+    mut digest: impl FnMut(&str) -> anyhow::Result<(u64, Hash)>,
+    origin: &str,
+    verifier_key: &str,
+    checkpoint: &Checkpoint,
+) -> anyhow::Result<Value> {
+    let mut resources = Vec::new();
+    for (file, header) in CSV_FILES {
+        let mut r = resource(&mut digest, file)?;
+        r["profile"] = json!("tabular-data-resource");
+        r["format"] = json!("csv");
+        r["mediatype"] = json!("text/csv");
+        r["encoding"] = json!("utf-8");
+        r["dialect"] = json!({"delimiter": ",", "lineTerminator": "\n", "quoteChar": "\"", "doubleQuote": true, "header": true});
+        r["schema"] = schema(file, header);
+        resources.push(r);
+    }
+    for (file, media) in [(CHECKPOINT_FILE, "text/plain"), (README_FILE, "text/plain")] {
+        let mut r = resource(&mut digest, file)?;
+        r["mediatype"] = json!(media);
+        r["format"] = json!("txt");
+        resources.push(r);
+    }
+    let mut package = json!({
+        "profile": "data-package",
+        "name": super::default_name(origin, checkpoint.size).to_lowercase().replace('_', "-"),
+        "title": format!("pennytrail log {origin}, {} entries", checkpoint.size),
+        "description": "Every entry of a pennytrail log with its exact bytes and hashes, the records derived from them, and the signed checkpoint. Verify with: pennytrail verify <this folder> --key <verifier key>",
+        "pennytrail": {
+            "origin": origin,
+            "size": checkpoint.size,
+            "root": checkpoint.root.to_base64(),
+            "verifier_key": verifier_key,
+        },
+        "resources": resources,
+    });
+    if format.is_named() {
+        package["bundle_format"] = json!(format.number());
+    }
+    Ok(package)
+}
+
+/// Writes `datapackage.json` of a bundle of `format` into `dir`, from its files.
+pub fn write_datapackage(
+    dir: &Path,
+    format: BundleFormat,
+    origin: &str,
+    verifier_key: &str,
+    checkpoint: &Checkpoint,
+) -> anyhow::Result<()> {
+    let package = datapackage(
+        format,
+        |file| Ok(file_digest(&dir.join(file))?),
+        origin,
+        verifier_key,
+        checkpoint,
+    )?;
+    let mut text = serde_json::to_string_pretty(&package)?;
+    text.push('\n');
+    fs::write(dir.join(DATAPACKAGE_FILE), text)
+        .with_context(|| format!("writing {DATAPACKAGE_FILE}"))
+}
+
+/// The README of a bundle of `format`: what it is, what each file holds and how to
+/// check it.
+pub fn readme(format: BundleFormat, origin: &str, verifier_key: &str, size: u64) -> String {
+    if !format.is_named() {
+        return readme_v1(origin, verifier_key, size);
+    }
+    let number = format.number();
+    format!(
+        "pennytrail export bundle\n\
+         ========================\n\n\
+         Log: {origin}\n\
+         Entries: {size}\n\
+         Bundle format: {number}\n\
+         Log verifier key (as served by the log; compare it with the key the charity\n\
+         publishes on its own site before trusting it):\n  {verifier_key}\n\n\
+         Files\n\
+         - entries.csv: every entry, with its exact bytes (column entry), leaf hash and prev hash.\n\
+         - orgs.csv, beneficiaries.csv, campaigns.csv, stated_beneficiaries.csv, donations.csv,\n\
+           disbursements.csv, corrections.csv: the records, one row each, derived from the entries.\n\
+         - flows.csv: which donation paid how much of which disbursement (FIFO per campaign).\n\
+         - org_keys.csv, acknowledgements.csv, reports.csv, report_figures.csv: the charities'\n\
+           keys, the beneficiaries' signed acknowledgements and disputes, and the charities'\n\
+           signed reports with every figure.\n\
+         - checkpoint.txt: the log's signed checkpoint (C2SP signed note) for these entries.\n\
+         - datapackage.json: column types, keys, the bundle format, and the SHA-256 and size of\n\
+           every file.\n\n\
+         Money columns are integers in the currency's minor units (cents for EUR).\n\
+         Text cells starting with = + - @ tab CR or ' carry one extra leading ' so spreadsheets\n\
+         do not run them as formulas; remove that one character to get the original text.\n\n\
+         Verify\n  pennytrail-verify bundle <this folder> --key '<verifier key you trust>' [--min-size N]\n\
+         (or: pennytrail verify <this folder> --key ...)\n\
+         It re-derives every file from entries.csv, checks every hash, the chain, the Merkle\n\
+         root against the signed checkpoint, every money rule and every signature, and names\n\
+         the first fault.\n"
+    )
+}
+
+/// Format 1's README, kept byte for byte so that bundles of that format still verify.
+fn readme_v1(origin: &str, verifier_key: &str, size: u64) -> String {
+    format!(
+        "pennytrail export bundle\n\
+         ========================\n\n\
+         Log: {origin}\n\
+         Entries: {size}\n\
+         Log verifier key (as served by the log; compare it with the key the charity\n\
+         publishes on its own site before trusting it):\n  {verifier_key}\n\n\
+         Files\n\
+         - entries.csv: every entry, with its exact bytes (column entry), leaf hash and prev hash.\n\
+         - orgs.csv, beneficiaries.csv, campaigns.csv, stated_beneficiaries.csv, donations.csv,\n\
+           disbursements.csv, corrections.csv: the records, one row each, derived from the entries.\n\
+         - flows.csv: which donation paid how much of which disbursement (FIFO per campaign).\n\
+         - checkpoint.txt: the log's signed checkpoint (C2SP signed note) for these entries.\n\
+         - datapackage.json: column types, keys, and the SHA-256 and size of every file.\n\n\
+         Money columns are integers in the currency's minor units (cents for EUR).\n\
+         Text cells starting with = + - @ tab CR or ' carry one extra leading ' so spreadsheets\n\
+         do not run them as formulas; remove that one character to get the original text.\n\n\
+         Verify\n  pennytrail verify <this folder> --key '<verifier key you trust>' [--min-size N]\n\
+         It re-derives every file from entries.csv, checks every hash, the chain, the Merkle\n\
+         root against the signed checkpoint, and every money rule, and names the first fault.\n"
+    )
+}

@@ -1,0 +1,83 @@
+//! `pennytrail-verify bundle | receipt | url`: see the crate's documentation.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use pennytrail_verify::{commands, output};
+
+/// Checking a bundle parses entries on one thread and frees them on another; a
+/// thread-caching allocator keeps that from contending on one lock.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "pennytrail-verify",
+    version,
+    about = "Check a pennytrail log against its pinned key: an export bundle, a donor's receipt, or a live instance"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify an export bundle folder offline: every entry, rule, signature and derived file.
+    Bundle {
+        /// The bundle folder (unpacked from bundle.tar, or written by `pennytrail export`).
+        dir: PathBuf,
+        /// The log's verifier key (<name>+<id>+<key>), from a source you trust.
+        #[arg(long)]
+        key: String,
+        /// Refuse a log with fewer entries (so an old bundle cannot pass for a current one).
+        #[arg(long)]
+        min_size: Option<u64>,
+    },
+    /// Check a donor's receipt (C2SP tlog-proof) for an entry, offline.
+    Receipt {
+        /// The receipt file.
+        receipt: PathBuf,
+        /// The entry's exact bytes (`GET /v1/entries/{seq}`).
+        #[arg(long)]
+        entry: PathBuf,
+        /// The log's verifier key, from a source you trust.
+        #[arg(long)]
+        key: String,
+    },
+    /// Monitor a live instance: verify the whole log and that it extends what the last run saw.
+    Url {
+        /// The service's base URL (https://HOST, or http://127.0.0.1:PORT on this machine).
+        url: String,
+        /// The log's verifier key, from a source you trust.
+        #[arg(long)]
+        key: String,
+        /// The file remembering the last checkpoint verified (created on the first run).
+        /// Every later run demands a consistency proof from it and fails on a rollback or
+        /// fork; it is only rewritten after a run passed.
+        #[arg(long)]
+        state: PathBuf,
+        /// Refuse a log with fewer entries.
+        #[arg(long)]
+        min_size: Option<u64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Bundle { dir, key, min_size } => commands::bundle(&dir, &key, min_size),
+        Command::Receipt {
+            receipt,
+            entry,
+            key,
+        } => commands::receipt(&receipt, &entry, &key),
+        Command::Url {
+            url,
+            key,
+            state,
+            min_size,
+        } => commands::url(&url, &key, &state, min_size),
+    };
+    output::exit_code(result)
+}
