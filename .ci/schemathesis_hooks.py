@@ -19,6 +19,11 @@ success answers are checked against the schema too:
   public names in src/demo.rs, `demo_key`), and a report states the figures the log
   implies (from `GET .../report-figures`), as `pennytrail report draft` does.
 
+The other way round, a request whose path or query schemathesis made invalid on purpose
+gets, half of the time, one of `HOSTILE_VALUES` (NUL bytes, 10,000 characters, `..`,
+right-to-left and combining characters, numbers past 2^64) in one of its parameters
+(`_hostile`): each must be refused 4xx, never answered 5xx.
+
 Each steering happens with probability `STEER_PROBABILITY`, so the unsteered rest still
 probes unknown ids, other orgs' routes and the rule checks. `filter_failure` accepts one
 kind of failure only, `positive_data_acceptance` on refusals the schema cannot express
@@ -59,6 +64,22 @@ MAX_STEERED_DISBURSEMENT = 20
 # Amounts of steered donations: far from the 2^53 - 1 limit of the campaign's totals.
 MAX_STEERED_DONATION = 1_000_000_000
 
+# Values bad input is made of, for path and query parameters of negative cases (the
+# Rust test tests/hostile_input.rs sends the same kinds, and bytes that are not UTF-8,
+# as raw HTTP to every route).
+HOSTILE_VALUES = [
+    "\x00",
+    "a\x00b",
+    "x" * 10_000,
+    "..",
+    "abc\u202edef",
+    "e\u0301\u0301\u0301",
+    "18446744073709551616",
+    "99999999999999999999999999999",
+    "-1",
+    "=1+1",
+]
+
 RANDOM = random.Random(int(os.environ.get("PT_SEED", "0")))
 FRESH = itertools.count()
 LOCK = threading.Lock()
@@ -81,7 +102,7 @@ EXPORT_FILES = [
 # schema, because the rule depends on the log's state, ties two fields together, or is
 # beyond a JSON schema (cryptography, the calendar, the list of currencies). Each entry is
 # (problem type slug, field at fault, or its last segment for list items, a phrase of the
-# detail or None). The schema itself (src/api/openapi/formats.rs) spells out every format
+# detail or None). The schema itself (src/formats.rs) spells out every format
 # it can, so any other refusal of schema-valid data fails the run.
 STATE_DEPENDENT_REFUSALS = [
     # A ledger rule decided against the log: an unknown or unstated campaign or
@@ -507,8 +528,20 @@ def _steer_body(case: schemathesis.Case) -> None:
         _batch(body, "beneficiaries", _beneficiary)
 
 
+def _hostile(case: schemathesis.Case) -> None:
+    """Puts a hostile value into one parameter of a path or query schemathesis made
+    invalid on purpose (the answer must be a 4xx either way). `..` goes only into query
+    strings: in a path, the HTTP client resolves it to another route before it is sent
+    (tests/hostile_input.rs sends it raw)."""
+    for location, params in (("path", case.path_parameters), ("query", case.query)):
+        if params and not _positive(case, location) and _steer():
+            values = [v for v in HOSTILE_VALUES if location == "query" or v != ".."]
+            params[_choice(sorted(params))] = _choice(values)
+
+
 @schemathesis.hook
 def map_case(context, case: schemathesis.Case) -> schemathesis.Case:
+    _hostile(case)
     _steer_global_path(case)
     _steer_path(case)
     _steer_query(case)

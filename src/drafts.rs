@@ -72,7 +72,9 @@ impl Draft {
                 // message can be built (every number and id fits in an entry).
                 let report = Report::parse_unsigned(input).context("body")?;
                 let org = crate::ledger::fields::id("org", &self.org)?;
-                Ok(report.signed_message(&self.origin, &org))
+                Ok(report
+                    .signed_message(&self.origin, &org)
+                    .context("body: the report")?)
             }
             "acknowledgement" => {
                 let status = self.body["status"].as_str().context("body.status")?;

@@ -14,6 +14,7 @@ use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder,
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::input::path::MAX_FILE_NAME_LEN;
 use crate::ledger::attestations::AckStatus;
 use crate::ledger::donor::MAX_DONOR_REF_CHARS;
 use crate::ledger::fields::MAX_NAME_CHARS;
@@ -222,6 +223,13 @@ formats! {
     CorrectedFields => corrected_fields();
     /// An entry's seq, or a tree size.
     Seq => integer(0, "An entry's seq (its index in the log), or a tree size");
+    /// A file name in a path (a bundle file).
+    FileName => string()
+        .min_length(Some(1))
+        .max_length(Some(MAX_FILE_NAME_LEN))
+        .pattern(Some(format!("^[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{}}}$", MAX_FILE_NAME_LEN - 1)))
+        .description(Some(format!("A file name: 1 to {MAX_FILE_NAME_LEN} of A-Z a-z 0-9 . _ -, \
+            not starting with a dot.")));
     /// The beneficiaries a campaign opens with.
     OpeningBeneficiaryIds => id_list(0);
     /// More beneficiaries stated for a campaign.

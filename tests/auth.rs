@@ -421,7 +421,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     let report = json!({
         "id": "r1", "from_size": 0, "to_size": to,
         "campaigns": figures["campaigns"], "beneficiary_kinds": figures["beneficiary_kinds"],
-        "signature": sign(&org_key, &Report::message(ORIGIN, ORG, &unsigned)),
+        "signature": sign(&org_key, &Report::message(ORIGIN, ORG, &unsigned).unwrap()),
     });
     let new_key = key("alpha-reports-2", 2).verifier().to_text();
     let rotation = json!({

@@ -227,7 +227,6 @@ async fn unknown_things_are_404_pages_and_bad_parameters_400_pages_naming_the_fi
         "/lookup?org=xss-org&donation=nope",
         "/lookup?org=nope&donation=d1",
         "/downloads?org=nope",
-        "/orgs/%FF",
     ] {
         let body = page(&app.get(path).await, 404);
         assert!(body.contains("<h1>Not Found</h1>"), "{path}: {body}");
@@ -242,6 +241,9 @@ async fn unknown_things_are_404_pages_and_bad_parameters_400_pages_naming_the_fi
         ("/lookup?org=xss-org&donation=d1&bogus=1", "bogus"),
         ("/downloads?org=%3Cscript%3E", "org"),
         ("/downloads?campaign=x", "campaign"),
+        ("/orgs/%FF", "org"),
+        ("/orgs/a%00b", "org"),
+        ("/orgs/xss-org/campaigns/%00", "campaign"),
     ] {
         let body = bad_field(&app.get(path).await, field);
         assert!(

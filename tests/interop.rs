@@ -1332,6 +1332,9 @@ async fn go_verifies_a_running_service() -> anyhow::Result<()> {
         donor_secret: None,
         org_writes_per_second: pennytrail::limits::DEFAULT_ORG_WRITES_PER_SECOND,
         request_timeout: pennytrail::api::DEFAULT_REQUEST_TIMEOUT,
+        writer_loss_drain: pennytrail::app::WRITER_LOSS_DRAIN,
+        faults: Default::default(),
+        trusted_proxies: Vec::new(),
     })
     .await?;
     let operator_token = std::fs::read_to_string(data_dir.join("operator.token"))?

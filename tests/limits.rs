@@ -32,6 +32,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use common::{Backend, ORIGIN, ServiceProcess, TestApp};
 use pennytrail::api::exports::MAX_CONCURRENT_EXPORTS;
 use pennytrail::api::log_routes::MAX_PAGE;
@@ -45,7 +48,7 @@ use pennytrail::ledger::donor::MAX_DONOR_REF_CHARS;
 use pennytrail::ledger::fields::MAX_NAME_CHARS;
 use pennytrail::ledger::org::MAX_CHARITY_NUMBER_CHARS;
 use pennytrail::ledger::records::{MAX_CHANNEL_CHARS, MAX_PURPOSE_CHARS, MAX_STATED_PER_ENTRY};
-use pennytrail::limits::ACKNOWLEDGEMENTS_PER_MINUTE;
+use pennytrail::limits::{ACKNOWLEDGEMENTS_PER_MINUTE, DONOR_LOOKUPS_PER_MINUTE};
 use pennytrail::log::canonical::{self, CanonicalError, MAX_ENTRY_BYTES};
 use pennytrail::log::entry::MAX_ID_LEN;
 use pennytrail::log::hash::Hash;
@@ -672,7 +675,7 @@ async fn report_lines_are_limited_at_the_boundary() {
         let unsigned = Report::unsigned_body("r1", 0, to, &figures, None);
         json!({"id": "r1", "from_size": 0, "to_size": to, "campaigns": campaigns,
                "beneficiary_kinds": kinds,
-               "signature": sign(&signer, &Report::message(ORIGIN, ORG, &unsigned))})
+               "signature": sign(&signer, &Report::message(ORIGIN, ORG, &unsigned).unwrap())})
     };
 
     let size = app.log_size().await;
@@ -1299,5 +1302,122 @@ async fn the_spec_documents_every_limit() {
         }
     }
     assert_eq!(rate_limited, 13, "11 org writes and 2 per-IP routes");
+    app.finish().await;
+}
+
+/// One request of `path` with `body`, forwarded for `forwarded_for` (an
+/// `X-Forwarded-For` value); returns the status.
+async fn from_client(app: &TestApp, path: &str, body: &Value, forwarded_for: &str) -> u16 {
+    app.client
+        .post(format!("{}{path}", app.base))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Spends `count` requests of `path` (each from the next of `clients`), all accepted
+/// (not 429), then says what one more from `last` gets.
+async fn spend(
+    app: &TestApp,
+    path: &str,
+    body: &Value,
+    count: usize,
+    clients: impl Fn(usize) -> String,
+    last: &str,
+) -> u16 {
+    for i in 0..count {
+        let status = from_client(app, path, body, &clients(i)).await;
+        assert_ne!(status, 429, "request {i} from {} was limited", clients(i));
+    }
+    from_client(app, path, body, last).await
+}
+
+/// The limits an attacker most wants around — donor lookups (guessing donors' emails)
+/// and unauthenticated acknowledgements — hold: `X-Forwarded-For` is ignored unless the
+/// peer is a `--trusted-proxy`; behind one, the client is the rightmost address the
+/// proxies did not write themselves, an IPv6 client is one client per /64, and an
+/// IPv4-mapped address is its IPv4 address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_client_limits_cannot_be_got_around() {
+    let lookup = "/v1/donors/lookup";
+    let body = json!({"org": ORG, "donor_ref": "guess@example.org"});
+    let n = DONOR_LOOKUPS_PER_MINUTE as usize;
+
+    // Without a trusted proxy, a forged header is ignored: every request is the peer's.
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let status = spend(
+        &app,
+        lookup,
+        &body,
+        n,
+        |i| format!("198.51.100.{i}"),
+        "203.0.113.1",
+    )
+    .await;
+    assert_eq!(
+        status, 429,
+        "a rotated X-Forwarded-For got a fresh allowance"
+    );
+    let ack = json!({"status": "received", "amount_received": 1,
+                     "signature": BASE64.encode([0u8; 64])});
+    let ack_path = format!("/v1/orgs/{ORG}/disbursements/x0/acknowledgement");
+    let status = spend(
+        &app,
+        &ack_path,
+        &ack,
+        ACKNOWLEDGEMENTS_PER_MINUTE as usize,
+        |i| format!("2001:db8:{i:x}::1"),
+        "2001:db8:ffff::1",
+    )
+    .await;
+    assert_eq!(
+        status, 429,
+        "acknowledgements: a rotated X-Forwarded-For got through"
+    );
+    app.finish().await;
+
+    // Behind a trusted proxy (here the test itself, on loopback).
+    let app = TestApp::start_configured(Backend::Sqlite, |config| {
+        config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await
+    .unwrap();
+    // One IPv6 host rotating through its /64 is one client; the next /64 is another.
+    let status = spend(
+        &app,
+        lookup,
+        &body,
+        n,
+        |i| format!("2001:db8::{:x}", i + 1),
+        "2001:db8::ffff",
+    )
+    .await;
+    assert_eq!(status, 429, "addresses of one /64 got separate allowances");
+    assert_eq!(
+        from_client(&app, lookup, &body, "2001:db8:0:1::1").await,
+        200
+    );
+    // What the client writes left of the proxy's own entry does not count.
+    assert_eq!(
+        from_client(&app, lookup, &body, "192.0.2.1, 2001:db8::5").await,
+        429
+    );
+    // An IPv4-mapped address is its IPv4 address.
+    let status = spend(
+        &app,
+        lookup,
+        &body,
+        n,
+        |_| "::ffff:203.0.113.9".into(),
+        "203.0.113.9",
+    )
+    .await;
+    assert_eq!(status, 429, "an IPv4-mapped address got its own allowance");
+    // A client the proxies forwarded for is its own: another address is not limited.
+    assert_eq!(from_client(&app, lookup, &body, "203.0.113.10").await, 200);
     app.finish().await;
 }

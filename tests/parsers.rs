@@ -337,7 +337,7 @@ async fn build_fixture() -> Fixture {
     let to = view["to_size"].as_u64().unwrap();
     let document = sha256(b"annual report").to_hex();
     let unsigned = Report::unsigned_body("r1", 0, to, &figures, Some(&document));
-    let signature = sign(&org_key, &Report::message(ORIGIN, ORG, &unsigned));
+    let signature = sign(&org_key, &Report::message(ORIGIN, ORG, &unsigned).unwrap());
     create(
         &app,
         &token,
@@ -1806,7 +1806,7 @@ fn derived_for(record: &Record) -> Derived {
     match record {
         Record::Donation(d) => Derived::Donation {
             currency: d.currency.unwrap_or(eur),
-            net: d.net(),
+            net: d.net().unwrap(),
             received_before: Amount::ZERO,
         },
         Record::Disbursement(_) => Derived::Disbursement {
@@ -2292,6 +2292,7 @@ fn regression_signing_a_report_draft_that_no_entry_can_hold() {
             ORG,
             &Report::unsigned_body("r1", 0, 3, &figures, None)
         )
+        .unwrap()
     );
     good.sign(&key).unwrap();
     for (field, value, org) in [

@@ -1545,3 +1545,90 @@ fn the_scanner_finds_planted_references() {
     assert!(!leaks_in(hashed.to_uppercase().as_bytes(), &planted).is_empty());
     assert!(leaks_in(b"nothing to see", &planted).is_empty());
 }
+
+/// A writer that dies (here a fault injected into its fourth batch) is noticed: the write
+/// in that batch is refused 503, `/readyz` answers 503 at once while reads go on being
+/// served for the drain period, and the service then stops with an error, which
+/// `pennytrail serve` turns into a non-zero exit so a supervisor restarts it.
+async fn a_writer_that_dies_fails_readiness_then_stops_the_service(backend: Backend) {
+    let drain = std::time::Duration::from_secs(2);
+    let Some(mut app) = TestApp::start_configured(backend, |config| {
+        config.faults.panic_at_batch = Some(4);
+        config.writer_loss_drain = drain;
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(app.get("/readyz").await.status, 200);
+    // Batches 1-3: the org, a beneficiary and a campaign.
+    let token = app.new_org("helping-hands").await;
+    app.org_create(
+        &token,
+        "helping-hands",
+        "/beneficiaries",
+        &json!({"id": "kitchen", "label": "Kitchen", "kind": "organization", "country": "DE"}),
+    )
+    .await;
+    app.org_create(
+        &token,
+        "helping-hands",
+        "/campaigns",
+        &json!({"id": "meals", "title": "Meals", "purpose": "Meals", "currency": "EUR",
+                "beneficiaries": ["kitchen"]}),
+    )
+    .await;
+    let size = app.log_size().await;
+    assert_eq!(app.get("/readyz").await.status, 200);
+
+    // Batch 4: the writer panics; the write is refused, never acknowledged.
+    let refused = app
+        .org_post(&token, "helping-hands", "/donations", &donation("d-1", 500))
+        .await;
+    refused.assert_problem(503, None);
+    let stopped_at = std::time::Instant::now();
+    // Readiness fails at once (as soon as the writer's queue has closed) and says why;
+    // reads are still served during the drain.
+    let mut ready = app.get("/readyz").await;
+    for _ in 0..100 {
+        if ready.status != 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        ready = app.get("/readyz").await;
+    }
+    let problem = ready.assert_problem(503, None);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("writer"),
+        "{problem}"
+    );
+    assert_eq!(app.log_size().await, size);
+    // Every later write is refused too.
+    app.org_post(&token, "helping-hands", "/donations", &donation("d-2", 500))
+        .await
+        .assert_problem(503, None);
+
+    // Then the service stops on its own, with an error naming the writer.
+    let stopped = tokio::time::timeout(drain * 10, app.until_stopped())
+        .await
+        .expect("the service stops after the drain period");
+    let error = format!(
+        "{:#}",
+        stopped.expect_err("a writer's death is an error exit")
+    );
+    assert!(error.contains("writer"), "{error}");
+    assert!(
+        stopped_at.elapsed() >= drain,
+        "stopped before the drain period"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_dies_stops_the_service_sqlite() {
+    a_writer_that_dies_fails_readiness_then_stops_the_service(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_dies_stops_the_service_postgres() {
+    a_writer_that_dies_fails_readiness_then_stops_the_service(Backend::Postgres).await;
+}

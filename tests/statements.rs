@@ -166,6 +166,7 @@ fn the_messages_written_here_are_the_ones_the_library_signs() {
             ORG,
             &Report::unsigned_body("q4", 2, 12, &typed, Some(&document))
         )
+        .unwrap()
     );
 }
 

@@ -2,16 +2,17 @@
 //! or reissuing an org's token.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::auth::{ORG_TOKEN_PREFIX, Operator, new_token};
 use super::error::{ApiError, Problem};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::inputs::OrgRegistrationInput;
 use super::openapi::{PROBLEM_JSON, problem};
 use super::write::{WriteResponse, respond};
 use crate::app::AppState;
+use crate::input::{Id, PathParams};
 use crate::ledger::org::OrgRegistration;
 use crate::ledger::records::Record;
 use crate::sequencer::{AppendOutcome, AppendRequest, SideEffect};
@@ -86,9 +87,10 @@ pub struct IssuedToken {
     description = "Issues the org a new API token, shown once in this answer; the previous \
         token stops working at once (in other processes sharing a PostgreSQL database, \
         within a second). Tokens are stored only as hashes.",
-    params(("org" = String, Path, description = "The org's id.")),
+    params(("org" = crate::formats::Id, Path, description = "The org's id.")),
     security(("operator_token" = [])),
     responses(
+        (status = 400, response = problem::BadPath),
         (status = 201, description = "The new token.", body = IssuedToken),
         (status = 401, response = problem::Unauthorized),
         (status = 404, description = "No org has this id.", body = Problem, content_type = PROBLEM_JSON),
@@ -98,7 +100,7 @@ pub struct IssuedToken {
 pub async fn reissue_org_token(
     State(state): State<AppState>,
     _operator: Operator,
-    Path(org): Path<String>,
+    PathParams(org, _): ApiPath<Id>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
     let (token, token_hash) =
         new_token(ORG_TOKEN_PREFIX).map_err(|e| ApiError::unavailable("token generation", &e))?;
@@ -113,11 +115,11 @@ pub async fn reissue_org_token(
         )));
     }
     state.tokens.forget_org(&org);
-    tracing::info!(org, "org token reissued");
+    tracing::info!(org = org.as_str(), "org token reissued");
     Ok((
         StatusCode::CREATED,
         Json(IssuedToken {
-            org,
+            org: org.into_string(),
             api_token: token,
         }),
     ))
@@ -133,9 +135,10 @@ pub async fn reissue_org_token(
     description = "The org's token stops working at once (in other processes sharing a \
         PostgreSQL database, within a second); the org cannot write until the operator \
         reissues one.",
-    params(("org" = String, Path, description = "The org's id.")),
+    params(("org" = crate::formats::Id, Path, description = "The org's id.")),
     security(("operator_token" = [])),
     responses(
+        (status = 400, response = problem::BadPath),
         (status = 204, description = "Revoked."),
         (status = 401, response = problem::Unauthorized),
         (status = 404, description = "The org has no token (unknown or already revoked).",
@@ -146,7 +149,7 @@ pub async fn reissue_org_token(
 pub async fn revoke_org_token(
     State(state): State<AppState>,
     _operator: Operator,
-    Path(org): Path<String>,
+    PathParams(org, _): ApiPath<Id>,
 ) -> Result<StatusCode, ApiError> {
     if !state.store.revoke_org_token(&org).await? {
         return Err(ApiError::not_found(format!(
@@ -154,6 +157,6 @@ pub async fn revoke_org_token(
         )));
     }
     state.tokens.forget_org(&org);
-    tracing::info!(org, "org token revoked");
+    tracing::info!(org = org.as_str(), "org token revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq as _;
 
 use super::error::ApiError;
+use crate::app::AppState;
+use crate::input::Id;
+use crate::input::path::FromPathParam as _;
 use crate::log::hash::{Hash, sha256};
 use crate::store::Store;
 
@@ -153,22 +156,22 @@ pub async fn require_org(
 /// The org whose API token authorised this request (checked before the body is read).
 pub struct OrgWriter(pub String);
 
-impl axum::extract::FromRequestParts<super::AppState> for OrgWriter {
+impl axum::extract::FromRequestParts<AppState> for OrgWriter {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &super::AppState,
+        state: &AppState,
     ) -> Result<Self, ApiError> {
-        let axum::extract::Path(params) = axum::extract::Path::<
-            std::collections::HashMap<String, String>,
-        >::from_request_parts(parts, state)
-        .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let org = params
-            .get("org")
-            .cloned()
-            .ok_or_else(|| ApiError::bad_request("route has no org"))?;
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("path: {}", e.body_text())))?;
+        let org = raw
+            .iter()
+            .find(|(name, _)| *name == "org")
+            .ok_or_else(|| ApiError::bad_request("route has no org"))
+            .and_then(|(name, value)| Ok(Id::from_param(name, value)?))?
+            .into_string();
         require_org(&state.store, &state.tokens, &parts.headers, &org).await?;
         state.org_writes.check(org.clone())?;
         Ok(OrgWriter(org))
@@ -178,12 +181,12 @@ impl axum::extract::FromRequestParts<super::AppState> for OrgWriter {
 /// Proof that the request carries the operator token (checked before the body is read).
 pub struct Operator;
 
-impl axum::extract::FromRequestParts<super::AppState> for Operator {
+impl axum::extract::FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &super::AppState,
+        state: &AppState,
     ) -> Result<Self, ApiError> {
         require_operator(&state.store, &state.tokens, &parts.headers).await?;
         Ok(Operator)

@@ -2,18 +2,19 @@
 //! micro-payout programmes), and read by anyone.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::inputs::BeneficiaryInput;
 use super::openapi::{PROBLEM_JSON, problem};
 use super::page::Page;
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
 use crate::app::AppState;
+use crate::input::{Id, PathParams};
 use crate::ledger::records::{Beneficiary, Record};
 use crate::read::entries::{effective_fields, text};
 
@@ -24,7 +25,7 @@ use crate::read::entries::{effective_fields, text};
     tag = "beneficiaries",
     summary = "Register a beneficiary",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
     ),
     request_body = BeneficiaryInput,
     security(("org_token" = [])),
@@ -70,7 +71,7 @@ pub struct BeneficiaryBatch {
     description = "All or nothing: either every item is logged, with contiguous seqs and one \
         checkpoint covering all, or none is.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
     ),
     request_body = BeneficiaryBatch,
     security(("org_token" = [])),
@@ -187,10 +188,11 @@ async fn beneficiary_view(
     tag = "beneficiaries",
     summary = "One beneficiary",
     params(
-        ("org" = String, Path, description = "The org's id."),
-        ("id" = String, Path, description = "The beneficiary's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
+        ("id" = crate::formats::Id, Path, description = "The beneficiary's id."),
     ),
     responses(
+        (status = 400, response = problem::BadPath),
         (status = 200, description = "The beneficiary, with what it received per campaign.",
             body = BeneficiaryView),
         (status = 404, description = "The org has no beneficiary with this id.",
@@ -200,7 +202,7 @@ async fn beneficiary_view(
 )]
 pub async fn get_beneficiary(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
+    PathParams((org, id), _): ApiPath<(Id, Id)>,
 ) -> Result<Json<BeneficiaryView>, ApiError> {
     let row = state.store.beneficiary(&org, &id).await?.ok_or_else(|| {
         ApiError::not_found(format!("beneficiary {id:?} of org {org:?} does not exist"))
@@ -218,24 +220,27 @@ pub async fn get_beneficiary(
     summary = "An org's beneficiaries",
     description = "In log order, with what each received per campaign.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
         ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
             description = "Page size (default 100, at most 500)."),
     ),
     responses(
-        (status = 200, description = "A page of beneficiaries (empty for an unknown org).",
+        (status = 200, description = "A page of beneficiaries.",
             body = BeneficiaryList),
+        (status = 404, description = "No org has this id.",
+            body = Problem, content_type = PROBLEM_JSON),
         (status = 400, response = problem::BadQuery),
         (status = 503, response = problem::Unavailable),
     ),
 )]
 pub async fn list_beneficiaries(
     State(state): State<AppState>,
-    Path(org): Path<String>,
+    PathParams(org, _): ApiPath<Id>,
     query: ApiQuery,
 ) -> Result<Json<BeneficiaryList>, ApiError> {
     let page = Page::from_query(&query, &[])?;
+    crate::read::orgs::known(&state.store, &org).await?;
     let rows = state
         .store
         .beneficiaries(&org, page.after, page.limit)

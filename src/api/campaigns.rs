@@ -2,18 +2,19 @@
 //! more, and read with their running totals.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::inputs::{CampaignInput, StatementInput};
 use super::openapi::{PROBLEM_JSON, problem};
 use super::page::Page;
 use super::write::{WriteResponse, append_one};
 use crate::app::AppState;
+use crate::input::{Id, PathParams};
 use crate::ledger::records::{Campaign, Record, Statement};
 use crate::read::campaigns::{CampaignView, campaign, campaign_view};
 
@@ -25,7 +26,7 @@ use crate::read::campaigns::{CampaignView, campaign, campaign_view};
     summary = "Open a campaign",
     description = "Opens a restricted fund in one currency, stating the beneficiaries it may pay.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
     ),
     request_body = CampaignInput,
     security(("org_token" = [])),
@@ -63,7 +64,7 @@ pub async fn create_campaign(
     description = "The stated beneficiaries may receive money from entries after this one. The \
         same list for the same campaign is the same statement (a replay).",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
         ("campaign" = crate::formats::Id, Path, description = "The campaign's id."),
     ),
     request_body = StatementInput,
@@ -86,7 +87,7 @@ pub async fn create_campaign(
 pub async fn state_beneficiaries(
     State(state): State<AppState>,
     OrgWriter(org): OrgWriter,
-    Path((_, campaign)): Path<(String, String)>,
+    PathParams((_, campaign), _): ApiPath<(Id, Id)>,
     ApiJson(input): ApiJson<StatementInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
     let record = Statement::parse(&campaign, input.into()).map_err(ApiError::invalid_field)?;
@@ -107,10 +108,11 @@ pub struct CampaignList {
     tag = "campaigns",
     summary = "One campaign",
     params(
-        ("org" = String, Path, description = "The org's id."),
-        ("campaign" = String, Path, description = "The campaign's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
+        ("campaign" = crate::formats::Id, Path, description = "The campaign's id."),
     ),
     responses(
+        (status = 400, response = problem::BadPath),
         (status = 200, description = "The campaign with its totals and stated beneficiaries.",
             body = CampaignView),
         (status = 404, description = "The org has no campaign with this id.",
@@ -120,7 +122,7 @@ pub struct CampaignList {
 )]
 pub async fn get_campaign(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
+    PathParams((org, id), _): ApiPath<(Id, Id)>,
 ) -> Result<Json<CampaignView>, ApiError> {
     Ok(Json(campaign(&state.store, &org, &id).await?))
 }
@@ -133,24 +135,27 @@ pub async fn get_campaign(
     summary = "An org's campaigns",
     description = "In log order, with running totals (without the beneficiary lists).",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
         ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
             description = "Page size (default 100, at most 500)."),
     ),
     responses(
-        (status = 200, description = "A page of campaigns (empty for an unknown org).",
+        (status = 200, description = "A page of campaigns.",
             body = CampaignList),
+        (status = 404, description = "No org has this id.",
+            body = Problem, content_type = PROBLEM_JSON),
         (status = 400, response = problem::BadQuery),
         (status = 503, response = problem::Unavailable),
     ),
 )]
 pub async fn list_campaigns(
     State(state): State<AppState>,
-    Path(org): Path<String>,
+    PathParams(org, _): ApiPath<Id>,
     query: ApiQuery,
 ) -> Result<Json<CampaignList>, ApiError> {
     let page = Page::from_query(&query, &[])?;
+    crate::read::orgs::known(&state.store, &org).await?;
     let rows = state.store.campaigns(&org, page.after, page.limit).await?;
     let next = page.next(&rows, |r| r.seq);
     let mut campaigns = Vec::with_capacity(rows.len());

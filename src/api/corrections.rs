@@ -23,7 +23,7 @@ use crate::ledger::records::{Correction, Record};
         same org (a name, label, title or purpose). Money and ids are never corrected; reads \
         show the corrected values and list the corrections' seqs.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
     ),
     request_body = CorrectionInput,
     security(("org_token" = [])),

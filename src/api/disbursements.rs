@@ -2,19 +2,20 @@
 //! micro-payouts), read by anyone, and traced back to the donations that funded them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::auth::OrgWriter;
 use super::donations::trace_page;
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::inputs::DisbursementInput;
 use super::openapi::{PROBLEM_JSON, problem};
 use super::page::Page;
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
 use crate::app::AppState;
+use crate::input::{Id, PathParams};
 use crate::ledger::records::{Disbursement, Record};
 use crate::read::disbursements::{
     DisbursementRecordView, Sources, disbursement_view, find_disbursement, sources,
@@ -30,7 +31,7 @@ use crate::read::disbursements::{
         than the campaign still holds; the log derives `disbursed_before` (its place on the \
         money line).",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
     ),
     request_body = DisbursementInput,
     security(("org_token" = [])),
@@ -76,7 +77,7 @@ pub struct DisbursementBatch {
     description = "All or nothing: either every item is logged, with contiguous seqs and one \
         checkpoint covering all, or none is.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
     ),
     request_body = DisbursementBatch,
     security(("org_token" = [])),
@@ -114,10 +115,11 @@ pub async fn create_disbursements_batch(
     tag = "disbursements",
     summary = "One disbursement",
     params(
-        ("org" = String, Path, description = "The org's id."),
-        ("id" = String, Path, description = "The disbursement's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
+        ("id" = crate::formats::Id, Path, description = "The disbursement's id."),
     ),
     responses(
+        (status = 400, response = problem::BadPath),
         (status = 200, description = "The disbursement.", body = DisbursementRecordView),
         (status = 404, description = "The org has no disbursement with this id.",
             body = Problem, content_type = PROBLEM_JSON),
@@ -126,7 +128,7 @@ pub async fn create_disbursements_batch(
 )]
 pub async fn get_disbursement(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
+    PathParams((org, id), _): ApiPath<(Id, Id)>,
 ) -> Result<Json<DisbursementRecordView>, ApiError> {
     let row = find_disbursement(&state.store, &org, &id).await?;
     Ok(Json(disbursement_view(&state.store, row).await?))
@@ -147,24 +149,27 @@ pub struct DisbursementList {
     summary = "An org's disbursements",
     description = "In log order.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
         ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
             description = "Page size (default 100, at most 500)."),
     ),
     responses(
-        (status = 200, description = "A page of disbursements (empty for an unknown org).",
+        (status = 200, description = "A page of disbursements.",
             body = DisbursementList),
+        (status = 404, description = "No org has this id.",
+            body = Problem, content_type = PROBLEM_JSON),
         (status = 400, response = problem::BadQuery),
         (status = 503, response = problem::Unavailable),
     ),
 )]
 pub async fn list_disbursements(
     State(state): State<AppState>,
-    Path(org): Path<String>,
+    PathParams(org, _): ApiPath<Id>,
     query: ApiQuery,
 ) -> Result<Json<DisbursementList>, ApiError> {
     let page = Page::from_query(&query, &[])?;
+    crate::read::orgs::known(&state.store, &org).await?;
     let rows = state
         .store
         .disbursements(&org, page.after, page.limit)
@@ -190,8 +195,8 @@ pub async fn list_disbursements(
         how much of each, and receipts (C2SP tlog-proof) of the disbursement and every donation \
         against one signed checkpoint.",
     params(
-        ("org" = String, Path, description = "The org's id."),
-        ("id" = String, Path, description = "The disbursement's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
+        ("id" = crate::formats::Id, Path, description = "The disbursement's id."),
         ("after" = Option<u64>, Query, maximum = 9007199254740991_i64,
             description = "The `next` cursor of the previous page (a place on the money line)."),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 100,
@@ -207,9 +212,11 @@ pub async fn list_disbursements(
 )]
 pub async fn disbursement_sources(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
+    PathParams((org, id), _): ApiPath<(Id, Id)>,
     query: ApiQuery,
 ) -> Result<Json<Sources>, ApiError> {
     let (after, limit) = trace_page(&query)?;
-    Ok(Json(sources(&state.store, org, &id, after, limit).await?))
+    Ok(Json(
+        sources(&state.store, org.into_string(), &id, after, limit).await?,
+    ))
 }

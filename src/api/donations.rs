@@ -3,19 +3,19 @@
 //! reference (which travels in a request body and is never stored).
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::inputs::DonationInput;
 use super::openapi::{PROBLEM_JSON, problem};
 use super::page::Page;
 use super::write::{BatchResponse, WriteResponse, append_batch, append_one, parse_batch};
 use crate::app::AppState;
+use crate::input::{ClientAddr, Id, PathParams};
 use crate::ledger::donor::commitment;
 use crate::ledger::records::{Donation, Record};
 use crate::log::canonical::MAX_SAFE_INTEGER;
@@ -43,7 +43,7 @@ fn parse_donation(
     description = "A `donor_ref` is turned into a per-org HMAC commitment and never stored; the \
         log derives `net`, `received_before` (its place on the money line) and `currency`.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
     ),
     request_body = DonationInput,
     security(("org_token" = [])),
@@ -89,7 +89,7 @@ pub struct DonationBatch {
     description = "All or nothing: either every item is logged, with contiguous seqs and one \
         checkpoint covering all, or none is.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
     ),
     request_body = DonationBatch,
     security(("org_token" = [])),
@@ -127,10 +127,11 @@ pub async fn create_donations_batch(
     tag = "donations",
     summary = "One donation",
     params(
-        ("org" = String, Path, description = "The org's id."),
-        ("id" = String, Path, description = "The donation's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
+        ("id" = crate::formats::Id, Path, description = "The donation's id."),
     ),
     responses(
+        (status = 400, response = problem::BadPath),
         (status = 200, description = "The donation.", body = DonationRecordView),
         (status = 404, description = "The org has no donation with this id.",
             body = Problem, content_type = PROBLEM_JSON),
@@ -139,7 +140,7 @@ pub async fn create_donations_batch(
 )]
 pub async fn get_donation(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
+    PathParams((org, id), _): ApiPath<(Id, Id)>,
 ) -> Result<Json<DonationRecordView>, ApiError> {
     let row = find_donation(&state.store, &org, &id).await?;
     Ok(Json(donation_view(&state.store, row).await?))
@@ -160,24 +161,27 @@ pub struct DonationList {
     summary = "An org's donations",
     description = "In log order.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
         ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
             description = "Page size (default 100, at most 500)."),
     ),
     responses(
-        (status = 200, description = "A page of donations (empty for an unknown org).",
+        (status = 200, description = "A page of donations.",
             body = DonationList),
+        (status = 404, description = "No org has this id.",
+            body = Problem, content_type = PROBLEM_JSON),
         (status = 400, response = problem::BadQuery),
         (status = 503, response = problem::Unavailable),
     ),
 )]
 pub async fn list_donations(
     State(state): State<AppState>,
-    Path(org): Path<String>,
+    PathParams(org, _): ApiPath<Id>,
     query: ApiQuery,
 ) -> Result<Json<DonationList>, ApiError> {
     let page = Page::from_query(&query, &[])?;
+    crate::read::orgs::known(&state.store, &org).await?;
     let rows = state.store.donations(&org, page.after, page.limit).await?;
     let next = page.next(&rows, |r| r.seq);
     let mut donations = Vec::with_capacity(rows.len());
@@ -220,8 +224,8 @@ pub fn trace_page(query: &ApiQuery) -> Result<(Option<i64>, u64), ApiError> {
         order, with how much of it went to each, what is still held, and receipts (C2SP \
         tlog-proof) of the donation and of every disbursement against one signed checkpoint.",
     params(
-        ("org" = String, Path, description = "The org's id."),
-        ("id" = String, Path, description = "The donation's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
+        ("id" = crate::formats::Id, Path, description = "The donation's id."),
         ("after" = Option<u64>, Query, maximum = 9007199254740991_i64,
             description = "The `next` cursor of the previous page (a place on the money line)."),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 100,
@@ -237,11 +241,13 @@ pub fn trace_page(query: &ApiQuery) -> Result<(Option<i64>, u64), ApiError> {
 )]
 pub async fn trace_donation(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
+    PathParams((org, id), _): ApiPath<(Id, Id)>,
     query: ApiQuery,
 ) -> Result<Json<Trace>, ApiError> {
     let (after, limit) = trace_page(&query)?;
-    Ok(Json(trace(&state.store, org, &id, after, limit).await?))
+    Ok(Json(
+        trace(&state.store, org.into_string(), &id, after, limit).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -281,10 +287,10 @@ pub struct DonorLookup {
 )]
 pub async fn donor_lookup(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(lookup): ApiJson<DonorLookup>,
 ) -> Result<Json<DonationList>, ApiError> {
-    let donations = donations_of_donor(&state, client.ip(), &lookup.org, &lookup.donor_ref).await?;
+    let donations = donations_of_donor(&state, client, &lookup.org, &lookup.donor_ref).await?;
     Ok(Json(DonationList {
         donations,
         next: None,

@@ -145,6 +145,14 @@ impl From<crate::read::ReadError> for ApiError {
             ReadError::NotFound(detail) => ApiError::not_found(detail),
             ReadError::Invalid(field) => ApiError::invalid_field(field),
             ReadError::Limited(limited) => limited.into(),
+            ReadError::Busy {
+                retry_after_s,
+                detail,
+            } => {
+                let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail);
+                error.retry_after_s = Some(retry_after_s);
+                error
+            }
             ReadError::Store(store) => store.into(),
         }
     }

@@ -9,18 +9,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use super::error::{ApiError, Problem};
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::openapi::{PROBLEM_JSON, problem};
 use crate::app::AppState;
 use crate::export::select::{CAMPAIGN_FILES, STREAM_PAGE, SelectError, Selection, stream_csv};
 use crate::export::{ARCHIVE_NAME, export_store};
-use crate::log::entry::is_valid_id;
+use crate::input::{FileName, Id, PathParams};
 use crate::store::Store;
 use pennytrail_bundle::default_name;
 use pennytrail_bundle::rows::CSV_FILES;
@@ -86,7 +86,7 @@ impl Exports {
         `pennytrail verify FOLDER --key VKEY`. A stream that fails midway is cut off \
         without its final chunk, so a truncated download never looks complete.",
     params(
-        ("file" = String, Path, description = "A bundle CSV name, or `bundle.tar` (which \
+        ("file" = crate::formats::FileName, Path, description = "A bundle CSV name, or `bundle.tar` (which \
             takes none of the query parameters below)."),
         ("from" = Option<u64>, Query, description = "First seq (default 0)."),
         ("to" = Option<u64>, Query,
@@ -114,9 +114,10 @@ impl Exports {
 )]
 pub async fn get_export(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    PathParams(file, _): ApiPath<FileName>,
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
+    let file = file.as_str();
     if file == ARCHIVE_NAME {
         if let Some(name) = query.params.keys().next() {
             return Err(ApiError::bad_parameter(
@@ -153,17 +154,10 @@ pub async fn get_export(
             format!("from {from} is after to {to}"),
         ));
     }
-    let id = |name: &str| -> Result<Option<String>, ApiError> {
-        match query.get(name) {
-            Some(value) if is_valid_id(value) => Ok(Some(value.to_string())),
-            Some(_) => Err(ApiError::bad_parameter(
-                name,
-                format!("{name} is not a valid id (1-64 of A-Z a-z 0-9 . _ -)"),
-            )),
-            None => Ok(None),
-        }
-    };
-    let (org, campaign) = (id("org")?, id("campaign")?);
+    let (org, campaign) = (query.id("org")?, query.id("campaign")?);
+    if let Some(org) = &org {
+        crate::read::orgs::known(&state.store, org).await?;
+    }
     if campaign.is_some() {
         if org.is_none() {
             return Err(ApiError::bad_parameter(
@@ -183,8 +177,8 @@ pub async fn get_export(
         file,
         from,
         to,
-        org,
-        campaign,
+        org: org.map(Id::into_string),
+        campaign: campaign.map(Id::into_string),
         page: STREAM_PAGE,
     };
     let (tx, rx) =

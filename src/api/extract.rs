@@ -85,6 +85,10 @@ fn named_field(message: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
+/// Path parameters (ids, seqs, file names), answered with problem+json when they do not
+/// parse.
+pub type ApiPath<T> = crate::input::PathParams<T, ApiError>;
+
 /// Query-string parameters, answered with problem+json when they do not parse.
 pub type ApiQuery = crate::input::Query<ApiError>;
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::ledger::{attestations, org, records};
-use crate::read::reports::{CampaignFigures, KindFigures};
+use crate::read::figures::{CampaignFigures, KindFigures};
 
 /// What an operator sends to register a charity.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]

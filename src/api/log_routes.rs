@@ -3,15 +3,16 @@
 //! Everything served comes from the database, never from one process's memory.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::error::{ApiError, Problem};
-use super::extract::{ApiQuery, parse_u64};
+use super::extract::{ApiPath, ApiQuery};
 use super::openapi::{CanonicalEntry, PROBLEM_JSON, problem};
 use crate::app::AppState;
+use crate::input::PathParams;
 use crate::log::merkle::{consistency_proof, consistency_proof_indexes};
 use crate::read::entries::receipt;
 use crate::store::StoreError;
@@ -100,9 +101,8 @@ pub async fn get_checkpoint(State(state): State<AppState>) -> Result<Response, A
 )]
 pub async fn get_entry(
     State(state): State<AppState>,
-    Path(seq): Path<String>,
+    PathParams(seq, _): ApiPath<u64>,
 ) -> Result<Response, ApiError> {
-    let seq = parse_u64("seq", &seq)?;
     let bytes = state
         .store
         .entry(seq)
@@ -181,11 +181,10 @@ pub async fn list_entries(
 )]
 pub async fn get_inclusion_proof(
     State(state): State<AppState>,
-    Path(seq): Path<String>,
+    PathParams(seq, _): ApiPath<u64>,
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
     query.only(&["size"])?;
-    let seq = parse_u64("seq", &seq)?;
     let checkpoint = match query.u64("size")? {
         Some(size) => state.store.checkpoint_at(size).await?.ok_or_else(|| {
             ApiError::not_found(format!("no signed checkpoint of size {size} is stored"))

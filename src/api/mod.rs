@@ -160,14 +160,14 @@ pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: answers 200 only when the database answers (a load balancer sends
-/// traffic here only then).
+/// Readiness: answers 200 only when the writer runs and the database answers (a load
+/// balancer sends traffic here only then).
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "meta",
     responses(
-        (status = 200, description = "The database answers; the log can be read and written.",
+        (status = 200, description = "The writer runs and the database answers; the log can be read and written.",
             body = String, content_type = "text/plain; charset=utf-8", example = "ready\n"),
         (status = 503, response = openapi::problem::Unavailable),
     ),
@@ -175,6 +175,13 @@ pub(crate) async fn healthz() -> &'static str {
 pub(crate) async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<&'static str, ApiError> {
+    if let Some(reason) = state.sequencer.stopped() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("not ready: {reason}; the service stops shortly to be restarted"),
+        ));
+    }
     state.store.latest_checkpoint().await?;
     Ok("ready\n")
 }

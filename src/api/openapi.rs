@@ -98,11 +98,16 @@ pub mod problem {
     }
 
     problems! {
-        /// 400 from a body that is not JSON.
-        MalformedBody: "The body is not JSON (a syntax error or trailing data).";
-        /// 400 from the query string.
-        BadQuery: "A query parameter is unknown, repeated, malformed or out of range \
-            (`field` names it).";
+        /// 400 from a body that is not JSON, or a malformed path parameter.
+        MalformedBody: "The body is not JSON (a syntax error or trailing data), or a path \
+            parameter is malformed (`field` names it).";
+        /// 400 from the query string or a path parameter.
+        BadQuery: "A query parameter is unknown, repeated, malformed or out of range, or a \
+            path parameter is malformed (`field` names it).";
+        /// 400 from a path parameter.
+        BadPath: "A path parameter is malformed (`field` names it): an id is 1 to 64 of \
+            A-Z a-z 0-9 . _ : - starting with a letter or digit, a seq a non-negative \
+            integer without leading zeros.";
         /// 401 (also sent with `WWW-Authenticate: Bearer`).
         Unauthorized: "The bearer token is missing or not valid.";
         /// 403 from an org token used on another org's route.
@@ -204,7 +209,13 @@ pub mod problem {
         statements::rotate_org_key,
     ),
     components(
-        schemas(error::Problem, write::WriteResponse, write::BatchResponse, CanonicalEntry),
+        schemas(
+            error::Problem,
+            write::WriteResponse,
+            write::BatchResponse,
+            CanonicalEntry,
+            crate::formats::FileName
+        ),
         responses(
             problem::MalformedBody,
             problem::BadQuery,
@@ -219,6 +230,7 @@ pub mod problem {
             problem::OrgWritesRateLimited,
             problem::RequestTimedOut,
             problem::Unavailable,
+            problem::BadPath,
         ),
     ),
     modifiers(&SecuritySchemes, &RequestTimeouts),

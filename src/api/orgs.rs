@@ -1,14 +1,15 @@
 //! Charities: the public list and one charity's page.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 
 use super::error::{ApiError, Problem};
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::openapi::{PROBLEM_JSON, problem};
 use super::page::Page;
 use crate::app::AppState;
+use crate::input::{Id, PathParams};
 use crate::read::orgs::{OrgView, org, org_view};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -58,9 +59,10 @@ pub async fn list_orgs(
     tag = "orgs",
     summary = "One charity",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
     ),
     responses(
+        (status = 400, response = problem::BadPath),
         (status = 200, description = "The charity, with corrections applied.", body = OrgView),
         (status = 404, description = "No org has this id.",
             body = Problem, content_type = PROBLEM_JSON),
@@ -69,7 +71,7 @@ pub async fn list_orgs(
 )]
 pub async fn get_org(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id, _): ApiPath<Id>,
 ) -> Result<Json<OrgView>, ApiError> {
     Ok(Json(org(&state.store, &id).await?))
 }

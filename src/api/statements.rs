@@ -6,23 +6,23 @@
 //! is valid under the org's current key (checked by the rules, in the sequencer).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::auth::OrgWriter;
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::inputs::{AcknowledgementInput, KeyRotationInput, ReportInput};
 use super::openapi::{PROBLEM_JSON, problem};
 use super::page::Page;
 use super::write::{WriteResponse, append_one};
 use crate::app::AppState;
+use crate::input::{ClientAddr, Id, PathParams};
 use crate::ledger::attestations::{Acknowledgement, KeyRotation, Report};
 use crate::ledger::records::{Record, RecordKey};
-use crate::read::reports::{
-    CampaignFigures, KindFigures, ReportView, figure_lists, figures_from_store, report_view,
-};
+use crate::read::figures::{CampaignFigures, KindFigures, figure_lists};
+use crate::read::reports::{ReportView, report_view};
 use crate::store::Store;
 
 /// The figures for a report, for `pennytrail report draft`.
@@ -83,28 +83,34 @@ async fn report_range(
         currency and beneficiary kind, what was disbursed in the range. `pennytrail report \
         draft` fetches this; a report is accepted only if it states exactly these figures.",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
         ("from" = Option<u64>, Query, description = "First entry covered (default 0)."),
         ("to" = Option<u64>, Query, description = "End of the range, exclusive (default: the latest checkpoint's size)."),
     ),
     responses(
         (status = 200, description = "The figures.", body = FiguresView),
+        (status = 404, description = "No org has this id.",
+            body = Problem, content_type = PROBLEM_JSON),
         (status = 400, response = problem::BadQuery),
         (status = 404, description = "No such org.", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "The range is past the latest checkpoint or reversed.",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, response = problem::Unavailable),
+        (status = 503, description = "Too many report figures are being recomputed at once \
+            (see `Retry-After`), or the log is temporarily unavailable.",
+            body = Problem, content_type = PROBLEM_JSON,
+            headers(("Retry-After" = u64, description = "Seconds to wait, when busy."))),
     ),
 )]
 pub async fn get_report_figures(
     State(state): State<AppState>,
-    Path(org): Path<String>,
+    PathParams(org, _): ApiPath<Id>,
     query: ApiQuery,
 ) -> Result<Json<FiguresView>, ApiError> {
     query.only(&["from", "to"])?;
     if state.store.org_seq(&org).await?.is_none() {
         return Err(ApiError::not_found(format!("org {org:?} does not exist")));
     }
+    crate::read::orgs::known(&state.store, &org).await?;
     let (from, to) = report_range(
         &state.store,
         query.u64("from")?.unwrap_or(0),
@@ -112,11 +118,17 @@ pub async fn get_report_figures(
         ("from", "to"),
     )
     .await?;
-    let (campaigns, beneficiary_kinds) =
-        figure_lists(figures_from_store(&state.store, &org, from, to).await?);
+    let (campaigns, beneficiary_kinds) = figure_lists(
+        state
+            .figures
+            .figures(&state.store, &org, from, to)
+            .await?
+            .as_ref()
+            .clone(),
+    );
     Ok(Json(FiguresView {
         origin: state.log.origin.clone(),
-        org,
+        org: org.into_string(),
         from_size: from,
         to_size: to,
         campaigns,
@@ -136,7 +148,7 @@ pub async fn get_report_figures(
         log first: one that differs is refused (422, rule `report-figure`, naming the figure \
         and both values); so is a signature not valid under the org's current key (rule \
         `bad-signature`) or an org without a key (`no-org-key`).",
-    params(("org" = String, Path, description = "The org's id.")),
+    params(("org" = crate::formats::Id, Path, description = "The org's id.")),
     request_body = ReportInput,
     security(("org_token" = [])),
     responses(
@@ -150,7 +162,10 @@ pub async fn get_report_figures(
         (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::InvalidInput),
         (status = 429, response = problem::OrgWritesRateLimited),
-        (status = 503, response = problem::Unavailable),
+        (status = 503, description = "Too many report figures are being recomputed at once \
+            (see `Retry-After`), or the log is temporarily unavailable.",
+            body = Problem, content_type = PROBLEM_JSON,
+            headers(("Retry-After" = u64, description = "Seconds to wait, when busy."))),
     ),
 )]
 pub async fn publish_report(
@@ -185,8 +200,10 @@ pub async fn publish_report(
             ("from_size", "to_size"),
         )
         .await?;
-        let actual =
-            figures_from_store(&state.store, &org, report.from_size, report.to_size).await?;
+        let actual = state
+            .figures
+            .figures(&state.store, &org, report.from_size, report.to_size)
+            .await?;
         if let Some((field, said, implied)) = report.figures.first_difference(&actual) {
             let detail = format!(
                 "{field}: the report says {said} but the log over [{}, {}) implies {implied}",
@@ -215,23 +232,26 @@ pub struct ReportList {
     description = "In log order, each with its signature checked again against the org key \
         valid when it was logged (figures are re-checked on `GET …/reports/{id}`).",
     params(
-        ("org" = String, Path, description = "The org's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
         ("after" = Option<u64>, Query, description = "The `next` cursor of the previous page."),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
             description = "Page size (default 100, at most 500)."),
     ),
     responses(
         (status = 200, description = "A page of reports.", body = ReportList),
+        (status = 404, description = "No org has this id.",
+            body = Problem, content_type = PROBLEM_JSON),
         (status = 400, response = problem::BadQuery),
         (status = 503, response = problem::Unavailable),
     ),
 )]
 pub async fn list_reports(
     State(state): State<AppState>,
-    Path(org): Path<String>,
+    PathParams(org, _): ApiPath<Id>,
     query: ApiQuery,
 ) -> Result<Json<ReportList>, ApiError> {
     let page = Page::from_query(&query, &[])?;
+    crate::read::orgs::known(&state.store, &org).await?;
     let seqs = state
         .store
         .org_record_seqs(&org, "report", page.after, page.limit)
@@ -239,7 +259,7 @@ pub async fn list_reports(
     let next = page.next(&seqs, |s| *s);
     let mut reports = Vec::with_capacity(seqs.len());
     for seq in seqs {
-        reports.push(report_view(&state.store, &state.log.origin, &org, seq, false).await?);
+        reports.push(report_view(&state.store, &state.log.origin, &org, seq, None).await?);
     }
     Ok(Json(ReportList { reports, next }))
 }
@@ -253,30 +273,41 @@ pub async fn list_reports(
     description = "The report with its verification: the signature checked against the org \
         key valid when it was logged, and every figure recomputed from the log.",
     params(
-        ("org" = String, Path, description = "The org's id."),
-        ("id" = String, Path, description = "The report's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
+        ("id" = crate::formats::Id, Path, description = "The report's id."),
     ),
     responses(
+        (status = 400, response = problem::BadPath),
         (status = 200, description = "The report.", body = ReportView),
         (status = 404, description = "The org has no report with this id.",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, response = problem::Unavailable),
+        (status = 503, description = "Too many report figures are being recomputed at once \
+            (see `Retry-After`), or the log is temporarily unavailable.",
+            body = Problem, content_type = PROBLEM_JSON,
+            headers(("Retry-After" = u64, description = "Seconds to wait, when busy."))),
     ),
 )]
 pub async fn get_report(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
+    PathParams((org, id), _): ApiPath<(Id, Id)>,
 ) -> Result<Json<ReportView>, ApiError> {
     let key = RecordKey {
-        org: org.clone(),
+        org: org.to_string(),
         scope: "report",
-        id: id.clone(),
+        id: id.to_string(),
     };
     let seq = state.store.record_seq(&key).await?.ok_or_else(|| {
         ApiError::not_found(format!("report {id:?} of org {org:?} does not exist"))
     })?;
     Ok(Json(
-        report_view(&state.store, &state.log.origin, &org, seq, true).await?,
+        report_view(
+            &state.store,
+            &state.log.origin,
+            &org,
+            seq,
+            Some(&state.figures),
+        )
+        .await?,
     ))
 }
 
@@ -292,8 +323,8 @@ pub async fn get_report(
         (seq and leaf hash of the disbursement entry) is the authentication. `received` \
         confirms the whole amount; `disputed` states what arrived. One per disbursement.",
     params(
-        ("org" = String, Path, description = "The org's id."),
-        ("id" = String, Path, description = "The disbursement's id."),
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
+        ("id" = crate::formats::Id, Path, description = "The disbursement's id."),
     ),
     request_body = AcknowledgementInput,
     responses(
@@ -314,11 +345,11 @@ pub async fn get_report(
 )]
 pub async fn acknowledge_disbursement(
     State(state): State<AppState>,
-    axum::extract::ConnectInfo(client): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    Path((org, id)): Path<(String, String)>,
+    ClientAddr(client): ClientAddr,
+    PathParams((org, id), _): ApiPath<(Id, Id)>,
     ApiJson(input): ApiJson<AcknowledgementInput>,
 ) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
-    state.acknowledgements.check(client.ip())?;
+    state.acknowledgements.check(client)?;
     let disbursement = state.store.disbursement(&org, &id).await?.ok_or_else(|| {
         ApiError::not_found(format!("disbursement {id:?} of org {org:?} does not exist"))
     })?;
@@ -337,7 +368,7 @@ pub async fn acknowledge_disbursement(
         `pennytrail/org-key/v1\\n<origin>\\n<org>\\n<seq of the entry that set the current \
         key>\\n<new key>\\n`. Reports after it must be signed by the new key; a key once \
         rotated away cannot come back.",
-    params(("org" = String, Path, description = "The org's id.")),
+    params(("org" = crate::formats::Id, Path, description = "The org's id.")),
     request_body = KeyRotationInput,
     security(("org_token" = [])),
     responses(

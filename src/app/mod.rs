@@ -45,7 +45,20 @@ pub struct ServeConfig {
     /// Longest a request may take before it is answered 408
     /// ([`api::DEFAULT_REQUEST_TIMEOUT`]).
     pub request_timeout: std::time::Duration,
+    /// How long the service keeps answering reads, with `/readyz` at 503, after its
+    /// writer stopped, before it stops ([`WRITER_LOSS_DRAIN`]).
+    pub writer_loss_drain: std::time::Duration,
+    /// Faults to inject into the writer (tests only; `pennytrail serve` sets none).
+    pub faults: sequencer::Faults,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<crate::limits::IpNetwork>,
 }
+
+/// How long a service whose writer stopped goes on answering reads (and `/readyz` with
+/// 503) before it stops with an error: long enough for a load balancer polling
+/// `/readyz` every few seconds to take it out first, short enough that a supervisor
+/// restarts it within seconds.
+pub const WRITER_LOSS_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A running service.
 pub struct RunningApp {
@@ -330,8 +343,10 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         opened.signer.clone(),
         opened.signed_state.clone(),
         metrics.clone(),
+        config.faults,
     )
     .await?;
+    let writer = sequencer.health();
     let identity = Arc::new(LogIdentity {
         origin: opened.origin.clone(),
         verifier_key: opened.signer.verifier().to_text(),
@@ -358,6 +373,8 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         ),
         metrics,
         tokens: Arc::new(api::auth::TokenCache::default()),
+        trusted_proxies: config.trusted_proxies.clone().into(),
+        figures: Arc::default(),
     };
     let router = router(state, config.request_timeout);
     let listener = TcpListener::bind(config.listen)
@@ -366,11 +383,19 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
     let addr = listener.local_addr()?;
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
     let store = opened.store;
+    let drain = config.writer_loss_drain;
     let task = tokio::spawn(async move {
+        let lost = writer.clone();
         let signal = async move {
             tokio::select! {
                 _ = shutdown_rx => {}
                 _ = termination_signal() => {}
+                reason = lost.until_stopped() => {
+                    // Reads still work: serve them (with /readyz at 503) while a load
+                    // balancer takes this process out, then stop for a restart.
+                    tracing::error!(error = %reason, drain_s = drain.as_secs_f64(), "stopping after the drain period so that a supervisor restarts the service with its state reloaded from the store");
+                    tokio::time::sleep(drain).await;
+                }
             }
             tracing::info!("shutting down: finishing in-flight requests");
         };
@@ -383,6 +408,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         // The router (and every sequencer handle in it) is gone: the queue drains.
         sequencer_task.await.context("sequencer panicked")?;
         store.close().await;
+        if let Some(reason) = writer.stopped() {
+            bail!("{reason}; stopped so that a supervisor restarts the service");
+        }
         tracing::info!("stopped");
         Ok(())
     });

@@ -25,6 +25,10 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Tokens verified in the last second (see [`auth::TOKEN_CACHE_TTL`]).
     pub tokens: Arc<auth::TokenCache>,
+    /// Report figures already recomputed, and the limit on recomputing them.
+    pub figures: Arc<crate::read::figures::FiguresCache>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Arc<[limits::IpNetwork]>,
 }
 
 /// The log's public identity, fixed for the life of the process.

@@ -41,6 +41,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         donor_secret: args.donor_secret,
         org_writes_per_second: args.org_writes_per_second,
         request_timeout: Duration::from_secs(args.request_timeout_seconds),
+        writer_loss_drain: app::WRITER_LOSS_DRAIN,
+        faults: Default::default(),
+        trusted_proxies: args.trusted_proxies,
     })
     .await?;
     running.wait().await

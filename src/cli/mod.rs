@@ -114,6 +114,15 @@ struct ServeArgs {
     /// first start). Every process sharing a database must use the same one.
     #[arg(long, env = "PENNYTRAIL_DONOR_SECRET")]
     donor_secret: Option<PathBuf>,
+    /// A reverse proxy (address or CIDR network) whose X-Forwarded-For names the client
+    /// for the per-client limits; repeat for several (in the environment: comma-separated).
+    /// From anyone else the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PENNYTRAIL_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<pennytrail::limits::IpNetwork>,
 }
 
 #[derive(Args)]

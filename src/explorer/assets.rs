@@ -5,10 +5,11 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::PagePath;
+use crate::input::{FileName, PathParams};
 use crate::log::hash::sha256;
 
 /// One embedded file.
@@ -73,8 +74,10 @@ pub fn url(name: &str) -> String {
 
 /// `GET /assets/{version}/{file}`. A page of an older version (open in a tab across an
 /// upgrade) still gets the current file, but marked for revalidation, not for a year.
-pub async fn serve(Path((asked_version, name)): Path<(String, String)>) -> Response {
-    let Some(asset) = ASSETS.iter().find(|a| a.name == name) else {
+pub async fn serve(
+    PathParams((asked_version, name), _): PagePath<(FileName, FileName)>,
+) -> Response {
+    let Some(asset) = ASSETS.iter().find(|a| a.name == name.as_str()) else {
         return (StatusCode::NOT_FOUND, "no such asset").into_response();
     };
     let mut response = asset.bytes.into_response();
@@ -87,7 +90,7 @@ pub async fn serve(Path((asked_version, name)): Path<(String, String)>) -> Respo
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    let cache = if asked_version == version() {
+    let cache = if asked_version.as_str() == version() {
         IMMUTABLE
     } else {
         "no-cache"

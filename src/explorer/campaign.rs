@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 
 use super::html::Html;
 use super::sankey::{self, Diagram, Flow, FlowKind};
-use super::{PageError, amount, layout, path_error, permille};
+use super::{PageError, PagePath, amount, layout, permille};
 use crate::app::AppState;
+use crate::input::{Id, PathParams};
 use crate::read::campaigns::{CampaignView, campaign_view};
 use crate::read::disbursements::disbursement_view;
 use crate::read::entries::{effective_fields, text};
@@ -141,9 +141,9 @@ fn diagram(view: &CampaignView, labels: &BTreeMap<String, String>) -> Diagram {
 
 pub async fn campaign_page(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    PathParams((org, id), _): PagePath<(Id, Id)>,
 ) -> Result<Response, PageError> {
-    let Path((org, id)) = path.map_err(path_error)?;
+    let (org, id) = (org.into_string(), id.into_string());
     let row = state.store.campaign(&org, &id).await?.ok_or_else(|| {
         PageError::not_found(format!(
             "charity {org:?} has no campaign with the id {id:?}"

@@ -8,7 +8,6 @@ use super::html::Html;
 use super::{PageError, PageQuery, layout};
 use crate::app::AppState;
 use crate::export::ARCHIVE_NAME;
-use crate::log::entry::is_valid_id;
 use pennytrail_bundle::rows::CSV_FILES;
 
 /// What each bundle CSV holds, for people choosing one.
@@ -32,21 +31,13 @@ pub async fn downloads_page(
     query: PageQuery,
 ) -> Result<Response, PageError> {
     query.only(&["org"])?;
-    let org = match query.get("org") {
+    let org = match query.id("org")? {
         None => None,
-        Some(org) if is_valid_id(org) && state.store.org_seq(org).await?.is_some() => {
-            Some(org.to_string())
-        }
-        Some(org) if is_valid_id(org) => {
+        Some(org) if state.store.org_seq(&org).await?.is_some() => Some(org.into_string()),
+        Some(org) => {
             return Err(PageError::not_found(format!(
                 "no charity with the id {org:?} is registered"
             )));
-        }
-        Some(org) => {
-            return Err(PageError::bad_field(
-                "org",
-                format!("org {org:?} is not an id (1 to 64 of A-Z a-z 0-9 . _ : -)"),
-            ));
         }
     };
     let checkpoint = state.store.latest_checkpoint().await?;

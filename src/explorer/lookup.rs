@@ -5,10 +5,9 @@
 //! put in a URL, logged, stored or shown back, and is rate-limited like the API's lookup.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
@@ -16,7 +15,7 @@ use super::campaign::beneficiary_label;
 use super::html::Html;
 use super::{PageError, PageQuery, amount, layout};
 use crate::app::AppState;
-use crate::log::entry::is_valid_id;
+use crate::input::{ClientAddr, Id};
 use crate::read::MAX_TRACE_PAGE;
 use crate::read::donations::{donation_view, donations_of_donor, find_donation, trace};
 
@@ -43,28 +42,13 @@ fn forms(org: &str, donation: &str) -> Html {
     html
 }
 
-/// An id parameter: present, and a valid id.
-fn id_parameter(query: &PageQuery, name: &str) -> Result<Option<String>, PageError> {
-    match query.get(name) {
-        None => Ok(None),
-        Some(value) if is_valid_id(value) => Ok(Some(value.to_string())),
-        Some(value) => Err(PageError::bad_field(
-            name,
-            format!(
-                "{name} {value:?} is not an id: ids are 1 to 64 of A-Z a-z 0-9 . _ : - and start \
-                 with a letter or digit"
-            ),
-        )),
-    }
-}
-
 pub async fn lookup_page(
     State(state): State<AppState>,
     query: PageQuery,
 ) -> Result<Response, PageError> {
     query.only(&["org", "donation", "after"])?;
-    let org = id_parameter(&query, "org")?;
-    let donation = id_parameter(&query, "donation")?;
+    let org = query.id("org")?.map(Id::into_string);
+    let donation = query.id("donation")?.map(Id::into_string);
     let after = query.u64("after")?.map(|a| a as i64);
     let (org, donation) = match (org, donation) {
         (None, None) => {
@@ -281,12 +265,12 @@ fn parse_donor_form(headers: &HeaderMap, body: &[u8]) -> Result<DonorForm, PageE
 
 pub async fn donor_lookup_form(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
     let lookup = parse_donor_form(&headers, &body)?;
-    let donations = donations_of_donor(&state, client.ip(), &lookup.org, &lookup.donor_ref).await?;
+    let donations = donations_of_donor(&state, client, &lookup.org, &lookup.donor_ref).await?;
     let org = lookup.org;
     let mut main = Html::new();
     main.raw("<h1>Your donations to <code>")

@@ -20,7 +20,6 @@ mod org;
 pub mod sankey;
 
 use axum::Router;
-use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -111,6 +110,13 @@ impl From<ReadError> for PageError {
                 retry_after_s: Some(limited.retry_after_s),
                 ..PageError::new(StatusCode::TOO_MANY_REQUESTS, limited.to_string())
             },
+            ReadError::Busy {
+                retry_after_s,
+                detail,
+            } => PageError {
+                retry_after_s: Some(retry_after_s),
+                ..PageError::new(StatusCode::SERVICE_UNAVAILABLE, detail)
+            },
             ReadError::Store(store) => store.into(),
         }
     }
@@ -151,10 +157,9 @@ impl IntoResponse for PageError {
 /// answered with an HTML page naming the parameter.
 pub type PageQuery = crate::input::Query<PageError>;
 
-/// A path parameter that did not decode (e.g. invalid UTF-8) names nothing that exists.
-fn path_error(rejection: PathRejection) -> PageError {
-    PageError::not_found(format!("no such page: {}", rejection.body_text()))
-}
+/// Path parameters of a page: parsed as the API's are, but a malformed one is answered
+/// with an HTML page naming it.
+pub type PagePath<T> = crate::input::PathParams<T, PageError>;
 
 /// `minor_units` of `currency` for people (see [`Currency::format`]); a stored code that
 /// somehow does not parse is shown as it is rather than failing the page.

@@ -1,13 +1,13 @@
 //! `/orgs/{org}`: one charity — who it is, its campaigns with their totals, and its
 //! signed reports with the result of checking each signature again.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 
 use super::html::Html;
-use super::{PageError, amount, layout, path_error};
+use super::{PageError, PagePath, amount, layout};
 use crate::app::AppState;
+use crate::input::{Id, PathParams};
 use crate::read::MAX_LIST_PAGE;
 use crate::read::campaigns::campaign_view;
 use crate::read::orgs::org_view;
@@ -15,9 +15,9 @@ use crate::read::reports::report_view;
 
 pub async fn org_page(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    PathParams(org, _): PagePath<Id>,
 ) -> Result<Response, PageError> {
-    let Path(org) = path.map_err(path_error)?;
+    let org = org.into_string();
     let seq = state.store.org_seq(&org).await?.ok_or_else(|| {
         PageError::not_found(format!("no charity with the id {org:?} is registered"))
     })?;
@@ -32,7 +32,7 @@ pub async fn org_page(
         .org_record_seqs(&org, "report", None, MAX_LIST_PAGE)
         .await?
     {
-        reports.push(report_view(&state.store, &state.log.origin, &org, seq, false).await?);
+        reports.push(report_view(&state.store, &state.log.origin, &org, seq, None).await?);
     }
 
     let mut main = Html::new();

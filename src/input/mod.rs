@@ -1,8 +1,15 @@
 //! Parsing what a request says outside its body, for the API and the explorer alike: the
-//! query string (unknown and repeated parameters refused, numbers in one canonical
-//! form). A fault is a [`BadInput`] naming the parameter; each side renders it its own
-//! way (problem+json for the API, an HTML page for the explorer), so the extractors are
-//! generic over the rejection type.
+//! path's parameters ([`path`]: ids as body ids are, numbers in one canonical form) and
+//! the query string (unknown and repeated parameters refused, ids and numbers parsed the
+//! same way). A fault is a [`BadInput`] naming the parameter; each side renders it its
+//! own way (problem+json for the API, an HTML page for the explorer), so the extractors
+//! are generic over the rejection type.
+
+pub mod client;
+pub mod path;
+
+pub use client::ClientAddr;
+pub use path::{FileName, Id, PathParams};
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -99,6 +106,18 @@ impl<E: From<BadInput>> Query<E> {
         self.params
             .get(name)
             .map(|v| parse_u64(name, v).map_err(E::from))
+            .transpose()
+    }
+
+    /// The parameter `name` as an id, if given.
+    ///
+    /// # Errors
+    /// When it is not an id (as body ids are).
+    pub fn id(&self, name: &str) -> Result<Option<Id>, E> {
+        use path::FromPathParam as _;
+        self.params
+            .get(name)
+            .map(|v| Id::from_param(name, v).map_err(E::from))
             .transpose()
     }
 

@@ -2,7 +2,6 @@
 //! trace, with receipts), and a donor's donations found by their own reference.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -12,6 +11,7 @@ use crate::app::AppState;
 use crate::ledger::allocation::{Span, held};
 use crate::ledger::donor::{check_reference, commitment};
 use crate::ledger::fields;
+use crate::limits::Client;
 use crate::store::{DonationView, Store, StoreError};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -171,7 +171,7 @@ pub async fn trace(
 /// echoes the reference.
 pub async fn donations_of_donor(
     state: &AppState,
-    client: IpAddr,
+    client: Client,
     org: &str,
     donor_ref: &str,
 ) -> Result<Vec<DonationRecordView>, ReadError> {

@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod disbursements;
 pub mod donations;
 pub mod entries;
+pub mod figures;
 pub mod orgs;
 pub mod reports;
 
@@ -36,6 +37,9 @@ pub enum ReadError {
     /// The reader asked too often.
     #[error(transparent)]
     Limited(#[from] RateLimited),
+    /// Too many costly reads run at once; retry after `retry_after_s` seconds.
+    #[error("{detail}")]
+    Busy { retry_after_s: u64, detail: String },
     /// The store failed: an outage, never the reader's fault.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -37,11 +37,17 @@ pub async fn org_view(store: &Store, id: String, seq: u64) -> Result<OrgView, Re
     })
 }
 
-/// The org `org`, or [`ReadError::NotFound`].
-pub async fn org(store: &Store, org: &str) -> Result<OrgView, ReadError> {
-    let seq = store
+/// The seq of org `org`'s registration, or [`ReadError::NotFound`]: what every read of
+/// an org's records checks first, so an unknown org is a 404, not an empty list.
+pub async fn known(store: &Store, org: &str) -> Result<u64, ReadError> {
+    store
         .org_seq(org)
         .await?
-        .ok_or_else(|| ReadError::NotFound(format!("org {org:?} is not registered")))?;
+        .ok_or_else(|| ReadError::NotFound(format!("org {org:?} is not registered")))
+}
+
+/// The org `org`, or [`ReadError::NotFound`].
+pub async fn org(store: &Store, org: &str) -> Result<OrgView, ReadError> {
+    let seq = known(store, org).await?;
     org_view(store, org.to_string(), seq).await
 }

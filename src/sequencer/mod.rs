@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 mod commit;
 mod finish;
@@ -165,6 +165,41 @@ pub(super) struct Answered {
 pub struct Sequencer {
     queue: mpsc::Sender<Job>,
     metrics: Arc<Metrics>,
+    health: WriterHealth,
+}
+
+/// Faults to inject into the writer, for tests of what the service does when its writer
+/// dies. `pennytrail serve` never sets any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// Panic when taking the batch with this number (the first batch is 1).
+    pub panic_at_batch: Option<u64>,
+}
+
+/// Whether the writer is still running. It stops unexpectedly only by panicking, or by
+/// ending its loop while requests could still queue; either way every later write
+/// would be refused, so readiness fails and the service stops (see `app::start`).
+#[derive(Clone)]
+pub struct WriterHealth(watch::Receiver<Option<Arc<str>>>);
+
+impl WriterHealth {
+    /// Why the writer stopped, if it did.
+    pub fn stopped(&self) -> Option<Arc<str>> {
+        self.0.borrow().clone()
+    }
+
+    /// Waits until the writer stops unexpectedly; never returns while it runs, nor when
+    /// it ends normally (at shutdown).
+    pub async fn until_stopped(mut self) -> Arc<str> {
+        loop {
+            if let Some(reason) = self.0.borrow_and_update().clone() {
+                return reason;
+            }
+            if self.0.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
 }
 
 impl Sequencer {
@@ -187,15 +222,32 @@ impl Sequencer {
             .record_append_stage(AppendStage::Resumed, answered.sent_at.elapsed());
         answered.result
     }
+
+    /// The writer's health, to watch without keeping the queue open.
+    pub fn health(&self) -> WriterHealth {
+        self.health.clone()
+    }
+
+    /// Why the writer stopped, if it did: known the moment its queue closes under this
+    /// handle, with the reason once the sequencer's supervisor has it.
+    pub fn stopped(&self) -> Option<Arc<str>> {
+        self.health.stopped().or_else(|| {
+            self.queue
+                .is_closed()
+                .then(|| Arc::from("the writer (sequencer) stopped"))
+        })
+    }
 }
 
 /// Starts the sequencer; it runs until every [`Sequencer`] handle is dropped and the
-/// queue is drained, then the returned task finishes.
+/// queue is drained, then the returned task finishes. If it stops before that, its
+/// [`WriterHealth`] says why.
 pub async fn start(
     store: Store,
     signer: Arc<NoteSigner>,
     signed_state: SignedState,
     metrics: Arc<Metrics>,
+    faults: Faults,
 ) -> Result<(Sequencer, tokio::task::JoinHandle<()>), StoreError> {
     let head = store.head().await?;
     metrics.set_log_size(head.size);
@@ -258,16 +310,31 @@ pub async fn start(
         finished,
         in_flight_keys: HashMap::new(),
         recent_ids,
+        faults,
+        batches: 0,
     };
     let sequencer = if task.store.may_share_writers() {
-        tokio::spawn(task.run(receiver))
+        let run = tokio::spawn(task.run(receiver));
+        tokio::spawn(async move { run.await.map_err(|e| format!("it failed: {e}")) })
     } else {
         run_on_own_thread(task, receiver)?
     };
+    let (stopped, health) = watch::channel(None);
+    // Only the handles keep the queue open: this one tells a loop that ended while they
+    // still could queue (a fault) from one that ended because they were all dropped.
+    let handles = queue.downgrade();
     let handle = tokio::spawn(async move {
         // The task owns the finisher's sender: when it ends, the finisher drains and ends.
-        if let Err(e) = sequencer.await {
-            tracing::error!(error = %e, "the sequencer failed");
+        let failure = match sequencer.await {
+            Ok(Ok(())) if handles.upgrade().is_none() => None,
+            Ok(Ok(())) => Some("its loop ended while requests could still queue".to_string()),
+            Ok(Err(reason)) => Some(reason),
+            Err(e) => Some(format!("it failed: {e}")),
+        };
+        if let Some(reason) = failure {
+            let reason = format!("the writer (sequencer) stopped: {reason}");
+            tracing::error!(error = %reason, "every write is now refused; readiness fails and the service stops so that a supervisor restarts it");
+            stopped.send_replace(Some(Arc::from(reason)));
         }
         let helpers = [
             ("finisher", Some(finisher)),
@@ -284,6 +351,7 @@ pub async fn start(
         Sequencer {
             queue,
             metrics: handle_metrics,
+            health: WriterHealth(health),
         },
         handle,
     ))
@@ -297,7 +365,7 @@ pub async fn start(
 fn run_on_own_thread(
     task: SequencerTask,
     receiver: mpsc::Receiver<Job>,
-) -> Result<tokio::task::JoinHandle<()>, StoreError> {
+) -> Result<tokio::task::JoinHandle<Result<(), String>>, StoreError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -314,8 +382,8 @@ fn run_on_own_thread(
         .map_err(|e| StoreError::Unavailable(format!("starting the sequencer's thread: {e}")))?;
     Ok(tokio::spawn(async move {
         // An error means the thread ended without finishing the run (it panicked).
-        if on_stop.await.is_err() {
-            tracing::error!("the sequencer's thread stopped before its queue was drained");
-        }
+        on_stop.await.map_err(|_| {
+            "its thread stopped before its queue was drained (it panicked)".to_string()
+        })
     }))
 }

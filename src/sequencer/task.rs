@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::commit::{BatchFailure, CommittedBatch, Sealed};
 use super::finish::Finished;
 use super::queue::{Pending, next_jobs};
-use super::{AppendError, Job, MAX_HEAD_RETRIES, MIN_PIPELINED_ENTRIES, Sequenced};
+use super::{AppendError, Faults, Job, MAX_HEAD_RETRIES, MIN_PIPELINED_ENTRIES, Sequenced};
 use crate::ledger::records::{Record, RecordKey};
 use crate::ledger::state::LedgerMemory;
 use crate::log::entry::ChainHead;
@@ -48,6 +48,9 @@ pub struct SequencerTask {
     /// add theirs there; pipelined batches write theirs to `record_ids`. Read again
     /// whenever the caches are.
     pub(super) recent_ids: Option<RecentIds>,
+    /// Faults to inject (tests only), and the batches taken so far.
+    pub(super) faults: Faults,
+    pub(super) batches: u64,
 }
 
 /// A batch being written and committed on the writer connection while the sequencer
@@ -97,6 +100,10 @@ impl SequencerTask {
                 Next::Jobs(None) => break,
                 Next::Jobs(Some(pending)) => pending,
             };
+            self.batches += 1;
+            if self.faults.panic_at_batch == Some(self.batches) {
+                panic!("a fault injected into batch {}", self.batches);
+            }
             let entries: usize = pending.iter().map(|p| p.job.items.len()).sum();
             if pipelined && self.cache_valid && entries >= MIN_PIPELINED_ENTRIES {
                 let started = std::time::Instant::now();

@@ -186,14 +186,22 @@ impl TestApp {
     /// Starts a fresh service whose log is signed with the key file `log_key` (e.g. a copy
     /// of another app's `log.key`, to make a second log under the same key and origin: a fork).
     pub async fn start_with_key(backend: Backend, log_key: Option<PathBuf>) -> Option<TestApp> {
+        TestApp::start_configured(backend, |config| config.log_key = log_key).await
+    }
+
+    /// Starts a fresh service with its configuration changed by `configure` first.
+    pub async fn start_configured(
+        backend: Backend,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> Option<TestApp> {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let db = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(PgDatabase::create().await?),
         };
-        let running = start(config(data_dir.path(), db.as_ref(), log_key))
-            .await
-            .expect("service starts");
+        let mut config = config(data_dir.path(), db.as_ref(), None);
+        configure(&mut config);
+        let running = start(config).await.expect("service starts");
         let operator_token = std::fs::read_to_string(data_dir.path().join("operator.token"))
             .expect("operator token written")
             .trim()
@@ -213,6 +221,12 @@ impl TestApp {
 
     pub fn store_config(&self) -> StoreConfig {
         config(self.data_dir.path(), self.db.as_ref(), None).store
+    }
+
+    /// Waits until the service stops on its own, as `pennytrail serve` does; its result is
+    /// what the command exits with (an error: status 1).
+    pub async fn until_stopped(&mut self) -> anyhow::Result<()> {
+        self.running.take().expect("running").wait().await
     }
 
     /// Stops the service (gracefully), keeping its data.
@@ -315,6 +329,9 @@ fn config(data_dir: &Path, db: Option<&PgDatabase>, log_key: Option<PathBuf>) ->
         donor_secret: None,
         org_writes_per_second: pennytrail::limits::DEFAULT_ORG_WRITES_PER_SECOND,
         request_timeout: pennytrail::api::DEFAULT_REQUEST_TIMEOUT,
+        writer_loss_drain: pennytrail::app::WRITER_LOSS_DRAIN,
+        faults: Default::default(),
+        trusted_proxies: Vec::new(),
     }
 }
 

@@ -528,7 +528,7 @@ pub fn campaign_row<S: RowSink>(
             Cell::Int(t.fees.minor_units()),
             Cell::Int(t.net.minor_units()),
             Cell::Int(t.disbursed.minor_units()),
-            Cell::Int(t.held().minor_units()),
+            Cell::Int(t.held()),
             Cell::Int(t.donations as i64),
             Cell::Int(t.disbursements as i64),
             Cell::Int(c.seq as i64),

@@ -428,16 +428,32 @@ impl Report {
 
     /// The exact bytes the org signs: domain, origin, then the canonical JSON of the
     /// unsigned body with `org` added.
-    pub fn message(origin: &str, org: &str, unsigned_body: &Map<String, Value>) -> Vec<u8> {
+    ///
+    /// # Errors
+    /// When the body is no canonical JSON an entry could hold (larger than an entry may
+    /// be, or a number past 2^53).
+    pub fn message(
+        origin: &str,
+        org: &str,
+        unsigned_body: &Map<String, Value>,
+    ) -> Result<Vec<u8>, canonical::CanonicalError> {
         let mut body = unsigned_body.clone();
         body.insert("org".into(), org.into());
         let mut message = format!("{REPORT_DOMAIN}\n{origin}\n").into_bytes();
-        message.extend(canonical::encode(&body).expect("report bodies are canonical JSON"));
+        message.extend(canonical::encode(&body)?);
         message.push(b'\n');
-        message
+        Ok(message)
     }
 
-    pub fn signed_message(&self, origin: &str, org: &str) -> Vec<u8> {
+    /// [`Report::message`] of this report.
+    ///
+    /// # Errors
+    /// As [`Report::message`].
+    pub fn signed_message(
+        &self,
+        origin: &str,
+        org: &str,
+    ) -> Result<Vec<u8>, canonical::CanonicalError> {
         Report::message(origin, org, &self.unsigned())
     }
 
@@ -581,7 +597,7 @@ mod tests {
             beneficiary_kinds: vec![],
         };
         let body = Report::unsigned_body("r1", 0, 12, &figures, None);
-        let message = String::from_utf8(Report::message("o/log", "org-1", &body)).unwrap();
+        let message = String::from_utf8(Report::message("o/log", "org-1", &body).unwrap()).unwrap();
         assert_eq!(
             message,
             "pennytrail/report/v1\no/log\n{\"beneficiary_kinds\":[],\"campaigns\":[{\"campaign\":\"meals\",\"currency\":\"EUR\",\"disbursed\":5,\"fees\":1,\"held\":4,\"net\":9,\"received\":10}],\"from_size\":0,\"org\":\"org-1\",\"report\":\"r1\",\"to_size\":12}\n"

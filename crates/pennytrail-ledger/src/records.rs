@@ -324,10 +324,21 @@ impl Donation {
         })
     }
 
-    pub fn net(&self) -> Amount {
-        self.amount
-            .checked_sub(self.fee)
-            .expect("fee <= amount is checked on parse")
+    /// `amount` - `fee`.
+    ///
+    /// # Errors
+    /// A fee above the amount (which [`Donation::parse`] refuses, but a donation can be
+    /// built without it), naming `fee`.
+    pub fn net(&self) -> Result<Amount, FieldError> {
+        self.amount.checked_sub(self.fee).ok_or_else(|| {
+            FieldError::new(
+                "fee",
+                format!(
+                    "fee ({}) must not exceed amount ({})",
+                    self.fee, self.amount
+                ),
+            )
+        })
     }
 }
 
@@ -677,7 +688,9 @@ impl Record {
                     |_| unreachable!("entries carry commitments, never references"),
                 )?;
                 let derived = Derived::Donation {
-                    currency: donation.currency.expect("read from the entry"),
+                    currency: donation
+                        .currency
+                        .ok_or_else(|| FieldError::new("currency", "missing"))?,
                     net: Amount::non_negative("net", reader.int("net")?)?,
                     received_before: Amount::non_negative(
                         "received_before",

@@ -49,11 +49,11 @@ pub struct CampaignTotals {
 }
 
 impl CampaignTotals {
-    /// Net received and not yet disbursed.
-    pub fn held(&self) -> Amount {
-        self.net
-            .checked_sub(self.disbursed)
-            .expect("a campaign never disburses more than its net")
+    /// Net received and not yet disbursed, in minor units. The rules keep it at zero or
+    /// more; totals read from a damaged store could make it negative, and it then says so
+    /// rather than failing.
+    pub fn held(&self) -> i64 {
+        self.net.minor_units() - self.disbursed.minor_units()
     }
 }
 
@@ -356,7 +356,9 @@ fn apply_rules<S: LedgerState>(
                     ),
                 ));
             }
-            let net = d.net();
+            let net = d
+                .net()
+                .map_err(|e| violation("invalid-fee", e.field.clone(), e.to_string()))?;
             let received_before = campaign.net;
             campaign.received = add(campaign.received, d.amount, "amount")?;
             campaign.fees = add(campaign.fees, d.fee, "fee")?;
@@ -392,7 +394,7 @@ fn apply_rules<S: LedgerState>(
                 ));
             };
             let available = campaign.held();
-            if x.amount > available {
+            if x.amount.minor_units() > available {
                 return Err(violation(
                     "overspend",
                     "amount",
@@ -477,7 +479,14 @@ fn apply_rules<S: LedgerState>(
                     ),
                 ));
             }
-            if !signature_valid(&key, &r.signed_message(state.origin(), org), &r.signature) {
+            let message = r.signed_message(state.origin(), org).map_err(|e| {
+                violation(
+                    "bad-signature",
+                    "signature",
+                    format!("the report's signed message cannot be built: {e}"),
+                )
+            })?;
+            if !signature_valid(&key, &message, &r.signature) {
                 return Err(violation(
                     "bad-signature",
                     "signature",
@@ -621,4 +630,87 @@ fn rotate_key<S: LedgerState>(
         },
     );
     Ok(Derived::Nothing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attestations::{Report, ReportFigures};
+    use crate::money::Currency;
+    use crate::org::{OrgRegistration, OrgRegistrationInput};
+    use crate::records::{Campaign, CampaignInput, Donation};
+    use crate::state::LedgerMemory;
+
+    fn eur() -> Currency {
+        Currency::parse("currency", "EUR").unwrap()
+    }
+
+    /// What stored or client data can reach is an error, never a panic: totals that
+    /// disbursed more than their net (a damaged store), a donation built with a fee above
+    /// its amount, a report whose signed message no entry could hold.
+    #[test]
+    fn bad_data_is_refused_not_panicked_on() {
+        let totals = CampaignTotals {
+            currency: eur(),
+            seq: 0,
+            received: Amount::non_negative("x", 10).unwrap(),
+            fees: Amount::ZERO,
+            net: Amount::non_negative("x", 10).unwrap(),
+            disbursed: Amount::non_negative("x", 25).unwrap(),
+            donations: 1,
+            disbursements: 1,
+        };
+        assert_eq!(totals.held(), -15);
+
+        let donation = Donation {
+            id: "d".into(),
+            campaign: "c".into(),
+            amount: Amount::non_negative("amount", 5).unwrap(),
+            fee: Amount::non_negative("fee", 6).unwrap(),
+            currency: None,
+            channel: "card".into(),
+            donor_commitment: None,
+            occurred_at: None,
+        };
+        assert_eq!(donation.net().unwrap_err().field, "fee");
+        let mut state = LedgerMemory::new("test.example/log");
+        let org = OrgRegistration::parse(OrgRegistrationInput {
+            id: "o".into(),
+            name: "O".into(),
+            country: "DE".into(),
+            charity_number: None,
+            public_key: None,
+        })
+        .unwrap();
+        apply(&mut state, "o", 0, &Record::Org(org)).unwrap();
+        let campaign = Campaign::parse(CampaignInput {
+            id: "c".into(),
+            title: "T".into(),
+            purpose: "P".into(),
+            currency: "EUR".into(),
+            beneficiaries: vec![],
+        })
+        .unwrap();
+        apply(&mut state, "o", 1, &Record::Campaign(campaign)).unwrap();
+        let refused = apply(&mut state, "o", 2, &Record::Donation(donation)).unwrap_err();
+        assert_eq!(
+            (refused.rule, refused.field.as_str()),
+            ("invalid-fee", "fee")
+        );
+
+        let report = Report {
+            id: "r".into(),
+            from_size: 0,
+            to_size: 0,
+            figures: ReportFigures::default(),
+            document_sha256: None,
+            signature: String::new(),
+        };
+        let huge_origin = "o".repeat(20_000);
+        assert!(
+            report
+                .signed_message(&huge_origin, &"x".repeat(20_000))
+                .is_err()
+        );
+    }
 }
