@@ -19,7 +19,8 @@ use pennytrail::log::merkle::Frontier;
 use pennytrail::log::note::{NoteSigner, NoteVerifier};
 use pennytrail::log::time::UnixMillis;
 use pennytrail_bundle::csv_out::{Cell, CsvOut};
-use pennytrail_bundle::derive::{CSV_FILES, Deriver};
+use pennytrail_bundle::derive::Deriver;
+use pennytrail_bundle::tables::TABLES;
 use pennytrail_bundle::verify::{VerifyError, VerifyReport, verify_bundle};
 use pennytrail_bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, package};
 use serde_json::{Value, json};
@@ -209,7 +210,7 @@ async fn seeded_bundle() -> (TestApp, tempfile::TempDir, PathBuf) {
 async fn an_exported_bundle_verifies_and_min_size_refuses_a_bigger_claim() {
     let (app, _tmp, dir) = seeded_bundle().await;
     let bundle = read_bundle(&dir);
-    let mut names: Vec<&str> = CSV_FILES.iter().map(|(n, _)| *n).collect();
+    let mut names: Vec<&str> = TABLES.iter().map(|t| t.file).collect();
     names.extend([CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE]);
     names.sort_unstable();
     assert_eq!(
@@ -902,7 +903,7 @@ impl SynthLog {
         fs::create_dir_all(dir).unwrap();
         let verifier_key = signer.verifier().to_text();
         let origin = signer.verifier().name();
-        let mut out = CsvOut::new(Vec::new(), CSV_FILES[0].1).unwrap();
+        let mut out = CsvOut::new(Vec::new(), &TABLES[0]).unwrap();
         for bytes in &self.entries {
             let e = parse(bytes).unwrap();
             let (time, leaf, prev) = (e.time.format(), leaf_hash(bytes).to_hex(), e.prev.to_hex());

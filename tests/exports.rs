@@ -18,7 +18,7 @@ use pennytrail::export::export_store;
 use pennytrail::export::select::{CAMPAIGN_FILES, STREAM_PAGE, SelectError, Selection, stream_csv};
 use pennytrail::store::Store;
 use pennytrail_bundle::derive::Deriver;
-use pennytrail_bundle::rows::CSV_FILES;
+use pennytrail_bundle::tables::{TABLES, table};
 use pennytrail_bundle::verify::verify_bundle;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -306,7 +306,7 @@ fn data_rows(bytes: &[u8]) -> Vec<Vec<String>> {
 }
 
 fn header_line(file: &str) -> Vec<u8> {
-    let (_, names) = CSV_FILES.iter().find(|(n, _)| *n == file).unwrap();
+    let names = table(file).unwrap().header();
     format!("{}\n", names.join(",")).into_bytes()
 }
 
@@ -316,7 +316,7 @@ async fn unfiltered_exports_equal_the_bundle(mut app: TestApp) {
     seed(&app).await;
     let size = app.log_size().await;
     let mut streamed = BTreeMap::new();
-    for (file, _) in CSV_FILES {
+    for file in TABLES.iter().map(|t| t.file) {
         let (status, headers, body) = get_raw(&app, &format!("/v1/exports/{file}")).await;
         assert_eq!(status, 200, "{file}: {}", String::from_utf8_lossy(&body));
         assert_eq!(header(&headers, "content-type"), "text/csv; charset=utf-8");
@@ -331,7 +331,7 @@ async fn unfiltered_exports_equal_the_bundle(mut app: TestApp) {
         .await
         .unwrap();
     assert_eq!(summary.entries, size, "the bundle is at the header's size");
-    for (file, _) in CSV_FILES {
+    for file in TABLES.iter().map(|t| t.file) {
         let bundled = std::fs::read(dir.join(file)).unwrap();
         assert!(
             bundled.len() > header_line(file).len(),
@@ -380,7 +380,7 @@ struct OracleFile {
 
 /// Where `name` is in the header of `file`.
 fn column(file: &str, name: &str) -> Option<usize> {
-    let (_, names) = CSV_FILES.iter().find(|(n, _)| *n == file).unwrap();
+    let names = table(file).unwrap().header();
     names.iter().position(|n| *n == name)
 }
 
@@ -620,7 +620,7 @@ async fn streams_equal_the_filtered_derivation(mut app: TestApp) {
             .map(|r| cells(&r.line))
             .collect()
     };
-    for (file, _) in CSV_FILES {
+    for file in TABLES.iter().map(|t| t.file) {
         assert!(rows(size, file).len() > 1, "{file}");
     }
     let meals = |to: u64| {
@@ -644,7 +644,7 @@ async fn streams_equal_the_filtered_derivation(mut app: TestApp) {
     let mut jobs = JoinSet::new();
     let mut nonempty = 0;
     for s in &slices {
-        for (file, _) in CSV_FILES {
+        for file in TABLES.iter().map(|t| t.file) {
             if s.campaign.is_some() && !CAMPAIGN_FILES.contains(&file) {
                 continue;
             }

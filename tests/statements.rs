@@ -36,7 +36,8 @@ use pennytrail::log::merkle::Frontier;
 use pennytrail::log::note::{NoteSigner, NoteVerifier};
 use pennytrail::log::time::UnixMillis;
 use pennytrail_bundle::csv_out::{Cell, CsvOut};
-use pennytrail_bundle::derive::{CSV_FILES, Deriver};
+use pennytrail_bundle::derive::Deriver;
+use pennytrail_bundle::tables::TABLES;
 use pennytrail_bundle::verify::{VerifyError, VerifyReport, verify_bundle};
 use pennytrail_bundle::{CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, package};
 use serde_json::{Map, Value, json};
@@ -1983,7 +1984,7 @@ impl SynthLog {
         fs::create_dir_all(dir).unwrap();
         let verifier_key = signer.verifier().to_text();
         let origin = signer.verifier().name();
-        let mut out = CsvOut::new(Vec::new(), CSV_FILES[0].1).unwrap();
+        let mut out = CsvOut::new(Vec::new(), &TABLES[0]).unwrap();
         let mut prev = Hash::ZERO;
         for bytes in &self.entries {
             let e = parse(bytes).unwrap();

@@ -88,13 +88,13 @@ impl ApiError {
 
     /// 422 `rule-violation`: the record breaks the money or log rule `rule` at `field`.
     pub fn rule_violation(
-        rule: &'static str,
+        rule: crate::ledger::Rule,
         field: impl Into<String>,
         detail: impl Into<String>,
     ) -> ApiError {
         let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule-violation", detail)
             .with_field(field);
-        error.rule = Some(rule);
+        error.rule = Some(rule.as_str());
         error
     }
 

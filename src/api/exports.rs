@@ -23,7 +23,7 @@ use crate::export::{ARCHIVE_NAME, export_store};
 use crate::input::{FileName, Id, PathParams};
 use crate::store::Store;
 use pennytrail_bundle::default_name;
-use pennytrail_bundle::rows::CSV_FILES;
+use pennytrail_bundle::tables::{TABLES, table};
 
 /// Exports (streams and archive builds) running at once; more are answered 503 with
 /// `Retry-After`, so downloads cannot starve the log of database connections.
@@ -130,8 +130,8 @@ pub async fn get_export(
         }
         return archive(state).await;
     }
-    let Some(&(file, _)) = CSV_FILES.iter().find(|(name, _)| *name == file) else {
-        let names: Vec<&str> = CSV_FILES.iter().map(|(name, _)| *name).collect();
+    let Some(file) = table(file).map(|t| t.file) else {
+        let names: Vec<&str> = TABLES.iter().map(|t| t.file).collect();
         return Err(ApiError::not_found(format!(
             "no export is called {file:?}; there are {} and {ARCHIVE_NAME}",
             names.join(", ")

@@ -20,7 +20,7 @@ use super::write::{WriteResponse, append_one};
 use crate::app::AppState;
 use crate::input::{ClientAddr, Id, PathParams};
 use crate::ledger::attestations::{Acknowledgement, KeyRotation, Report};
-use crate::ledger::records::{Record, RecordKey};
+use crate::ledger::records::{Record, RecordKey, Scope};
 use crate::read::figures::{CampaignFigures, KindFigures, figure_lists};
 use crate::read::reports::{ReportView, report_view};
 use crate::store::Store;
@@ -181,7 +181,7 @@ pub async fn publish_report(
         .is_none()
     {
         return Err(ApiError::rule_violation(
-            "no-org-key",
+            crate::ledger::Rule::NoOrgKey,
             "signature",
             format!("org {org:?} has no key: the operator registers one with the org"),
         ));
@@ -204,13 +204,10 @@ pub async fn publish_report(
             .figures
             .figures(&state.store, &org, report.from_size, report.to_size)
             .await?;
-        if let Some((field, said, implied)) = report.figures.first_difference(&actual) {
-            let detail = format!(
-                "{field}: the report says {said} but the log over [{}, {}) implies {implied}",
-                report.from_size, report.to_size
-            );
-            return Err(ApiError::rule_violation("report-figure", field, detail));
-        }
+        report.check_figures(&actual).map_err(|v| {
+            let detail = format!("{}: {}", v.field, v.message);
+            ApiError::rule_violation(v.rule, v.field, detail)
+        })?;
     }
     append_one(&state, &org, Record::Report(report)).await
 }
@@ -254,7 +251,7 @@ pub async fn list_reports(
     crate::read::orgs::known(&state.store, &org).await?;
     let seqs = state
         .store
-        .org_record_seqs(&org, "report", page.after, page.limit)
+        .org_record_seqs(&org, Scope::Report, page.after, page.limit)
         .await?;
     let next = page.next(&seqs, |s| *s);
     let mut reports = Vec::with_capacity(seqs.len());
@@ -293,7 +290,7 @@ pub async fn get_report(
 ) -> Result<Json<ReportView>, ApiError> {
     let key = RecordKey {
         org: org.to_string(),
-        scope: "report",
+        scope: Scope::Report,
         id: id.to_string(),
     };
     let seq = state.store.record_seq(&key).await?.ok_or_else(|| {

@@ -8,23 +8,7 @@ use super::html::Html;
 use super::{PageError, PageQuery, layout};
 use crate::app::AppState;
 use crate::export::ARCHIVE_NAME;
-use pennytrail_bundle::rows::CSV_FILES;
-
-/// What each bundle CSV holds, for people choosing one.
-fn describe(file: &str) -> &'static str {
-    match file {
-        "entries.csv" => "every entry, with its exact bytes and hashes",
-        "orgs.csv" => "the charities",
-        "beneficiaries.csv" => "the beneficiaries the charities registered",
-        "campaigns.csv" => "campaigns with their totals",
-        "stated_beneficiaries.csv" => "who each campaign may pay, stated in advance",
-        "donations.csv" => "donations",
-        "disbursements.csv" => "payouts",
-        "flows.csv" => "which donation funded which payout, and by how much",
-        "corrections.csv" => "corrections of non-money fields",
-        _ => "records of the log",
-    }
-}
+use pennytrail_bundle::tables::TABLES;
 
 pub async fn downloads_page(
     State(state): State<AppState>,
@@ -88,7 +72,8 @@ pub async fn downloads_page(
         }
     }
     main.raw("<ul class=\"downloads\" id=\"csv-list\">\n");
-    for (file, _) in CSV_FILES.iter() {
+    for table in &TABLES {
+        let file = table.file;
         main.raw("<li><a href=\"/v1/exports/").text(file);
         if let Some(org) = &org {
             main.raw("?org=").segment(org);
@@ -96,7 +81,7 @@ pub async fn downloads_page(
         main.raw("\" download>")
             .text(file)
             .raw("</a> — ")
-            .raw(describe(file))
+            .text(table.about)
             .raw("</li>\n");
     }
     main.raw("</ul>\n</section>\n");

@@ -12,6 +12,7 @@ use crate::read::MAX_LIST_PAGE;
 use crate::read::campaigns::campaign_view;
 use crate::read::orgs::org_view;
 use crate::read::reports::report_view;
+use crate::ledger::records::Scope;
 
 pub async fn org_page(
     State(state): State<AppState>,
@@ -29,7 +30,7 @@ pub async fn org_page(
     let mut reports = Vec::new();
     for seq in state
         .store
-        .org_record_seqs(&org, "report", None, MAX_LIST_PAGE)
+        .org_record_seqs(&org, Scope::Report, None, MAX_LIST_PAGE)
         .await?
     {
         reports.push(report_view(&state.store, &state.log.origin, &org, seq, None).await?);

@@ -19,7 +19,8 @@ use crate::log::hash::{Hash, leaf_hash};
 use crate::log::merkle::stored_hash_index;
 use crate::store::{Store, StoreError};
 use pennytrail_bundle::csv_out::{Cell, CsvOut};
-use pennytrail_bundle::rows::{self, CSV_FILES, CampaignLine, Flow, RowSink};
+use pennytrail_bundle::rows::{self, CampaignLine, Flow, RowSink};
+use pennytrail_bundle::tables::table;
 
 /// Entries (or allocation rows) read from the store per query.
 pub const STREAM_PAGE: u64 = 1000;
@@ -103,14 +104,10 @@ where
     F: FnMut(Vec<u8>) -> Fut,
     Fut: Future<Output = bool>,
 {
-    let header = CSV_FILES
-        .iter()
-        .find(|(name, _)| *name == selection.file)
-        .map(|(_, header)| *header)
-        .expect("the caller checked the file name");
+    let table = table(selection.file).expect("the caller checked the file name");
     let mut sink = OneFile {
         file: selection.file,
-        out: CsvOut::new(Vec::new(), header).map_err(|e| corrupt(0, e))?,
+        out: CsvOut::new(Vec::new(), table).map_err(|e| corrupt(0, e))?,
     };
     let mut streamer = Streamer {
         store,

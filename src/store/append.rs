@@ -18,7 +18,7 @@ use super::{
     LogMeta, Store, StoreError, StoreResult, StoredCheckpoint, order_hashes, to_hash, to_i64,
     to_u64,
 };
-use crate::ledger::records::RecordKey;
+use crate::ledger::records::{RecordKey, Scope};
 use crate::log::entry::ChainHead;
 use crate::log::hash::Hash;
 use crate::log::time::UnixMillis;
@@ -44,7 +44,7 @@ async fn sqlite_record_seqs(
     }
     let wanted: Vec<(&str, &str, &str)> = keys
         .iter()
-        .map(|k| (k.org.as_str(), k.scope, k.id.as_str()))
+        .map(|k| (k.org.as_str(), k.scope.as_str(), k.id.as_str()))
         .collect();
     let wanted = serde_json::to_string(&wanted)
         .map_err(|e| StoreError::Corrupt(format!("id lookup: {e}")))?;
@@ -79,7 +79,7 @@ async fn postgres_record_seqs(
             list.push("(");
             list.push_bind_unseparated(&key.org);
             list.push_unseparated(", ");
-            list.push_bind_unseparated(key.scope);
+            list.push_bind_unseparated(key.scope.as_str());
             list.push_unseparated(", ");
             list.push_bind_unseparated(&key.id);
             list.push_unseparated(")");
@@ -297,7 +297,7 @@ impl AppendTx {
         };
         let wanted: HashMap<(&str, &str, &str), &RecordKey> = keys
             .iter()
-            .map(|k| ((k.org.as_str(), k.scope, k.id.as_str()), *k))
+            .map(|k| ((k.org.as_str(), k.scope.as_str(), k.id.as_str()), *k))
             .collect();
         let mut found = HashMap::with_capacity(rows.len());
         for (org, scope, id, seq) in &rows {
@@ -317,8 +317,8 @@ impl AppendTx {
         now: UnixMillis,
     ) -> StoreResult<bool> {
         let registered = on_tx!(self, conn => sqlx::query(
-            "SELECT 1 FROM record_ids WHERE org = $1 AND scope = 'org' AND id = $1"
-        ).bind(org).fetch_optional(conn).await?.is_some());
+            "SELECT 1 FROM record_ids WHERE org = $1 AND scope = $2 AND id = $1"
+        ).bind(org).bind(Scope::Org.as_str()).fetch_optional(conn).await?.is_some());
         if !registered {
             return Ok(false);
         }

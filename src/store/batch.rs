@@ -265,7 +265,7 @@ macro_rules! push_statements {
                 padded_values!($q, pad, chunk.len(), 4, {
                     $q.push_values(chunk, |mut row, (key, seq)| {
                         row.push_bind(&key.org)
-                            .push_bind(key.scope)
+                            .push_bind(key.scope.as_str())
                             .push_bind(&key.id)
                             .push_bind(to_i64(*seq));
                     });
@@ -542,6 +542,7 @@ fn rest_script(rows: &BatchRows<'_>, began: bool) -> (QueryBuilder<Sqlite>, bool
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::records::Scope;
 
     /// The rows of a batch of `n` donations (contents do not matter to the script's text),
     /// their ids waiting in `recent_ids` as on SQLite.
@@ -568,7 +569,7 @@ mod tests {
                 .map(|seq| {
                     let key = RecordKey {
                         org: "org".into(),
-                        scope: "donation",
+                        scope: Scope::Donation,
                         id: format!("d-{seq}"),
                     };
                     (key, seq)

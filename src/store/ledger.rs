@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::append::{AppendTx, on_tx};
 use super::{StoreError, StoreResult, to_u64};
 use crate::ledger::money::{Amount, Currency};
-use crate::ledger::records::BeneficiaryKind;
+use crate::ledger::records::{BeneficiaryKind, Scope};
 use crate::ledger::rules::{
     CampaignTotals, DisbursementFacts, EntrySummary, OrgKeyState, StateKey, StatedTotals,
 };
@@ -77,8 +77,8 @@ impl AppendTx {
             let value = match key {
                 StateKey::Org(org) => {
                     let seq: Option<i64> = on_tx!(self, c => sqlx::query(
-                        "SELECT seq FROM record_ids WHERE org = $1 AND scope = 'org' AND id = $1"
-                    ).bind(org).fetch_optional(c).await?.map(|r| r.get(0)));
+                        "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $1"
+                    ).bind(org).bind(Scope::Org.as_str()).fetch_optional(c).await?.map(|r| r.get(0)));
                     StateValue::Org(seq.map(|s| to_u64(s, "seq")).transpose()?)
                 }
                 StateKey::Beneficiary(org, id) => {
@@ -149,12 +149,13 @@ impl AppendTx {
                     // The latest entry that set the org's key (its registration or a
                     // rotation), and its registration.
                     let latest: Option<i64> = on_tx!(self, c => sqlx::query(
-                        "SELECT seq FROM record_ids WHERE org = $1 AND scope IN ('org', 'org-key') \
+                        "SELECT seq FROM record_ids WHERE org = $1 AND scope IN ($2, $3) \
                          ORDER BY seq DESC LIMIT 1"
-                    ).bind(org).fetch_optional(c).await?.map(|r| r.get(0)));
+                    ).bind(org).bind(Scope::Org.as_str()).bind(Scope::OrgKey.as_str())
+                        .fetch_optional(c).await?.map(|r| r.get(0)));
                     let registration: Option<i64> = on_tx!(self, c => sqlx::query(
-                        "SELECT seq FROM record_ids WHERE org = $1 AND scope = 'org' AND id = $1"
-                    ).bind(org).fetch_optional(c).await?.map(|r| r.get(0)));
+                        "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $1"
+                    ).bind(org).bind(Scope::Org.as_str()).fetch_optional(c).await?.map(|r| r.get(0)));
                     match (latest, registration) {
                         (Some(latest), Some(registration)) => {
                             let seq = to_u64(latest, "seq")?;

@@ -418,7 +418,7 @@ impl Store {
             "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND id = $3".to_string()
         };
         let seq: Option<i64> = dispatch!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&key.org).bind(key.scope).bind(&key.id)
+            .bind(&key.org).bind(key.scope.as_str()).bind(&key.id)
             .fetch_optional(pool).await?.and_then(|r| r.get::<Option<i64>, _>(0)));
         seq.map(|s| to_u64(s, "record seq")).transpose()
     }

@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreResult, dispatch, recent_ids, to_hash, to_i64, to_u64};
-use crate::ledger::records::DONATION_SCOPE;
+use crate::ledger::records::Scope;
 use crate::log::hash::Hash;
 
 /// A campaign's totals row.
@@ -123,7 +123,7 @@ impl Store {
     pub async fn org_seq(&self, org: &str) -> StoreResult<Option<u64>> {
         self.record_seq(&crate::ledger::records::RecordKey {
             org: org.to_string(),
-            scope: "org",
+            scope: Scope::Org,
             id: org.to_string(),
         })
         .await
@@ -136,8 +136,8 @@ impl Store {
         limit: u64,
     ) -> StoreResult<Vec<(String, u64)>> {
         dispatch!(self, pool => sqlx::query(
-            "SELECT id, seq FROM record_ids WHERE scope = 'org' AND seq > $1 ORDER BY seq LIMIT $2"
-        ).bind(after_seq.map(to_i64).unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?
+            "SELECT id, seq FROM record_ids WHERE scope = $3 AND seq > $1 ORDER BY seq LIMIT $2"
+        ).bind(after_seq.map(to_i64).unwrap_or(-1)).bind(to_i64(limit)).bind(Scope::Org.as_str()).fetch_all(pool).await?
             .into_iter().map(|r| Ok((r.try_get(0)?, to_u64(r.try_get(1)?, "seq")?))).collect())
     }
 
@@ -232,7 +232,7 @@ impl Store {
                 "SELECT {DONATION_COLUMNS} FROM donations WHERE org = $1 AND seq = {}",
                 recent_ids::SEQ_BY_ID
             );
-            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(DONATION_SCOPE).bind(id)
+            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(Scope::Donation.as_str()).bind(id)
                 .fetch_optional(pool).await? {
                 Some(r) => Ok(Some(donation_row!(r))),
                 None => Ok(None),
@@ -415,9 +415,9 @@ impl Store {
     /// rotation before it) and the seq of the entry that set it.
     pub async fn org_key_at(&self, org: &str, before: u64) -> StoreResult<Option<(String, u64)>> {
         let seq: Option<i64> = dispatch!(self, pool => sqlx::query(
-            "SELECT seq FROM record_ids WHERE org = $1 AND scope IN ('org', 'org-key') AND seq < $2 \
+            "SELECT seq FROM record_ids WHERE org = $1 AND scope IN ($3, $4) AND seq < $2 \
              ORDER BY seq DESC LIMIT 1"
-        ).bind(org).bind(to_i64(before)).fetch_optional(pool).await?.map(|r| r.get(0)));
+        ).bind(org).bind(to_i64(before)).bind(Scope::Org.as_str()).bind(Scope::OrgKey.as_str()).fetch_optional(pool).await?.map(|r| r.get(0)));
         let Some(seq) = seq else { return Ok(None) };
         let seq = to_u64(seq, "seq")?;
         let bytes = self
@@ -433,13 +433,13 @@ impl Store {
     pub async fn org_record_seqs(
         &self,
         org: &str,
-        scope: &str,
+        scope: Scope,
         after: Option<u64>,
         limit: u64,
     ) -> StoreResult<Vec<u64>> {
         dispatch!(self, pool => sqlx::query(
             "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 AND seq > $3 ORDER BY seq LIMIT $4"
-        ).bind(org).bind(scope).bind(after.map(to_i64).unwrap_or(-1)).bind(to_i64(limit))
+        ).bind(org).bind(scope.as_str()).bind(after.map(to_i64).unwrap_or(-1)).bind(to_i64(limit))
             .fetch_all(pool).await?.into_iter()
             .map(|r| to_u64(r.try_get(0)?, "seq")).collect())
     }

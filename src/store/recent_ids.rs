@@ -29,7 +29,7 @@ use sqlx::Row;
 
 use super::append::{AppendTx, on_tx};
 use super::{StoreError, StoreResult, to_u64};
-use crate::ledger::records::{DONATION_SCOPE, RecordKey};
+use crate::ledger::records::{RecordKey, Scope};
 
 /// Most ids waiting in `recent_ids`: a batch that would reach this many moves them all
 /// into `record_ids`. A read of a donation by an id not in `record_ids` scans the table
@@ -41,7 +41,7 @@ pub const MAX_RECENT_IDS: usize = 1024;
 
 /// Whether an id of this kind waits in `recent_ids` (where ids wait at all): donations'.
 pub fn waits(key: &RecordKey) -> bool {
-    key.scope == DONATION_SCOPE
+    key.scope == Scope::Donation
 }
 
 /// A waiting donation id's seq, by org (`$1`), scope (`$2`) and id (`$3`), from either
@@ -116,14 +116,14 @@ impl AppendTx {
         }
         let mut seqs = HashMap::with_capacity(rows.len());
         for (org, scope, id, seq) in rows {
-            if scope != DONATION_SCOPE {
+            if scope != Scope::Donation.as_str() {
                 return Err(StoreError::Corrupt(format!(
                     "recent_ids holds an id of scope {scope:?}; only donations' wait there"
                 )));
             }
             let key = RecordKey {
                 org,
-                scope: DONATION_SCOPE,
+                scope: Scope::Donation,
                 id,
             };
             seqs.insert(key, to_u64(seq, "recent id seq")?);
@@ -145,7 +145,7 @@ mod tests {
     fn key(id: &str) -> RecordKey {
         RecordKey {
             org: "o".into(),
-            scope: DONATION_SCOPE,
+            scope: Scope::Donation,
             id: id.into(),
         }
     }
@@ -155,7 +155,7 @@ mod tests {
         assert!(waits(&key("d")));
         let org = RecordKey {
             org: "o".into(),
-            scope: "org",
+            scope: Scope::Org,
             id: "o".into(),
         };
         assert!(!waits(&org));

@@ -6,6 +6,8 @@ use std::io::Write;
 
 use pennytrail_log::canonical::format_int;
 
+use crate::tables::{Column, Table};
+
 /// Characters that make a spreadsheet treat a cell as a formula (or strip it).
 const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
 
@@ -44,20 +46,51 @@ fn writer<W: Write>(sink: W) -> csv::Writer<W> {
         .from_writer(sink)
 }
 
-/// A CSV file being written.
+/// A CSV file being written: the table's header, then rows of its shape.
 pub struct CsvOut<W: Write> {
     writer: csv::Writer<W>,
+    table: &'static Table,
     pub rows: u64,
 }
 
+/// Whether `cell` may stand in `column`: an integer column takes integers (or nothing),
+/// a text column anything but an integer.
+fn fits(column: &Column, cell: &Cell<'_>) -> bool {
+    match cell {
+        Cell::Int(_) => column.integer,
+        Cell::Plain("") | Cell::Opt(None) => true,
+        Cell::Text(_) | Cell::Plain(_) | Cell::Opt(Some(_)) => !column.integer,
+    }
+}
+
 impl<W: Write> CsvOut<W> {
-    pub fn new(sink: W, header: &[&str]) -> std::io::Result<CsvOut<W>> {
+    pub fn new(sink: W, table: &'static Table) -> std::io::Result<CsvOut<W>> {
         let mut writer = writer(sink);
-        writer.write_record(header)?;
-        Ok(CsvOut { writer, rows: 0 })
+        writer.write_record(table.columns.iter().map(|c| c.name))?;
+        Ok(CsvOut {
+            writer,
+            table,
+            rows: 0,
+        })
     }
 
+    /// Writes one row.
+    ///
+    /// # Errors
+    /// A row that is not of the table's shape (a mistake in the code that builds it, so
+    /// no file drifts from its description), or a write that fails.
     pub fn row(&mut self, cells: &[Cell<'_>]) -> std::io::Result<()> {
+        let columns = self.table.columns;
+        if cells.len() != columns.len() || !columns.iter().zip(cells).all(|(c, v)| fits(c, v)) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a row of {} does not have the table's {} columns of their types",
+                    self.table.file,
+                    columns.len()
+                ),
+            ));
+        }
         // Field by field, without a String per cell: this runs for every row of every
         // file the verifier regenerates.
         let mut digits = [0u8; 20];
@@ -113,10 +146,30 @@ mod tests {
 
     #[test]
     fn rows_are_lf_terminated_and_quoted_only_when_needed() {
-        let mut out = CsvOut::new(Vec::new(), &["a", "b"]).unwrap();
+        static TABLE: Table = Table {
+            file: "t.csv",
+            about: "",
+            columns: &[
+                Column {
+                    name: "a",
+                    integer: false,
+                },
+                Column {
+                    name: "b",
+                    integer: true,
+                },
+            ],
+            primary_key: &[],
+            foreign_keys: &[],
+        };
+        let mut out = CsvOut::new(Vec::new(), &TABLE).unwrap();
         out.row(&[Cell::Text("x,y"), Cell::Int(3)]).unwrap();
         out.row(&[Cell::Plain("{\"k\":1}"), Cell::Opt(None)])
             .unwrap();
+        // Rows of another shape are refused.
+        assert!(out.row(&[Cell::Int(1), Cell::Int(3)]).is_err());
+        assert!(out.row(&[Cell::Plain("x")]).is_err());
+        assert!(out.row(&[Cell::Plain("x"), Cell::Plain("7")]).is_err());
         let bytes = out.finish().unwrap();
         assert_eq!(
             String::from_utf8(bytes).unwrap(),

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 
 use super::csv_out::{Cell, CsvOut};
-pub use super::rows::CSV_FILES;
 use super::rows::{self, CampaignLine, Flow, RowSink};
-use pennytrail_ledger::records::{Derived, Record};
+use super::tables::TABLES;
+use pennytrail_ledger::Rule;
+use pennytrail_ledger::records::{Derived, Record, Scope};
 use pennytrail_ledger::replay::{ReplayError, Replayer};
 use pennytrail_ledger::rules::LedgerState;
 use pennytrail_log::entry::{self, ChainError, ChainHead, EntryError};
@@ -109,7 +110,10 @@ pub struct Deriver<W: Write> {
 impl<W: Write> RowSink for Deriver<W> {
     type Error = DeriveError;
     fn row(&mut self, file: &'static str, cells: &[Cell<'_>]) -> Result<(), DeriveError> {
-        let index = rows::file_index(file).expect("a bundle file");
+        let index = TABLES
+            .iter()
+            .position(|t| t.file == file)
+            .expect("rows are written to bundle files");
         self.files[index]
             .as_mut()
             .expect("open until finish")
@@ -125,11 +129,12 @@ impl<W: Write> Deriver<W> {
         origin: &str,
         mut open: impl FnMut(&'static str) -> std::io::Result<W>,
     ) -> Result<Deriver<W>, DeriveError> {
-        let mut files = Vec::with_capacity(CSV_FILES.len());
-        for (name, header) in CSV_FILES {
+        let mut files = Vec::with_capacity(TABLES.len());
+        for table in &TABLES {
+            let name = table.file;
             let sink = open(name).map_err(|error| DeriveError::Io { file: name, error })?;
             files.push(Some(
-                CsvOut::new(sink, header).map_err(|error| DeriveError::Io { file: name, error })?,
+                CsvOut::new(sink, table).map_err(|error| DeriveError::Io { file: name, error })?,
             ));
         }
         Ok(Deriver {
@@ -175,7 +180,7 @@ impl<W: Write> Deriver<W> {
         let fingerprint: [u8; 32] = {
             use sha2::Digest as _;
             let mut h = sha2::Sha256::new();
-            for part in [key.org.as_bytes(), key.scope.as_bytes(), key.id.as_bytes()] {
+            for part in [key.org.as_bytes(), key.scope.as_str().as_bytes(), key.id.as_bytes()] {
                 h.update(part);
                 h.update(b"\n");
             }
@@ -191,13 +196,13 @@ impl<W: Write> Deriver<W> {
                     seq: e.seq,
                     // The entry field holding the id is named after the record type.
                     field: match key.scope {
-                        "statement" => "beneficiaries",
-                        "acknowledgement" => "disbursement",
-                        "org-key" => "public_key",
-                        scope => scope,
+                        Scope::Statement => "beneficiaries",
+                        Scope::Acknowledgement => "disbursement",
+                        Scope::OrgKey => "public_key",
+                        scope => scope.as_str(),
                     }
                     .to_string(),
-                    rule: "duplicate-id",
+                    rule: Rule::DuplicateId,
                     message: format!(
                         "{} id {:?} of org {org:?} was already used by an earlier entry",
                         key.scope, key.id
@@ -304,11 +309,12 @@ impl<W: Write> Deriver<W> {
             rows::campaign_row(&mut self, c, &totals)?;
         }
         self.summary.root = self.frontier.root();
-        let mut sinks = Vec::with_capacity(CSV_FILES.len());
-        for ((name, _), file) in CSV_FILES.iter().zip(self.files) {
+        let mut sinks = Vec::with_capacity(TABLES.len());
+        for (table, file) in TABLES.iter().zip(self.files) {
             let out = file.expect("open until finish");
+            let name = table.file;
             sinks.push((
-                *name,
+                name,
                 out.finish()
                     .map_err(|error| DeriveError::Io { file: name, error })?,
             ));

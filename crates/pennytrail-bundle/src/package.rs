@@ -8,123 +8,28 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use super::derive::CSV_FILES;
+use super::tables::{TABLES, Table};
 use super::{BundleFormat, CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE};
 use pennytrail_log::checkpoint::Checkpoint;
 use pennytrail_log::hash::Hash;
 
-/// Columns holding integers (money in minor units, counts and seqs); all others are text.
-const INTEGER_COLUMNS: [&str; 20] = [
-    "amount_received",
-    "from_size",
-    "to_size",
-    "position",
-    "seq",
-    "received",
-    "fees",
-    "net",
-    "disbursed",
-    "held",
-    "donations",
-    "disbursements",
-    "amount",
-    "fee",
-    "received_before",
-    "disbursed_before",
-    "donation_seq",
-    "disbursement_seq",
-    "stated_seq",
-    "corrects",
-];
-
-fn keys(file: &str) -> (Vec<&'static str>, Vec<Value>) {
-    let fk = |fields: &[&str], resource: &str, reference: &[&str]| json!({"fields": fields, "reference": {"resource": resource, "fields": reference}});
-    match file {
-        "entries.csv" => (vec!["seq"], vec![]),
-        "orgs.csv" => (vec!["org"], vec![fk(&["seq"], "entries", &["seq"])]),
-        "beneficiaries.csv" => (
-            vec!["org", "beneficiary"],
-            vec![fk(&["org"], "orgs", &["org"])],
-        ),
-        "campaigns.csv" => (
-            vec!["org", "campaign"],
-            vec![fk(&["org"], "orgs", &["org"])],
-        ),
-        "stated_beneficiaries.csv" => (
-            vec!["org", "campaign", "beneficiary"],
-            vec![
-                fk(&["org", "campaign"], "campaigns", &["org", "campaign"]),
-                fk(
-                    &["org", "beneficiary"],
-                    "beneficiaries",
-                    &["org", "beneficiary"],
-                ),
-            ],
-        ),
-        "donations.csv" => (
-            vec!["org", "donation"],
-            vec![fk(&["org", "campaign"], "campaigns", &["org", "campaign"])],
-        ),
-        "disbursements.csv" => (
-            vec!["org", "disbursement"],
-            vec![
-                fk(&["org", "campaign"], "campaigns", &["org", "campaign"]),
-                fk(
-                    &["org", "beneficiary"],
-                    "beneficiaries",
-                    &["org", "beneficiary"],
-                ),
-            ],
-        ),
-        "flows.csv" => (
-            vec!["org", "donation", "disbursement"],
-            vec![
-                fk(&["org", "donation"], "donations", &["org", "donation"]),
-                fk(
-                    &["org", "disbursement"],
-                    "disbursements",
-                    &["org", "disbursement"],
-                ),
-            ],
-        ),
-        "corrections.csv" => (
-            vec!["org", "correction", "field"],
-            vec![fk(&["corrects"], "entries", &["seq"])],
-        ),
-        "org_keys.csv" => (vec!["org", "seq"], vec![fk(&["org"], "orgs", &["org"])]),
-        "acknowledgements.csv" => (
-            vec!["org", "disbursement"],
-            vec![fk(
-                &["org", "disbursement"],
-                "disbursements",
-                &["org", "disbursement"],
-            )],
-        ),
-        "reports.csv" => (vec!["org", "report"], vec![fk(&["org"], "orgs", &["org"])]),
-        "report_figures.csv" => (
-            vec!["org", "report", "position"],
-            vec![fk(&["org", "report"], "reports", &["org", "report"])],
-        ),
-        _ => (vec![], vec![]),
-    }
-}
-
-/// The Table Schema of one of the bundle's CSVs.
-pub fn schema(file: &str, header: &[&str]) -> Value {
-    let fields: Vec<Value> = header
+/// The Table Schema of one of the bundle's CSVs: its columns' types, its primary and
+/// foreign keys, from its description in [`crate::tables`].
+pub fn schema(table: &Table) -> Value {
+    let fields: Vec<Value> = table
+        .columns
         .iter()
-        .map(|name| {
-            let kind = if INTEGER_COLUMNS.contains(name) {
-                "integer"
-            } else {
-                "string"
-            };
-            json!({"name": name, "type": kind})
-        })
+        .map(|c| json!({"name": c.name, "type": if c.integer { "integer" } else { "string" }}))
         .collect();
-    let (primary, foreign) = keys(file);
-    let mut schema = json!({"fields": fields, "primaryKey": primary, "missingValues": [""]});
-    if !foreign.is_empty() {
+    let mut schema = json!({"fields": fields, "primaryKey": table.primary_key, "missingValues": [""]});
+    if !table.foreign_keys.is_empty() {
+        let foreign: Vec<Value> = table
+            .foreign_keys
+            .iter()
+            .map(|fk| {
+                json!({"fields": fk.fields, "reference": {"resource": fk.table, "fields": fk.reference}})
+            })
+            .collect();
         schema["foreignKeys"] = Value::Array(foreign);
     }
     schema
@@ -176,14 +81,14 @@ pub fn datapackage(
     checkpoint: &Checkpoint,
 ) -> anyhow::Result<Value> {
     let mut resources = Vec::new();
-    for (file, header) in CSV_FILES {
-        let mut r = resource(&mut digest, file)?;
+    for table in &TABLES {
+        let mut r = resource(&mut digest, table.file)?;
         r["profile"] = json!("tabular-data-resource");
         r["format"] = json!("csv");
         r["mediatype"] = json!("text/csv");
         r["encoding"] = json!("utf-8");
         r["dialect"] = json!({"delimiter": ",", "lineTerminator": "\n", "quoteChar": "\"", "doubleQuote": true, "header": true});
-        r["schema"] = schema(file, header);
+        r["schema"] = schema(table);
         resources.push(r);
     }
     for (file, media) in [(CHECKPOINT_FILE, "text/plain"), (README_FILE, "text/plain")] {

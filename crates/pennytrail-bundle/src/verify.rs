@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::derive::{CSV_FILES, DeriveError, Deriver, Parsed, Summary};
+use super::derive::{DeriveError, Deriver, Parsed, Summary};
+use super::tables::{TABLES, Table, table};
 use super::{BundleFormat, CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, package, read_file};
 use pennytrail_log::checkpoint::Checkpoint;
 use pennytrail_log::note::NoteVerifier;
@@ -115,7 +116,7 @@ struct Comparator {
     /// so the first fault is the one reported.
     failed: bool,
     file: &'static str,
-    header: &'static [&'static str],
+    table: Option<&'static Table>,
     reader: BufReader<File>,
     pending: Vec<u8>,
     /// The bundle's line being compared (reused between lines).
@@ -124,7 +125,7 @@ struct Comparator {
     slot: Slot,
 }
 
-fn first_differing_field(header: &[&str], expected: &[u8], found: &[u8]) -> Option<String> {
+fn first_differing_field(table: Option<&Table>, expected: &[u8], found: &[u8]) -> Option<String> {
     let parse = |line: &[u8]| -> Vec<String> {
         csv::ReaderBuilder::new()
             .has_headers(false)
@@ -139,9 +140,9 @@ fn first_differing_field(header: &[&str], expected: &[u8], found: &[u8]) -> Opti
     (0..a.len().max(b.len()))
         .find(|i| a.get(*i) != b.get(*i))
         .map(|i| {
-            header
-                .get(i)
-                .map(|h| h.to_string())
+            table
+                .and_then(|t| t.columns.get(i))
+                .map(|c| c.name.to_string())
                 .unwrap_or_else(|| format!("column {}", i + 1))
         })
 }
@@ -169,7 +170,7 @@ impl Comparator {
             field: if found.is_empty() {
                 None
             } else {
-                first_differing_field(self.header, expected, found)
+                first_differing_field(self.table, expected, found)
             },
             message,
         });
@@ -242,9 +243,9 @@ fn check_datapackage(
     let resources = package["resources"]
         .as_array()
         .ok_or_else(|| fault(DATAPACKAGE_FILE, "no resources list"))?;
-    let expected: Vec<&str> = CSV_FILES
+    let expected: Vec<&str> = TABLES
         .iter()
-        .map(|(f, _)| *f)
+        .map(|t| t.file)
         .chain([CHECKPOINT_FILE, README_FILE])
         .collect();
     let mut digests = std::collections::HashMap::new();
@@ -385,16 +386,11 @@ fn derive_and_compare(
     let slot: Slot = Arc::default();
     let mut comparators_header = Vec::new();
     let mut deriver = Deriver::new(&checkpoint.origin, |name| {
-        let header = CSV_FILES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, h)| *h)
-            .unwrap_or(&[]);
         comparators_header.push(name);
         Ok(Comparator {
             failed: false,
             file: name,
-            header,
+            table: table(name),
             reader: BufReader::new(File::open(dir.join(name))?),
             pending: Vec::new(),
             found: Vec::new(),

@@ -449,6 +449,26 @@ impl Report {
     ///
     /// # Errors
     /// As [`Report::message`].
+    /// The report-figure rule: every figure must be the one the log implies over the
+    /// report's range (`actual`, from [`crate::report_book::ReportBook`]).
+    ///
+    /// # Errors
+    /// The first figure that differs, named by its path (`campaigns[0].net`) with both
+    /// values.
+    pub fn check_figures(&self, actual: &ReportFigures) -> Result<(), crate::rules::RuleViolation> {
+        match self.figures.first_difference(actual) {
+            None => Ok(()),
+            Some((field, said, implied)) => Err(crate::rules::RuleViolation {
+                rule: crate::Rule::ReportFigure,
+                field,
+                message: format!(
+                    "the report says {said} but the log over [{}, {}) implies {implied}",
+                    self.from_size, self.to_size
+                ),
+            }),
+        }
+    }
+
     pub fn signed_message(
         &self,
         origin: &str,

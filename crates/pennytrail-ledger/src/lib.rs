@@ -11,7 +11,9 @@ pub mod org;
 pub mod records;
 pub mod replay;
 pub mod report_book;
+pub mod rule;
 pub mod rules;
 pub mod state;
 
 pub use fields::FieldError;
+pub use rule::Rule;

@@ -40,13 +40,66 @@ pub const MAX_CHANNEL_CHARS: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordKey {
     pub org: String,
-    pub scope: &'static str,
+    pub scope: Scope,
     pub id: String,
 }
 
-/// The scope of donations' idempotency keys; the store finds a donation by its id
-/// through this key.
-pub const DONATION_SCOPE: &str = "donation";
+/// Declares the scopes with their names.
+macro_rules! scopes {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal,)+) => {
+        /// The record type an id is unique within, as the store keeps it (`record_ids`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Scope {
+            $($(#[doc = $doc])+ $variant,)+
+        }
+
+        impl Scope {
+            /// Every scope, in the order declared.
+            pub const ALL: &'static [Scope] = &[$(Scope::$variant),+];
+
+            /// The scope's name, as stored and as the store's queries bind it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Scope::$variant => $name,)+
+                }
+            }
+
+            /// The scope named `name`, as read back from the store.
+            pub fn parse(name: &str) -> Option<Scope> {
+                Scope::ALL.iter().copied().find(|s| s.as_str() == name)
+            }
+        }
+    };
+}
+
+scopes! {
+    /// An org's registration (its id is the org's).
+    Org = "org",
+    /// A beneficiary.
+    Beneficiary = "beneficiary",
+    /// A campaign.
+    Campaign = "campaign",
+    /// Beneficiaries stated for a campaign (the id hashes the list).
+    Statement = "statement",
+    /// A donation; the store finds a donation by its id through this scope.
+    Donation = "donation",
+    /// A disbursement.
+    Disbursement = "disbursement",
+    /// A correction.
+    Correction = "correction",
+    /// An acknowledgement (its id is the disbursement's).
+    Acknowledgement = "acknowledgement",
+    /// A report.
+    Report = "report",
+    /// An org key rotation (the id names the new key).
+    OrgKey = "org-key",
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Who a beneficiary is. `overhead` and `refunds` make those flows visible up front.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -508,16 +561,16 @@ impl Record {
     /// The idempotency key of this record within `org`.
     pub fn key(&self, org: &str) -> RecordKey {
         let (scope, id) = match self {
-            Record::Org(o) => ("org", o.id.clone()),
-            Record::Beneficiary(b) => ("beneficiary", b.id.clone()),
-            Record::Campaign(c) => ("campaign", c.id.clone()),
-            Record::Statement(s) => ("statement", s.idempotency_id()),
-            Record::Donation(d) => (DONATION_SCOPE, d.id.clone()),
-            Record::Disbursement(x) => ("disbursement", x.id.clone()),
-            Record::Correction(c) => ("correction", c.id.clone()),
-            Record::Acknowledgement(a) => ("acknowledgement", a.disbursement.clone()),
-            Record::Report(r) => ("report", r.id.clone()),
-            Record::KeyRotation(k) => ("org-key", k.id()),
+            Record::Org(o) => (Scope::Org, o.id.clone()),
+            Record::Beneficiary(b) => (Scope::Beneficiary, b.id.clone()),
+            Record::Campaign(c) => (Scope::Campaign, c.id.clone()),
+            Record::Statement(s) => (Scope::Statement, s.idempotency_id()),
+            Record::Donation(d) => (Scope::Donation, d.id.clone()),
+            Record::Disbursement(x) => (Scope::Disbursement, x.id.clone()),
+            Record::Correction(c) => (Scope::Correction, c.id.clone()),
+            Record::Acknowledgement(a) => (Scope::Acknowledgement, a.disbursement.clone()),
+            Record::Report(r) => (Scope::Report, r.id.clone()),
+            Record::KeyRotation(k) => (Scope::OrgKey, k.id()),
         };
         RecordKey {
             org: org.to_string(),

@@ -6,6 +6,7 @@
 
 use super::records::{Derived, Record};
 use super::report_book::ReportBook;
+use super::rule::Rule;
 use super::rules::{LedgerState, apply};
 use super::state::LedgerMemory;
 use pennytrail_log::entry::Entry;
@@ -19,7 +20,7 @@ pub struct ReplayError {
     pub field: String,
     /// The rule broken: a rule name from [`super::rules`], `invalid-field`, or
     /// `wrong-derived-field` when a running total or position disagrees with the log.
-    pub rule: &'static str,
+    pub rule: Rule,
     pub message: String,
 }
 
@@ -29,7 +30,7 @@ pub fn replay_entry<S: LedgerState>(
     state: &mut S,
     entry: &Entry,
 ) -> Result<(Record, Derived), ReplayError> {
-    let error = |field: String, rule: &'static str, message: String| ReplayError {
+    let error = |field: String, rule: Rule, message: String| ReplayError {
         seq: entry.seq,
         field,
         rule,
@@ -38,19 +39,19 @@ pub fn replay_entry<S: LedgerState>(
     let org = entry.org.as_deref().ok_or_else(|| {
         error(
             "org".into(),
-            "invalid-field",
+            Rule::InvalidField,
             "every entry kind belongs to an org".into(),
         )
     })?;
     let (record, logged) = Record::from_entry(entry)
-        .map_err(|e| error(e.field.clone(), "invalid-field", e.message.clone()))?;
+        .map_err(|e| error(e.field.clone(), Rule::InvalidField, e.message.clone()))?;
     let derived =
         apply(state, org, entry.seq, &record).map_err(|v| error(v.field, v.rule, v.message))?;
     if logged != Derived::Nothing && logged != derived {
         let (field, said, implied) = first_difference(&logged, &derived);
         return Err(error(
             field.to_string(),
-            "wrong-derived-field",
+            Rule::WrongDerivedField,
             format!("the entry says {said} but the entries before it imply {implied}"),
         ));
     }
@@ -78,18 +79,13 @@ impl Replayer {
         let (record, derived) = replay_entry(&mut self.state, entry)?;
         let org = entry.org.as_deref().unwrap_or_default();
         if let Record::Report(r) = &record {
-            let actual = self.book.figures(org, r.from_size, r.to_size);
-            if let Some((field, said, implied)) = r.figures.first_difference(&actual) {
-                return Err(ReplayError {
+            r.check_figures(&self.book.figures(org, r.from_size, r.to_size))
+                .map_err(|v| ReplayError {
                     seq: entry.seq,
-                    field,
-                    rule: "report-figure",
-                    message: format!(
-                        "the report says {said} but the log over [{}, {}) implies {implied}",
-                        r.from_size, r.to_size
-                    ),
-                });
-            }
+                    field: v.field,
+                    rule: v.rule,
+                    message: v.message,
+                })?;
         }
         self.book.push(org, entry.seq, &record, &derived);
         self.state.note_leaf(org, &record, leaf);
@@ -216,83 +212,83 @@ mod tests {
                 json!({"org": "o", "disbursement": "x", "campaign": "c", "currency": "EUR", "beneficiary": "b",
                 "amount": 91, "disbursed_before": 0, "purpose": "P"}),
                 "disbursement.made",
-                "overspend",
+                Rule::Overspend,
                 "amount",
             ),
             (
                 json!({"org": "o", "disbursement": "x", "campaign": "c", "currency": "EUR", "beneficiary": "u",
                 "amount": 5, "disbursed_before": 0, "purpose": "P"}),
                 "disbursement.made",
-                "unstated-beneficiary",
+                Rule::UnstatedBeneficiary,
                 "beneficiary",
             ),
             (
                 json!({"org": "o", "disbursement": "x", "campaign": "c", "currency": "USD", "beneficiary": "b",
                 "amount": 5, "disbursed_before": 0, "purpose": "P"}),
                 "disbursement.made",
-                "wrong-derived-field",
+                Rule::WrongDerivedField,
                 "currency",
             ),
             (
                 json!({"org": "o", "disbursement": "x", "campaign": "c", "currency": "EUR", "beneficiary": "b",
                 "amount": 5, "disbursed_before": 3, "purpose": "P"}),
                 "disbursement.made",
-                "wrong-derived-field",
+                Rule::WrongDerivedField,
                 "disbursed_before",
             ),
             (
                 json!({"org": "o", "donation": "d2", "campaign": "c", "currency": "EUR", "amount": 10, "fee": 0,
                 "net": 10, "received_before": 0, "channel": "card"}),
                 "donation.received",
-                "wrong-derived-field",
+                Rule::WrongDerivedField,
                 "received_before",
             ),
             (
                 json!({"org": "o", "donation": "d2", "campaign": "c", "currency": "EUR", "amount": 10, "fee": 1,
                 "net": 10, "received_before": 90, "channel": "card"}),
                 "donation.received",
-                "wrong-derived-field",
+                Rule::WrongDerivedField,
                 "net",
             ),
             (
                 json!({"org": "o", "donation": "d2", "campaign": "c", "currency": "GBP", "amount": 10, "fee": 0,
                 "net": 10, "received_before": 90, "channel": "card"}),
                 "donation.received",
-                "currency-mismatch",
+                Rule::CurrencyMismatch,
                 "currency",
             ),
             (
                 json!({"org": "o", "donation": "d2", "campaign": "c", "currency": "EUR", "amount": 10, "fee": 11,
                 "net": -1, "received_before": 90, "channel": "card"}),
                 "donation.received",
-                "invalid-field",
+                Rule::InvalidField,
                 "fee",
             ),
             (
                 json!({"org": "o", "donation": "d2", "campaign": "nope", "currency": "EUR", "amount": 10, "fee": 0,
                 "net": 10, "received_before": 0, "channel": "card"}),
                 "donation.received",
-                "unknown-campaign",
+                Rule::UnknownCampaign,
                 "campaign",
             ),
             (
                 json!({"org": "o", "donation": "d2", "campaign": "c", "currency": "EUR", "amount": 10, "fee": 0,
                 "net": 10, "received_before": 90, "channel": "card", "extra": "x"}),
                 "donation.received",
-                "invalid-field",
+                Rule::InvalidField,
                 "extra",
             ),
             (
                 json!({"org": "o", "name": "O", "country": "DE"}),
                 "org.registered",
-                "duplicate-id",
+                Rule::DuplicateId,
                 "id",
             ),
             (
                 json!({"org": "ghost", "beneficiary": "b", "label": "B", "beneficiary_kind": "supplier",
                 "country": "DE"}),
                 "beneficiary.registered",
-                "unknown-org",
+                Rule::UnknownOrg,
                 "org",
             ),
         ];

@@ -10,20 +10,20 @@
 use super::attestations::{AckStatus, Acknowledgement, KeyRotation, signature_valid};
 use super::money::{Amount, Currency};
 use super::records::{BeneficiaryKind, Derived, Record, correctable_fields};
+use super::rule::Rule;
 use pennytrail_log::hash::Hash;
 
 /// A rule an entry breaks: which rule, which field, and what the numbers were.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{rule}: {message}")]
 pub struct RuleViolation {
-    /// Stable name of the rule (`overspend`, `unstated-beneficiary`, …).
-    pub rule: &'static str,
+    pub rule: Rule,
     pub field: String,
     pub message: String,
 }
 
 fn violation(
-    rule: &'static str,
+    rule: Rule,
     field: impl Into<String>,
     message: impl Into<String>,
 ) -> RuleViolation {
@@ -180,8 +180,7 @@ fn campaign_of<S: LedgerState>(
     id: &str,
 ) -> Result<CampaignTotals, RuleViolation> {
     state.campaign(org, id).ok_or_else(|| {
-        violation(
-            "unknown-campaign",
+        violation(Rule::UnknownCampaign,
             "campaign",
             format!("campaign {id:?} does not exist in {org:?}"),
         )
@@ -190,8 +189,7 @@ fn campaign_of<S: LedgerState>(
 
 fn add(total: Amount, more: Amount, field: &str) -> Result<Amount, RuleViolation> {
     total.checked_add(more).ok_or_else(|| {
-        violation(
-            "total-overflow",
+        violation(Rule::TotalOverflow,
             field,
             "the campaign's running total would pass 2^53-1 minor units",
         )
@@ -209,15 +207,13 @@ fn state_beneficiaries<S: LedgerState>(
     for (i, id) in ids.iter().enumerate() {
         let field = format!("beneficiaries[{i}]");
         if state.beneficiary(org, id).is_none() {
-            return Err(violation(
-                "unknown-beneficiary",
+            return Err(violation(Rule::UnknownBeneficiary,
                 field,
                 format!("beneficiary {id:?} is not registered in {org:?}"),
             ));
         }
         if state.stated(org, campaign, id).is_some() {
-            return Err(violation(
-                "already-stated",
+            return Err(violation(Rule::AlreadyStated,
                 field,
                 format!("beneficiary {id:?} is already stated for campaign {campaign:?}"),
             ));
@@ -266,8 +262,7 @@ fn apply_rules<S: LedgerState>(
 ) -> Result<Derived, RuleViolation> {
     if let Record::Org(_) = record {
         if state.org_registered(org) {
-            return Err(violation(
-                "duplicate-id",
+            return Err(violation(Rule::DuplicateId,
                 "id",
                 format!("org {org:?} is already registered"),
             ));
@@ -288,8 +283,7 @@ fn apply_rules<S: LedgerState>(
         return Ok(Derived::Nothing);
     }
     if !state.org_registered(org) {
-        return Err(violation(
-            "unknown-org",
+        return Err(violation(Rule::UnknownOrg,
             "org",
             format!("org {org:?} is not registered"),
         ));
@@ -298,8 +292,7 @@ fn apply_rules<S: LedgerState>(
         Record::Org(_) => unreachable!("handled above"),
         Record::Beneficiary(b) => {
             if state.beneficiary(org, &b.id).is_some() {
-                return Err(violation(
-                    "duplicate-id",
+                return Err(violation(Rule::DuplicateId,
                     "id",
                     format!("beneficiary {:?} is already registered", b.id),
                 ));
@@ -312,8 +305,7 @@ fn apply_rules<S: LedgerState>(
         }
         Record::Campaign(c) => {
             if state.campaign(org, &c.id).is_some() {
-                return Err(violation(
-                    "duplicate-id",
+                return Err(violation(Rule::DuplicateId,
                     "id",
                     format!("campaign {:?} already exists", c.id),
                 ));
@@ -345,8 +337,7 @@ fn apply_rules<S: LedgerState>(
             if let Some(currency) = d.currency
                 && currency != campaign.currency
             {
-                return Err(violation(
-                    "currency-mismatch",
+                return Err(violation(Rule::CurrencyMismatch,
                     "currency",
                     format!(
                         "campaign {:?} is in {}, not {}",
@@ -358,7 +349,7 @@ fn apply_rules<S: LedgerState>(
             }
             let net = d
                 .net()
-                .map_err(|e| violation("invalid-fee", e.field.clone(), e.to_string()))?;
+                .map_err(|e| violation(Rule::InvalidFee, e.field.clone(), e.to_string()))?;
             let received_before = campaign.net;
             campaign.received = add(campaign.received, d.amount, "amount")?;
             campaign.fees = add(campaign.fees, d.fee, "fee")?;
@@ -374,8 +365,7 @@ fn apply_rules<S: LedgerState>(
         Record::Disbursement(x) => {
             let mut campaign = campaign_of(state, org, &x.campaign)?;
             if state.beneficiary(org, &x.beneficiary).is_none() {
-                return Err(violation(
-                    "unknown-beneficiary",
+                return Err(violation(Rule::UnknownBeneficiary,
                     "beneficiary",
                     format!(
                         "beneficiary {:?} is not registered in {org:?}",
@@ -384,8 +374,7 @@ fn apply_rules<S: LedgerState>(
                 ));
             }
             let Some(mut stated) = state.stated(org, &x.campaign, &x.beneficiary) else {
-                return Err(violation(
-                    "unstated-beneficiary",
+                return Err(violation(Rule::UnstatedBeneficiary,
                     "beneficiary",
                     format!(
                         "beneficiary {:?} was not stated for campaign {:?} before this disbursement",
@@ -395,8 +384,7 @@ fn apply_rules<S: LedgerState>(
             };
             let available = campaign.held();
             if x.amount.minor_units() > available {
-                return Err(violation(
-                    "overspend",
+                return Err(violation(Rule::Overspend,
                     "amount",
                     format!(
                         "campaign {:?} holds {available} {} minor units; cannot disburse {}",
@@ -433,8 +421,7 @@ fn apply_rules<S: LedgerState>(
                 .entry(c.corrects)
                 .filter(|e| e.org.as_deref() == Some(org))
                 .ok_or_else(|| {
-                    violation(
-                        "correction-target",
+                    violation(Rule::CorrectionTarget,
                         "corrects",
                         format!(
                             "entry {} does not exist or does not belong to {org:?}",
@@ -448,8 +435,7 @@ fn apply_rules<S: LedgerState>(
                 .iter()
                 .find(|(name, _)| !allowed.contains(&name.as_str()))
             {
-                return Err(violation(
-                    "uncorrectable-field",
+                return Err(violation(Rule::UncorrectableField,
                     format!("fields.{name}"),
                     format!(
                         "{name:?} of a {} entry cannot be corrected (correctable: {})",
@@ -470,8 +456,7 @@ fn apply_rules<S: LedgerState>(
                 key, seq: key_seq, ..
             } = org_key(state, org)?;
             if r.to_size > seq {
-                return Err(violation(
-                    "report-range",
+                return Err(violation(Rule::ReportRange,
                     "to_size",
                     format!(
                         "a report at seq {seq} cannot cover entries up to {}: they do not exist yet",
@@ -480,15 +465,13 @@ fn apply_rules<S: LedgerState>(
                 ));
             }
             let message = r.signed_message(state.origin(), org).map_err(|e| {
-                violation(
-                    "bad-signature",
+                violation(Rule::BadSignature,
                     "signature",
                     format!("the report's signed message cannot be built: {e}"),
                 )
             })?;
             if !signature_valid(&key, &message, &r.signature) {
-                return Err(violation(
-                    "bad-signature",
+                return Err(violation(Rule::BadSignature,
                     "signature",
                     format!(
                         "not a valid signature over this report by {org:?}'s key {key} (set at seq {key_seq})"
@@ -503,8 +486,7 @@ fn apply_rules<S: LedgerState>(
 
 fn org_key<S: LedgerState>(state: &S, org: &str) -> Result<OrgKeyState, RuleViolation> {
     state.org_key(org).ok_or_else(|| {
-        violation(
-            "no-org-key",
+        violation(Rule::NoOrgKey,
             "signature",
             format!("org {org:?} has no key: the operator registers one with the org"),
         )
@@ -517,8 +499,7 @@ fn acknowledge<S: LedgerState>(
     a: &Acknowledgement,
 ) -> Result<Derived, RuleViolation> {
     let facts = state.disbursement(org, &a.disbursement).ok_or_else(|| {
-        violation(
-            "unknown-disbursement",
+        violation(Rule::UnknownDisbursement,
             "disbursement",
             format!(
                 "disbursement {:?} does not exist in {org:?}",
@@ -527,8 +508,7 @@ fn acknowledge<S: LedgerState>(
         )
     })?;
     let Some(leaf) = facts.leaf else {
-        return Err(violation(
-            "unknown-disbursement",
+        return Err(violation(Rule::UnknownDisbursement,
             "disbursement",
             format!(
                 "disbursement {:?} is not committed yet; acknowledge it once its entry is in the log",
@@ -537,8 +517,7 @@ fn acknowledge<S: LedgerState>(
         ));
     };
     if facts.beneficiary != a.beneficiary {
-        return Err(violation(
-            "wrong-beneficiary",
+        return Err(violation(Rule::WrongBeneficiary,
             "beneficiary",
             format!(
                 "disbursement {:?} went to {:?}, not {:?}",
@@ -547,8 +526,7 @@ fn acknowledge<S: LedgerState>(
         ));
     }
     if a.status == AckStatus::Received && a.amount_received != facts.amount {
-        return Err(violation(
-            "ack-amount",
+        return Err(violation(Rule::AckAmount,
             "amount_received",
             format!(
                 "\"received\" confirms the whole amount {}; to say {} arrived, dispute it",
@@ -557,8 +535,7 @@ fn acknowledge<S: LedgerState>(
         ));
     }
     let key = state.beneficiary_key(org, &a.beneficiary).ok_or_else(|| {
-        violation(
-            "no-beneficiary-key",
+        violation(Rule::NoBeneficiaryKey,
             "beneficiary",
             format!(
                 "{org:?} stated no key for beneficiary {:?}, so it cannot acknowledge",
@@ -574,8 +551,7 @@ fn acknowledge<S: LedgerState>(
         a.amount_received.minor_units(),
     );
     if !signature_valid(&key, message.as_bytes(), &a.signature) {
-        return Err(violation(
-            "bad-signature",
+        return Err(violation(Rule::BadSignature,
             "signature",
             format!(
                 "not a valid signature by beneficiary {:?}'s key {key} over the acknowledgement of entry {}",
@@ -598,8 +574,7 @@ fn rotate_key<S: LedgerState>(
         registered,
     } = org_key(state, org)?;
     if k.public_key == current {
-        return Err(violation(
-            "same-key",
+        return Err(violation(Rule::SameKey,
             "public_key",
             "the new key is the current key",
         ));
@@ -607,16 +582,14 @@ fn rotate_key<S: LedgerState>(
     // A key rotated to earlier is refused by its idempotency id (409); the registration
     // key has none, so it is refused here.
     if k.public_key == registered {
-        return Err(violation(
-            "key-reused",
+        return Err(violation(Rule::KeyReused,
             "public_key",
             "the org registered with this key and rotated it away; a key once rotated away cannot come back",
         ));
     }
     let message = KeyRotation::message(state.origin(), org, current_seq, &k.public_key);
     if !signature_valid(&current, message.as_bytes(), &k.signature) {
-        return Err(violation(
-            "bad-signature",
+        return Err(violation(Rule::BadSignature,
             "signature",
             format!("not a valid signature by {org:?}'s current key {current} over this rotation"),
         ));
@@ -695,7 +668,7 @@ mod tests {
         let refused = apply(&mut state, "o", 2, &Record::Donation(donation)).unwrap_err();
         assert_eq!(
             (refused.rule, refused.field.as_str()),
-            ("invalid-fee", "fee")
+            (Rule::InvalidFee, "fee")
         );
 
         let report = Report {
