@@ -26,7 +26,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use error::ApiError;
@@ -40,112 +42,80 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 /// a stuck client or a stalled database.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The API's routes; [`crate::app::router`] adds the explorer's, the export downloads
-/// (outside the request timeout) and the layers every answer passes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(observe::get_metrics))
-        .route("/v1/log", get(log_routes::get_log))
-        .route("/v1/checkpoint", get(log_routes::get_checkpoint))
-        .route("/v1/entries", get(log_routes::list_entries))
-        .route("/v1/entries/{seq}", get(log_routes::get_entry))
-        .route(
-            "/v1/entries/{seq}/proof",
-            get(log_routes::get_inclusion_proof),
-        )
-        .route(
-            "/v1/proofs/consistency",
-            get(log_routes::get_consistency_proof),
-        )
-        .route("/v1/admin/orgs", post(admin::register_org))
-        .route(
-            "/v1/admin/orgs/{org}/token",
-            post(admin::reissue_org_token).delete(admin::revoke_org_token),
-        )
-        .route("/v1/orgs", get(orgs::list_orgs))
-        .route("/v1/orgs/{org}", get(orgs::get_org))
-        .route(
-            "/v1/orgs/{org}/beneficiaries",
-            post(beneficiaries::create_beneficiary).get(beneficiaries::list_beneficiaries),
-        )
-        .route(
-            "/v1/orgs/{org}/beneficiaries/batch",
-            post(beneficiaries::create_beneficiaries_batch)
-                .layer(DefaultBodyLimit::max(write::MAX_BATCH_BODY_BYTES)),
-        )
-        .route(
-            "/v1/orgs/{org}/beneficiaries/{id}",
-            get(beneficiaries::get_beneficiary),
-        )
-        .route(
-            "/v1/orgs/{org}/campaigns",
-            post(campaigns::create_campaign).get(campaigns::list_campaigns),
-        )
-        .route(
-            "/v1/orgs/{org}/campaigns/{campaign}",
-            get(campaigns::get_campaign),
-        )
-        .route(
-            "/v1/orgs/{org}/campaigns/{campaign}/beneficiaries",
-            post(campaigns::state_beneficiaries),
-        )
-        .route(
-            "/v1/orgs/{org}/donations",
-            post(donations::create_donation).get(donations::list_donations),
-        )
-        .route(
-            "/v1/orgs/{org}/donations/batch",
-            post(donations::create_donations_batch)
-                .layer(DefaultBodyLimit::max(write::MAX_BATCH_BODY_BYTES)),
-        )
-        .route(
-            "/v1/orgs/{org}/donations/{id}",
-            get(donations::get_donation),
-        )
-        .route(
-            "/v1/orgs/{org}/donations/{id}/trace",
-            get(donations::trace_donation),
-        )
-        .route(
-            "/v1/orgs/{org}/disbursements",
-            post(disbursements::create_disbursement).get(disbursements::list_disbursements),
-        )
-        .route(
-            "/v1/orgs/{org}/disbursements/batch",
-            post(disbursements::create_disbursements_batch)
-                .layer(DefaultBodyLimit::max(write::MAX_BATCH_BODY_BYTES)),
-        )
-        .route(
-            "/v1/orgs/{org}/disbursements/{id}",
-            get(disbursements::get_disbursement),
-        )
-        .route(
-            "/v1/orgs/{org}/disbursements/{id}/sources",
-            get(disbursements::disbursement_sources),
-        )
-        .route(
-            "/v1/orgs/{org}/corrections",
-            post(corrections::create_correction),
-        )
-        .route(
-            "/v1/orgs/{org}/disbursements/{id}/acknowledgement",
-            post(statements::acknowledge_disbursement),
-        )
-        .route(
-            "/v1/orgs/{org}/reports",
-            post(statements::publish_report).get(statements::list_reports),
-        )
-        .route("/v1/orgs/{org}/reports/{id}", get(statements::get_report))
-        .route(
-            "/v1/orgs/{org}/report-figures",
-            get(statements::get_report_figures),
-        )
-        .route("/v1/orgs/{org}/key", post(statements::rotate_org_key))
-        .route("/v1/donors/lookup", post(donations::donor_lookup))
-        .route(openapi::OPENAPI_PATH, get(openapi::openapi_json))
-        .merge(openapi::docs_routes())
+/// The API: its routes, each declared once with its OpenAPI description, and the
+/// document they make. The export downloads are apart because they stream outside the
+/// request timeout; [`crate::app::router`] adds the layers and the explorer.
+pub struct Api {
+    pub timed: Router<AppState>,
+    pub untimed: Router<AppState>,
+    pub document: utoipa::openapi::OpenApi,
+}
+
+/// Builds the API (a pure function: the service and [`openapi::document`] both call it).
+pub fn api() -> Api {
+    let batch_limit = || DefaultBodyLimit::max(write::MAX_BATCH_BODY_BYTES);
+    let (timed, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(observe::get_metrics))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(log_routes::get_log))
+        .routes(routes!(log_routes::get_checkpoint))
+        .routes(routes!(log_routes::list_entries))
+        .routes(routes!(log_routes::get_entry))
+        .routes(routes!(log_routes::get_inclusion_proof))
+        .routes(routes!(log_routes::get_consistency_proof))
+        .routes(routes!(admin::register_org))
+        .routes(routes!(admin::reissue_org_token, admin::revoke_org_token))
+        .routes(routes!(orgs::list_orgs))
+        .routes(routes!(orgs::get_org))
+        .routes(routes!(
+            beneficiaries::create_beneficiary,
+            beneficiaries::list_beneficiaries
+        ))
+        .routes(routes!(beneficiaries::create_beneficiaries_batch).layer(batch_limit()))
+        .routes(routes!(beneficiaries::get_beneficiary))
+        .routes(routes!(
+            campaigns::create_campaign,
+            campaigns::list_campaigns
+        ))
+        .routes(routes!(campaigns::get_campaign))
+        .routes(routes!(campaigns::state_beneficiaries))
+        .routes(routes!(
+            donations::create_donation,
+            donations::list_donations
+        ))
+        .routes(routes!(donations::create_donations_batch).layer(batch_limit()))
+        .routes(routes!(donations::get_donation))
+        .routes(routes!(donations::trace_donation))
+        .routes(routes!(
+            disbursements::create_disbursement,
+            disbursements::list_disbursements
+        ))
+        .routes(routes!(disbursements::create_disbursements_batch).layer(batch_limit()))
+        .routes(routes!(disbursements::get_disbursement))
+        .routes(routes!(disbursements::disbursement_sources))
+        .routes(routes!(corrections::create_correction))
+        .routes(routes!(donations::donor_lookup))
+        .routes(routes!(statements::acknowledge_disbursement))
+        .routes(routes!(
+            statements::publish_report,
+            statements::list_reports
+        ))
+        .routes(routes!(statements::get_report))
+        .routes(routes!(statements::get_report_figures))
+        .routes(routes!(statements::rotate_org_key))
+        .split_for_parts();
+    let (untimed, exports) = OpenApiRouter::new()
+        .routes(routes!(exports::get_export))
+        .split_for_parts();
+    document.merge(exports);
+    openapi::document_timeouts(&mut document);
+    Api {
+        timed: timed.merge(openapi::docs_routes()),
+        untimed,
+        document,
+    }
 }
 
 /// Liveness: answers without touching storage.

@@ -9,10 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::{
-    admin, beneficiaries, campaigns, corrections, disbursements, donations, error, exports,
-    log_routes, orgs, statements, write,
-};
+use super::{error, write};
 
 /// Content type of every error answer (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -164,50 +161,6 @@ pub mod problem {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "pennytrail", description = API_DESCRIPTION),
-    paths(
-        super::healthz,
-        super::readyz,
-        super::observe::get_metrics,
-        openapi_json,
-        log_routes::get_log,
-        log_routes::get_checkpoint,
-        log_routes::list_entries,
-        log_routes::get_entry,
-        log_routes::get_inclusion_proof,
-        log_routes::get_consistency_proof,
-        admin::register_org,
-        admin::reissue_org_token,
-        admin::revoke_org_token,
-        orgs::list_orgs,
-        orgs::get_org,
-        beneficiaries::create_beneficiary,
-        beneficiaries::list_beneficiaries,
-        beneficiaries::create_beneficiaries_batch,
-        beneficiaries::get_beneficiary,
-        campaigns::create_campaign,
-        campaigns::list_campaigns,
-        campaigns::get_campaign,
-        campaigns::state_beneficiaries,
-        donations::create_donation,
-        donations::list_donations,
-        donations::create_donations_batch,
-        donations::get_donation,
-        donations::trace_donation,
-        disbursements::create_disbursement,
-        disbursements::list_disbursements,
-        disbursements::create_disbursements_batch,
-        disbursements::get_disbursement,
-        disbursements::disbursement_sources,
-        corrections::create_correction,
-        donations::donor_lookup,
-        exports::get_export,
-        statements::acknowledge_disbursement,
-        statements::publish_report,
-        statements::list_reports,
-        statements::get_report,
-        statements::get_report_figures,
-        statements::rotate_org_key,
-    ),
     components(
         schemas(
             error::Problem,
@@ -233,7 +186,7 @@ pub mod problem {
             problem::BadPath,
         ),
     ),
-    modifiers(&SecuritySchemes, &RequestTimeouts),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "meta", description = "Liveness and this API description."),
         (name = "log", description = "The public log: identity, signed checkpoints, entries \
@@ -294,33 +247,29 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Adds the request timeout's 408 to every operation it covers: all but the export
-/// downloads, which stream for as long as the log takes (see [`super::router`]).
-struct RequestTimeouts;
-
 /// The one path outside the request timeout.
 pub const UNTIMED_PATH: &str = "/v1/exports/{file}";
 
-impl Modify for RequestTimeouts {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let name = <problem::RequestTimedOut as utoipa::ToResponse>::response().0;
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            if path == UNTIMED_PATH {
-                continue;
-            }
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                operation.responses.responses.insert(
-                    "408".into(),
-                    utoipa::openapi::Ref::from_response_name(name).into(),
-                );
-            }
+/// Adds the request timeout's 408 to every operation it covers: all but the export
+/// downloads, which stream for as long as the log takes (see [`super::Api`]).
+pub fn document_timeouts(openapi: &mut utoipa::openapi::OpenApi) {
+    let name = <problem::RequestTimedOut as utoipa::ToResponse>::response().0;
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if path == UNTIMED_PATH {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.responses.insert(
+                "408".into(),
+                utoipa::openapi::Ref::from_response_name(name).into(),
+            );
         }
     }
 }
@@ -335,8 +284,14 @@ impl Modify for RequestTimeouts {
             body = Object, content_type = "application/json"),
     ),
 )]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(document())
+}
+
+/// The API's document, built once from its routes ([`super::api`]).
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| super::api().document)
 }
 
 /// The routes of the browsable docs: `/docs` (a redirect to `/docs/`) and the Swagger UI

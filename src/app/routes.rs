@@ -9,17 +9,17 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::get;
 use tower_http::timeout::TimeoutLayer;
 
 use super::AppState;
-use crate::api::{self, error, exports, observe, openapi, unread_body};
+use crate::api::{self, error, observe, unread_body};
 use crate::explorer;
 
 /// Builds the router; a request that takes longer than `request_timeout` (exports aside)
 /// is answered 408.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
-    api::routes()
+    let api = api::api();
+    api.timed
         .merge(explorer::router())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
@@ -28,7 +28,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
-        .route(openapi::UNTIMED_PATH, get(exports::get_export))
+        .merge(api.untimed)
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,
         ))

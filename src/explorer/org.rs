@@ -8,11 +8,11 @@ use super::html::Html;
 use super::{PageError, PagePath, amount, layout};
 use crate::app::AppState;
 use crate::input::{Id, PathParams};
+use crate::ledger::records::Scope;
 use crate::read::MAX_LIST_PAGE;
 use crate::read::campaigns::campaign_view;
 use crate::read::orgs::org_view;
 use crate::read::reports::report_view;
-use crate::ledger::records::Scope;
 
 pub async fn org_page(
     State(state): State<AppState>,

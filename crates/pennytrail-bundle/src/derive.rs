@@ -180,7 +180,11 @@ impl<W: Write> Deriver<W> {
         let fingerprint: [u8; 32] = {
             use sha2::Digest as _;
             let mut h = sha2::Sha256::new();
-            for part in [key.org.as_bytes(), key.scope.as_str().as_bytes(), key.id.as_bytes()] {
+            for part in [
+                key.org.as_bytes(),
+                key.scope.as_str().as_bytes(),
+                key.id.as_bytes(),
+            ] {
                 h.update(part);
                 h.update(b"\n");
             }

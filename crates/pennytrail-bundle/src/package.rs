@@ -21,7 +21,8 @@ pub fn schema(table: &Table) -> Value {
         .iter()
         .map(|c| json!({"name": c.name, "type": if c.integer { "integer" } else { "string" }}))
         .collect();
-    let mut schema = json!({"fields": fields, "primaryKey": table.primary_key, "missingValues": [""]});
+    let mut schema =
+        json!({"fields": fields, "primaryKey": table.primary_key, "missingValues": [""]});
     if !table.foreign_keys.is_empty() {
         let foreign: Vec<Value> = table
             .foreign_keys

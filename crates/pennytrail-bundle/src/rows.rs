@@ -8,7 +8,6 @@ use pennytrail_ledger::records::{Derived, Record};
 use pennytrail_log::entry::Entry;
 use pennytrail_log::hash::Hash;
 
-
 /// Where rows go: `file` is one of [`crate::tables::TABLES`].
 pub trait RowSink {
     type Error;

@@ -87,9 +87,11 @@ pub const TABLES: [Table; 13] = [
             text("time"),
         ],
         primary_key: &["org"],
-        foreign_keys: &[
-            ForeignKey { fields: &["seq"], table: "entries", reference: &["seq"] },
-        ],
+        foreign_keys: &[ForeignKey {
+            fields: &["seq"],
+            table: "entries",
+            reference: &["seq"],
+        }],
     },
     Table {
         file: "beneficiaries.csv",
@@ -105,9 +107,11 @@ pub const TABLES: [Table; 13] = [
             text("time"),
         ],
         primary_key: &["org", "beneficiary"],
-        foreign_keys: &[
-            ForeignKey { fields: &["org"], table: "orgs", reference: &["org"] },
-        ],
+        foreign_keys: &[ForeignKey {
+            fields: &["org"],
+            table: "orgs",
+            reference: &["org"],
+        }],
     },
     Table {
         file: "campaigns.csv",
@@ -129,9 +133,11 @@ pub const TABLES: [Table; 13] = [
             text("time"),
         ],
         primary_key: &["org", "campaign"],
-        foreign_keys: &[
-            ForeignKey { fields: &["org"], table: "orgs", reference: &["org"] },
-        ],
+        foreign_keys: &[ForeignKey {
+            fields: &["org"],
+            table: "orgs",
+            reference: &["org"],
+        }],
     },
     Table {
         file: "stated_beneficiaries.csv",
@@ -144,8 +150,16 @@ pub const TABLES: [Table; 13] = [
         ],
         primary_key: &["org", "campaign", "beneficiary"],
         foreign_keys: &[
-            ForeignKey { fields: &["org", "campaign"], table: "campaigns", reference: &["org", "campaign"] },
-            ForeignKey { fields: &["org", "beneficiary"], table: "beneficiaries", reference: &["org", "beneficiary"] },
+            ForeignKey {
+                fields: &["org", "campaign"],
+                table: "campaigns",
+                reference: &["org", "campaign"],
+            },
+            ForeignKey {
+                fields: &["org", "beneficiary"],
+                table: "beneficiaries",
+                reference: &["org", "beneficiary"],
+            },
         ],
     },
     Table {
@@ -167,9 +181,11 @@ pub const TABLES: [Table; 13] = [
             text("time"),
         ],
         primary_key: &["org", "donation"],
-        foreign_keys: &[
-            ForeignKey { fields: &["org", "campaign"], table: "campaigns", reference: &["org", "campaign"] },
-        ],
+        foreign_keys: &[ForeignKey {
+            fields: &["org", "campaign"],
+            table: "campaigns",
+            reference: &["org", "campaign"],
+        }],
     },
     Table {
         file: "disbursements.csv",
@@ -190,8 +206,16 @@ pub const TABLES: [Table; 13] = [
         ],
         primary_key: &["org", "disbursement"],
         foreign_keys: &[
-            ForeignKey { fields: &["org", "campaign"], table: "campaigns", reference: &["org", "campaign"] },
-            ForeignKey { fields: &["org", "beneficiary"], table: "beneficiaries", reference: &["org", "beneficiary"] },
+            ForeignKey {
+                fields: &["org", "campaign"],
+                table: "campaigns",
+                reference: &["org", "campaign"],
+            },
+            ForeignKey {
+                fields: &["org", "beneficiary"],
+                table: "beneficiaries",
+                reference: &["org", "beneficiary"],
+            },
         ],
     },
     Table {
@@ -211,8 +235,16 @@ pub const TABLES: [Table; 13] = [
         ],
         primary_key: &["org", "donation", "disbursement"],
         foreign_keys: &[
-            ForeignKey { fields: &["org", "donation"], table: "donations", reference: &["org", "donation"] },
-            ForeignKey { fields: &["org", "disbursement"], table: "disbursements", reference: &["org", "disbursement"] },
+            ForeignKey {
+                fields: &["org", "donation"],
+                table: "donations",
+                reference: &["org", "donation"],
+            },
+            ForeignKey {
+                fields: &["org", "disbursement"],
+                table: "disbursements",
+                reference: &["org", "disbursement"],
+            },
         ],
     },
     Table {
@@ -228,9 +260,11 @@ pub const TABLES: [Table; 13] = [
             text("time"),
         ],
         primary_key: &["org", "correction", "field"],
-        foreign_keys: &[
-            ForeignKey { fields: &["corrects"], table: "entries", reference: &["seq"] },
-        ],
+        foreign_keys: &[ForeignKey {
+            fields: &["corrects"],
+            table: "entries",
+            reference: &["seq"],
+        }],
     },
     Table {
         file: "org_keys.csv",
@@ -243,9 +277,11 @@ pub const TABLES: [Table; 13] = [
             text("time"),
         ],
         primary_key: &["org", "seq"],
-        foreign_keys: &[
-            ForeignKey { fields: &["org"], table: "orgs", reference: &["org"] },
-        ],
+        foreign_keys: &[ForeignKey {
+            fields: &["org"],
+            table: "orgs",
+            reference: &["org"],
+        }],
     },
     Table {
         file: "acknowledgements.csv",
@@ -261,9 +297,11 @@ pub const TABLES: [Table; 13] = [
             text("time"),
         ],
         primary_key: &["org", "disbursement"],
-        foreign_keys: &[
-            ForeignKey { fields: &["org", "disbursement"], table: "disbursements", reference: &["org", "disbursement"] },
-        ],
+        foreign_keys: &[ForeignKey {
+            fields: &["org", "disbursement"],
+            table: "disbursements",
+            reference: &["org", "disbursement"],
+        }],
     },
     Table {
         file: "reports.csv",
@@ -279,9 +317,11 @@ pub const TABLES: [Table; 13] = [
             text("time"),
         ],
         primary_key: &["org", "report"],
-        foreign_keys: &[
-            ForeignKey { fields: &["org"], table: "orgs", reference: &["org"] },
-        ],
+        foreign_keys: &[ForeignKey {
+            fields: &["org"],
+            table: "orgs",
+            reference: &["org"],
+        }],
     },
     Table {
         file: "report_figures.csv",
@@ -300,9 +340,11 @@ pub const TABLES: [Table; 13] = [
             int("held"),
         ],
         primary_key: &["org", "report", "position"],
-        foreign_keys: &[
-            ForeignKey { fields: &["org", "report"], table: "reports", reference: &["org", "report"] },
-        ],
+        foreign_keys: &[ForeignKey {
+            fields: &["org", "report"],
+            table: "reports",
+            reference: &["org", "report"],
+        }],
     },
 ];
 

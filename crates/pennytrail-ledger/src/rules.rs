@@ -22,11 +22,7 @@ pub struct RuleViolation {
     pub message: String,
 }
 
-fn violation(
-    rule: Rule,
-    field: impl Into<String>,
-    message: impl Into<String>,
-) -> RuleViolation {
+fn violation(rule: Rule, field: impl Into<String>, message: impl Into<String>) -> RuleViolation {
     RuleViolation {
         rule,
         field: field.into(),
@@ -180,7 +176,8 @@ fn campaign_of<S: LedgerState>(
     id: &str,
 ) -> Result<CampaignTotals, RuleViolation> {
     state.campaign(org, id).ok_or_else(|| {
-        violation(Rule::UnknownCampaign,
+        violation(
+            Rule::UnknownCampaign,
             "campaign",
             format!("campaign {id:?} does not exist in {org:?}"),
         )
@@ -189,7 +186,8 @@ fn campaign_of<S: LedgerState>(
 
 fn add(total: Amount, more: Amount, field: &str) -> Result<Amount, RuleViolation> {
     total.checked_add(more).ok_or_else(|| {
-        violation(Rule::TotalOverflow,
+        violation(
+            Rule::TotalOverflow,
             field,
             "the campaign's running total would pass 2^53-1 minor units",
         )
@@ -207,13 +205,15 @@ fn state_beneficiaries<S: LedgerState>(
     for (i, id) in ids.iter().enumerate() {
         let field = format!("beneficiaries[{i}]");
         if state.beneficiary(org, id).is_none() {
-            return Err(violation(Rule::UnknownBeneficiary,
+            return Err(violation(
+                Rule::UnknownBeneficiary,
                 field,
                 format!("beneficiary {id:?} is not registered in {org:?}"),
             ));
         }
         if state.stated(org, campaign, id).is_some() {
-            return Err(violation(Rule::AlreadyStated,
+            return Err(violation(
+                Rule::AlreadyStated,
                 field,
                 format!("beneficiary {id:?} is already stated for campaign {campaign:?}"),
             ));
@@ -262,7 +262,8 @@ fn apply_rules<S: LedgerState>(
 ) -> Result<Derived, RuleViolation> {
     if let Record::Org(_) = record {
         if state.org_registered(org) {
-            return Err(violation(Rule::DuplicateId,
+            return Err(violation(
+                Rule::DuplicateId,
                 "id",
                 format!("org {org:?} is already registered"),
             ));
@@ -283,7 +284,8 @@ fn apply_rules<S: LedgerState>(
         return Ok(Derived::Nothing);
     }
     if !state.org_registered(org) {
-        return Err(violation(Rule::UnknownOrg,
+        return Err(violation(
+            Rule::UnknownOrg,
             "org",
             format!("org {org:?} is not registered"),
         ));
@@ -292,7 +294,8 @@ fn apply_rules<S: LedgerState>(
         Record::Org(_) => unreachable!("handled above"),
         Record::Beneficiary(b) => {
             if state.beneficiary(org, &b.id).is_some() {
-                return Err(violation(Rule::DuplicateId,
+                return Err(violation(
+                    Rule::DuplicateId,
                     "id",
                     format!("beneficiary {:?} is already registered", b.id),
                 ));
@@ -305,7 +308,8 @@ fn apply_rules<S: LedgerState>(
         }
         Record::Campaign(c) => {
             if state.campaign(org, &c.id).is_some() {
-                return Err(violation(Rule::DuplicateId,
+                return Err(violation(
+                    Rule::DuplicateId,
                     "id",
                     format!("campaign {:?} already exists", c.id),
                 ));
@@ -337,7 +341,8 @@ fn apply_rules<S: LedgerState>(
             if let Some(currency) = d.currency
                 && currency != campaign.currency
             {
-                return Err(violation(Rule::CurrencyMismatch,
+                return Err(violation(
+                    Rule::CurrencyMismatch,
                     "currency",
                     format!(
                         "campaign {:?} is in {}, not {}",
@@ -365,7 +370,8 @@ fn apply_rules<S: LedgerState>(
         Record::Disbursement(x) => {
             let mut campaign = campaign_of(state, org, &x.campaign)?;
             if state.beneficiary(org, &x.beneficiary).is_none() {
-                return Err(violation(Rule::UnknownBeneficiary,
+                return Err(violation(
+                    Rule::UnknownBeneficiary,
                     "beneficiary",
                     format!(
                         "beneficiary {:?} is not registered in {org:?}",
@@ -374,7 +380,8 @@ fn apply_rules<S: LedgerState>(
                 ));
             }
             let Some(mut stated) = state.stated(org, &x.campaign, &x.beneficiary) else {
-                return Err(violation(Rule::UnstatedBeneficiary,
+                return Err(violation(
+                    Rule::UnstatedBeneficiary,
                     "beneficiary",
                     format!(
                         "beneficiary {:?} was not stated for campaign {:?} before this disbursement",
@@ -384,7 +391,8 @@ fn apply_rules<S: LedgerState>(
             };
             let available = campaign.held();
             if x.amount.minor_units() > available {
-                return Err(violation(Rule::Overspend,
+                return Err(violation(
+                    Rule::Overspend,
                     "amount",
                     format!(
                         "campaign {:?} holds {available} {} minor units; cannot disburse {}",
@@ -421,7 +429,8 @@ fn apply_rules<S: LedgerState>(
                 .entry(c.corrects)
                 .filter(|e| e.org.as_deref() == Some(org))
                 .ok_or_else(|| {
-                    violation(Rule::CorrectionTarget,
+                    violation(
+                        Rule::CorrectionTarget,
                         "corrects",
                         format!(
                             "entry {} does not exist or does not belong to {org:?}",
@@ -435,7 +444,8 @@ fn apply_rules<S: LedgerState>(
                 .iter()
                 .find(|(name, _)| !allowed.contains(&name.as_str()))
             {
-                return Err(violation(Rule::UncorrectableField,
+                return Err(violation(
+                    Rule::UncorrectableField,
                     format!("fields.{name}"),
                     format!(
                         "{name:?} of a {} entry cannot be corrected (correctable: {})",
@@ -456,7 +466,8 @@ fn apply_rules<S: LedgerState>(
                 key, seq: key_seq, ..
             } = org_key(state, org)?;
             if r.to_size > seq {
-                return Err(violation(Rule::ReportRange,
+                return Err(violation(
+                    Rule::ReportRange,
                     "to_size",
                     format!(
                         "a report at seq {seq} cannot cover entries up to {}: they do not exist yet",
@@ -465,13 +476,15 @@ fn apply_rules<S: LedgerState>(
                 ));
             }
             let message = r.signed_message(state.origin(), org).map_err(|e| {
-                violation(Rule::BadSignature,
+                violation(
+                    Rule::BadSignature,
                     "signature",
                     format!("the report's signed message cannot be built: {e}"),
                 )
             })?;
             if !signature_valid(&key, &message, &r.signature) {
-                return Err(violation(Rule::BadSignature,
+                return Err(violation(
+                    Rule::BadSignature,
                     "signature",
                     format!(
                         "not a valid signature over this report by {org:?}'s key {key} (set at seq {key_seq})"
@@ -486,7 +499,8 @@ fn apply_rules<S: LedgerState>(
 
 fn org_key<S: LedgerState>(state: &S, org: &str) -> Result<OrgKeyState, RuleViolation> {
     state.org_key(org).ok_or_else(|| {
-        violation(Rule::NoOrgKey,
+        violation(
+            Rule::NoOrgKey,
             "signature",
             format!("org {org:?} has no key: the operator registers one with the org"),
         )
@@ -499,7 +513,8 @@ fn acknowledge<S: LedgerState>(
     a: &Acknowledgement,
 ) -> Result<Derived, RuleViolation> {
     let facts = state.disbursement(org, &a.disbursement).ok_or_else(|| {
-        violation(Rule::UnknownDisbursement,
+        violation(
+            Rule::UnknownDisbursement,
             "disbursement",
             format!(
                 "disbursement {:?} does not exist in {org:?}",
@@ -508,7 +523,8 @@ fn acknowledge<S: LedgerState>(
         )
     })?;
     let Some(leaf) = facts.leaf else {
-        return Err(violation(Rule::UnknownDisbursement,
+        return Err(violation(
+            Rule::UnknownDisbursement,
             "disbursement",
             format!(
                 "disbursement {:?} is not committed yet; acknowledge it once its entry is in the log",
@@ -517,7 +533,8 @@ fn acknowledge<S: LedgerState>(
         ));
     };
     if facts.beneficiary != a.beneficiary {
-        return Err(violation(Rule::WrongBeneficiary,
+        return Err(violation(
+            Rule::WrongBeneficiary,
             "beneficiary",
             format!(
                 "disbursement {:?} went to {:?}, not {:?}",
@@ -526,7 +543,8 @@ fn acknowledge<S: LedgerState>(
         ));
     }
     if a.status == AckStatus::Received && a.amount_received != facts.amount {
-        return Err(violation(Rule::AckAmount,
+        return Err(violation(
+            Rule::AckAmount,
             "amount_received",
             format!(
                 "\"received\" confirms the whole amount {}; to say {} arrived, dispute it",
@@ -535,7 +553,8 @@ fn acknowledge<S: LedgerState>(
         ));
     }
     let key = state.beneficiary_key(org, &a.beneficiary).ok_or_else(|| {
-        violation(Rule::NoBeneficiaryKey,
+        violation(
+            Rule::NoBeneficiaryKey,
             "beneficiary",
             format!(
                 "{org:?} stated no key for beneficiary {:?}, so it cannot acknowledge",
@@ -551,7 +570,8 @@ fn acknowledge<S: LedgerState>(
         a.amount_received.minor_units(),
     );
     if !signature_valid(&key, message.as_bytes(), &a.signature) {
-        return Err(violation(Rule::BadSignature,
+        return Err(violation(
+            Rule::BadSignature,
             "signature",
             format!(
                 "not a valid signature by beneficiary {:?}'s key {key} over the acknowledgement of entry {}",
@@ -574,7 +594,8 @@ fn rotate_key<S: LedgerState>(
         registered,
     } = org_key(state, org)?;
     if k.public_key == current {
-        return Err(violation(Rule::SameKey,
+        return Err(violation(
+            Rule::SameKey,
             "public_key",
             "the new key is the current key",
         ));
@@ -582,14 +603,16 @@ fn rotate_key<S: LedgerState>(
     // A key rotated to earlier is refused by its idempotency id (409); the registration
     // key has none, so it is refused here.
     if k.public_key == registered {
-        return Err(violation(Rule::KeyReused,
+        return Err(violation(
+            Rule::KeyReused,
             "public_key",
             "the org registered with this key and rotated it away; a key once rotated away cannot come back",
         ));
     }
     let message = KeyRotation::message(state.origin(), org, current_seq, &k.public_key);
     if !signature_valid(&current, message.as_bytes(), &k.signature) {
-        return Err(violation(Rule::BadSignature,
+        return Err(violation(
+            Rule::BadSignature,
             "signature",
             format!("not a valid signature by {org:?}'s current key {current} over this rotation"),
         ));
