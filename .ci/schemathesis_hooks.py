@@ -65,7 +65,7 @@ MAX_STEERED_DISBURSEMENT = 20
 MAX_STEERED_DONATION = 1_000_000_000
 
 # Values bad input is made of, for path and query parameters of negative cases (the
-# Rust test tests/hostile_input.rs sends the same kinds, and bytes that are not UTF-8,
+# Rust test tests/integration/hostile_input.rs sends the same kinds, and bytes that are not UTF-8,
 # as raw HTTP to every route).
 HOSTILE_VALUES = [
     "\x00",
@@ -532,7 +532,7 @@ def _hostile(case: schemathesis.Case) -> None:
     """Puts a hostile value into one parameter of a path or query schemathesis made
     invalid on purpose (the answer must be a 4xx either way). `..` goes only into query
     strings: in a path, the HTTP client resolves it to another route before it is sent
-    (tests/hostile_input.rs sends it raw)."""
+    (tests/integration/hostile_input.rs sends it raw)."""
     for location, params in (("path", case.path_parameters), ("query", case.query)):
         if params and not _positive(case, location) and _steer():
             values = [v for v in HOSTILE_VALUES if location == "query" or v != ".."]

@@ -33,7 +33,7 @@ NO_2XX_EXPECTED: dict[str, str] = {}
 NOT_TESTED: dict[str, str] = {
     # Schemathesis (4.32.5) leaves the operation that serves the document out of a run
     # (40 of 41 operations) unless it is selected by name. Every run loads the document
-    # from it, and tests/openapi.rs checks it against its snapshot.
+    # from it, and tests/integration/openapi.rs checks it against its snapshot.
     "GET /openapi.json": "serves the document schemathesis loads",
 }
 

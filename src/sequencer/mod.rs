@@ -58,11 +58,9 @@ pub(super) const MAX_CACHED_STATE_KEYS: usize = 100_000;
 pub(super) const MAX_UNANSWERED_BATCHES: usize = 16;
 
 /// Smallest batch that is sequenced while the one before it commits. Sequencing a
-/// large batch takes about as long as writing it (~7 µs per entry each), so overlapping
-/// the two raises the rate (1,000-donation batches went from 57,000–60,000 to
-/// 62,000–66,000/s). Small batches pipelined only get smaller, and each pays a commit:
-/// 64 single-donation clients made 11,500–11,700 appends/s pipelined (20 entries per
-/// batch) against 13,300–13,900 not (30 per batch).
+/// large batch takes about as long as writing it, so overlapping the two raises the
+/// rate; small batches pipelined only get smaller, and each pays a commit, so below this
+/// size they are not pipelined (docs/decisions.md, "Tuning").
 pub(super) const MIN_PIPELINED_ENTRIES: usize = 256;
 
 /// Least time between two WAL checkpoints while appends go on (SQLite). Each copies
@@ -359,9 +357,8 @@ pub async fn start(
 
 /// Runs the sequencer on a thread of its own (SQLite, whose connections each have their
 /// own thread and no socket on a runtime). Each batch waits on SQLite twice, and on the
-/// shared runtime every wake-up queued behind the HTTP tasks. Under 64 single-donation
-/// clients, in six alternating pairs of runs, its own thread was ahead in five
-/// (6,866-10,220 appends/s against 6,737-8,430/s on the shared runtime).
+/// shared runtime every wake-up queued behind the HTTP tasks (docs/decisions.md,
+/// "Tuning").
 fn run_on_own_thread(
     task: SequencerTask,
     receiver: mpsc::Receiver<Job>,

@@ -27,8 +27,7 @@ pub struct SequencerTask {
     /// Where pipelined commits run: the service's shared runtime. A large batch's commit
     /// is several round trips to SQLite's thread (`BEGIN`, each 1,000-row chunk, the
     /// script); on the sequencer's own thread each step waited until sequencing the next
-    /// batch, which does not yield, was done. Moving them here took 1,000-donation
-    /// batches from 67,800-69,700 to 83,300-89,300/s (two alternating pairs of runs).
+    /// batch, which does not yield, was done (docs/decisions.md, "Tuning").
     pub(super) commits: tokio::runtime::Handle,
     pub(super) signer: Arc<NoteSigner>,
     pub(super) head: ChainHead,

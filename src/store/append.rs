@@ -59,8 +59,8 @@ async fn sqlite_record_seqs(
     Ok(rows)
 }
 
-/// Keys per PostgreSQL id lookup statement. With 1,024, 1,000-donation batches on a
-/// store already holding 160,000 donations went from 39,000–42,000 to 23,000–24,000/s.
+/// Keys per PostgreSQL id lookup statement: more per statement made large batches on a
+/// store already holding many donations slower (docs/decisions.md, "Tuning").
 const POSTGRES_LOOKUP_KEYS: usize = 256;
 
 /// Looks `keys` up on PostgreSQL, [`POSTGRES_LOOKUP_KEYS`] per statement.

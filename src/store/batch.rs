@@ -116,9 +116,8 @@ impl BatchRows<'_> {
 /// disbursements). A statement of exactly this many rows has the same text every time, so
 /// it is prepared once and cached; parsing a new 1,000-row insert each batch was a fifth
 /// of the writer's time under large batches. Each chunk is a round trip to SQLite's
-/// thread, so chunks are large: with 1,000 rows instead of 250, 1,000-donation batches
-/// went from 96,000–98,000 to 102,000–104,000/s. 1,000 rows × 9 values is 9,000 bound
-/// parameters, below SQLite's 32,766 and PostgreSQL's 65,535.
+/// thread, so chunks are large (docs/decisions.md, "Tuning"). 1,000 rows × 9 values is
+/// 9,000 bound parameters, below SQLite's 32,766 and PostgreSQL's 65,535.
 const PREPARED_ROWS: usize = 1000;
 
 /// Which statements of a batch [`push_statements!`] builds.

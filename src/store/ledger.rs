@@ -6,13 +6,13 @@ use sqlx::Row;
 use super::append::{AppendTx, on_tx};
 use super::{StoreError, StoreResult, to_u64};
 use crate::ledger::money::{Amount, Currency};
-use crate::ledger::records::{BeneficiaryKind, Scope};
+use crate::ledger::records::{BeneficiaryKind, Record, Scope};
 use crate::ledger::rules::{
     CampaignTotals, DisbursementFacts, EntrySummary, OrgKeyState, StateKey, StatedTotals,
 };
 use crate::ledger::state::StateValue;
 use crate::log::entry;
-use crate::log::hash::leaf_hash;
+use crate::log::hash::{Hash, leaf_hash};
 
 /// A donation's place on its campaign's money line.
 #[derive(Debug, Clone)]
@@ -159,17 +159,16 @@ impl AppendTx {
                     match (latest, registration) {
                         (Some(latest), Some(registration)) => {
                             let seq = to_u64(latest, "seq")?;
-                            let current = self.logged_entry(seq).await?;
-                            let first = self.logged_entry(to_u64(registration, "seq")?).await?;
-                            match (
-                                current.str_field("public_key"),
-                                first.str_field("public_key"),
-                            ) {
+                            let current = org_key_of(&self.logged_record(seq).await?.0);
+                            let registered = org_key_of(
+                                &self.logged_record(to_u64(registration, "seq")?).await?.0,
+                            );
+                            match (current, registered) {
                                 (Some(key), Some(registered)) => {
                                     StateValue::OrgKey(Some(OrgKeyState {
-                                        key: key.to_string(),
+                                        key,
                                         seq,
-                                        registered: registered.to_string(),
+                                        registered,
                                     }))
                                 }
                                 _ => StateValue::OrgKey(None),
@@ -185,10 +184,11 @@ impl AppendTx {
                     match seq {
                         None => StateValue::BeneficiaryKey(None),
                         Some(seq) => {
-                            let e = self.logged_entry(to_u64(seq, "seq")?).await?;
-                            StateValue::BeneficiaryKey(
-                                e.str_field("public_key").map(str::to_string),
-                            )
+                            let seq = to_u64(seq, "seq")?;
+                            match self.logged_record(seq).await?.0 {
+                                Record::Beneficiary(b) => StateValue::BeneficiaryKey(b.public_key),
+                                other => return Err(not_a(seq, "beneficiary", &other)),
+                            }
                         }
                     }
                 }
@@ -200,24 +200,18 @@ impl AppendTx {
                         None => StateValue::Disbursement(None),
                         Some(seq) => {
                             let seq = to_u64(seq, "seq")?;
-                            let bytes = self.entry(seq).await?.ok_or_else(|| {
-                                corrupt(&format!("disbursement entry {seq} is missing"))
-                            })?;
-                            let e = entry::parse(&bytes)
-                                .map_err(|e| corrupt(&format!("entry {seq}: {e}")))?;
-                            let amount = e
-                                .int_field("amount")
-                                .ok_or_else(|| corrupt(&format!("entry {seq} has no amount")))?;
-                            StateValue::Disbursement(Some(DisbursementFacts {
-                                seq,
-                                beneficiary: e
-                                    .str_field("beneficiary")
-                                    .unwrap_or_default()
-                                    .to_string(),
-                                amount: Amount::positive("amount", amount)
-                                    .map_err(|e| corrupt(&e.to_string()))?,
-                                leaf: Some(leaf_hash(&bytes)),
-                            }))
+                            let (record, leaf) = self.logged_record(seq).await?;
+                            match record {
+                                Record::Disbursement(d) => {
+                                    StateValue::Disbursement(Some(DisbursementFacts {
+                                        seq,
+                                        beneficiary: d.beneficiary,
+                                        amount: d.amount,
+                                        leaf: Some(leaf),
+                                    }))
+                                }
+                                other => return Err(not_a(seq, "disbursement", &other)),
+                            }
                         }
                     }
                 }
@@ -227,12 +221,33 @@ impl AppendTx {
         Ok(out)
     }
 
-    /// A committed entry, parsed.
-    async fn logged_entry(&mut self, seq: u64) -> StoreResult<entry::Entry> {
+    /// A committed entry read back as its record (every field checked as the verifier
+    /// checks it), with its leaf hash.
+    async fn logged_record(&mut self, seq: u64) -> StoreResult<(Record, Hash)> {
         let bytes = self
             .entry(seq)
             .await?
             .ok_or_else(|| corrupt(&format!("entry {seq} is missing")))?;
-        entry::parse(&bytes).map_err(|e| corrupt(&format!("entry {seq}: {e}")))
+        let entry = entry::parse(&bytes).map_err(|e| corrupt(&format!("entry {seq}: {e}")))?;
+        let (record, _) =
+            Record::from_entry(&entry).map_err(|e| corrupt(&format!("entry {seq}: {e}")))?;
+        Ok((record, leaf_hash(&bytes)))
     }
+}
+
+/// The key an org signs with, as the entry that set it says: its registration or a
+/// rotation.
+fn org_key_of(record: &Record) -> Option<String> {
+    match record {
+        Record::Org(org) => org.public_key.clone(),
+        Record::KeyRotation(rotation) => Some(rotation.public_key.clone()),
+        _ => None,
+    }
+}
+
+fn not_a(seq: u64, expected: &str, found: &Record) -> StoreError {
+    corrupt(&format!(
+        "entry {seq} should be a {expected} but is a {}",
+        found.kind()
+    ))
 }

@@ -236,7 +236,7 @@ impl Store {
     ///
     /// SQLite starts the WAL over only when a write begins with every frame copied. A
     /// checkpoint beside the writer never gets there under steady appends (commits add
-    /// frames while it copies): the WAL grew by ~60 MB/s under single donations. So the
+    /// frames while it copies), and the WAL grew without bound under single donations. So the
     /// bulk is copied beside the writer, then the few frames committed meanwhile while
     /// the sequencer's batches wait.
     pub async fn checkpoint_wal(&self) -> StoreResult<()> {

@@ -52,9 +52,8 @@ pub(super) const SEQ_BY_ID: &str = "(SELECT seq FROM record_ids WHERE org = $1 A
 
 /// The statements that move every waiting id into `record_ids` and empty `recent_ids`.
 /// The ids go in log order: each index page they land on is written once either way
-/// (one transaction), and sorting them first (`ORDER BY org, scope, id`) made a move of
-/// 1,024 ids take 3.2-3.8 ms instead of 2.2-2.5 ms (Python's `sqlite3` on a copy of a
-/// store written by 64 single-donation clients).
+/// (one transaction), and sorting them first (`ORDER BY org, scope, id`) only made the
+/// move slower (docs/decisions.md, "Tuning").
 pub(super) const MOVE_TO_RECORD_IDS: &str = "INSERT INTO record_ids (org, scope, id, seq) \
      SELECT org, scope, id, seq FROM recent_ids;\n\
      DELETE FROM recent_ids";

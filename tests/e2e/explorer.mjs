@@ -1,6 +1,6 @@
 // End-to-end tests of the explorer in a real headless Chromium (Debian's /usr/bin/chromium
 // driven by playwright-core), against a running pennytrail seeded with `pennytrail demo`.
-// tests/explorer.rs starts the service, seeds it and runs this script; by hand:
+// tests/integration/explorer.rs starts the service, seeds it and runs this script; by hand:
 //
 //   PENNYTRAIL_E2E_BASE_URL=http://127.0.0.1:8080 node tests/e2e/explorer.mjs
 //

@@ -1,5 +1,5 @@
 // Unit tests of the explorer's in-browser verifier (src/explorer/assets/verify.js), run by
-// Node's own test runner (`node --test tests/e2e/verify.test.mjs`; tests/explorer.rs runs
+// Node's own test runner (`node --test tests/e2e/verify.test.mjs`; tests/integration/explorer.rs runs
 // it). They prove, without a browser:
 // - signed notes open exactly as Go's golang.org/x/mod/sumdb/note says (the known-answer
 //   vectors in tests/interop/vectors.json, which the Rust code is held to as well), and

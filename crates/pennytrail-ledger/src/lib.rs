@@ -6,6 +6,7 @@ pub mod attestations;
 pub mod donor;
 pub mod fields;
 pub mod iso;
+pub mod logged;
 pub mod money;
 pub mod org;
 pub mod records;

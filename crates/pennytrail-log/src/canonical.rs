@@ -197,10 +197,8 @@ fn encode_value(
 }
 
 /// `n` in decimal, written into `buf` (an `i64` needs at most 20 bytes): what `{n}`
-/// spells, without the formatting machinery. Entries and CSV cells write integers
-/// through it (with the timestamps' `format!`, `write!` was ~12% of the sequencer's
-/// instructions under single donations; ~7% is left, mostly the SQL builder's
-/// placeholders).
+/// spells, without the formatting machinery, which showed in profiles of the sequencer.
+/// Entries and CSV cells write integers through it.
 pub fn format_int(n: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut at = buf.len();
     let mut rest = n.unsigned_abs();

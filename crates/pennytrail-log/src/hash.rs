@@ -37,7 +37,7 @@ impl Hash {
 
     /// Lowercase hex, as entries carry it in `prev`.
     /// (Digit by digit from a table: `hex::encode` collects an iterator of chars, which
-    /// was ~1% of all `perf` samples of the server under single donations.)
+    /// showed in profiles of the server under single donations.)
     pub fn to_hex(&self) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(2 * HASH_LEN);

@@ -1,8 +1,6 @@
 //! The service through its HTTP API, on SQLite and PostgreSQL alike.
 
-mod common;
-
-use common::{Answer, Backend, TestApp};
+use crate::support::{self, Answer, Backend, TestApp, pennytrail_test};
 use pennytrail::log::checkpoint::Checkpoint;
 use pennytrail::log::hash::{Hash, leaf_hash};
 use pennytrail::log::merkle::verify_consistency;
@@ -33,10 +31,14 @@ fn assert_write(app: &TestApp, answer: &Answer, status: u16) -> Value {
     body
 }
 
+#[pennytrail_test(both_backends)]
 async fn writes_replays_and_conflicts(app: TestApp) {
     assert_eq!(app.log_size().await, 0);
     let genesis = Checkpoint::open(&app.checkpoint_note().await, &app.verifier).unwrap();
-    assert_eq!((genesis.size, genesis.origin.as_str()), (0, common::ORIGIN));
+    assert_eq!(
+        (genesis.size, genesis.origin.as_str()),
+        (0, support::ORIGIN)
+    );
 
     let first = app.register_org(&org("alpha")).await;
     let body = assert_write(&app, &first, 201);
@@ -87,8 +89,8 @@ async fn writes_replays_and_conflicts(app: TestApp) {
     );
     app.finish().await;
 }
-on_both_backends!(writes_replays_and_conflicts);
 
+#[pennytrail_test(both_backends)]
 async fn proofs_and_their_edge_cases(app: TestApp) {
     let mut sizes = vec![0u64];
     for i in 0..5 {
@@ -188,8 +190,8 @@ async fn proofs_and_their_edge_cases(app: TestApp) {
         .assert_problem(400, Some("from"));
     app.finish().await;
 }
-on_both_backends!(proofs_and_their_edge_cases);
 
+#[pennytrail_test(both_backends)]
 async fn bad_input_never_changes_the_log(app: TestApp) {
     app.register_org(&org("keep")).await;
     let size = app.log_size().await;
@@ -333,8 +335,8 @@ async fn bad_input_never_changes_the_log(app: TestApp) {
     assert_ne!(app.checkpoint_note().await, checkpoint);
     app.finish().await;
 }
-on_both_backends!(bad_input_never_changes_the_log);
 
+#[pennytrail_test(both_backends)]
 async fn concurrent_writes_share_batches_and_check_passes(app: TestApp) {
     const WRITERS: usize = 64;
     const EACH: usize = 4;
@@ -368,7 +370,6 @@ async fn concurrent_writes_share_batches_and_check_passes(app: TestApp) {
     assert!(report.checkpoints < report.entries, "{report:?}");
     app.finish().await;
 }
-on_both_backends!(concurrent_writes_share_batches_and_check_passes);
 
 /// The value of a metric in `GET /metrics` (a line `name value`).
 async fn metric(app: &TestApp, name: &str) -> Option<u64> {
@@ -404,11 +405,9 @@ async fn assert_all_proofs_verify(app: &TestApp, size: u64) {
 
 /// Proofs come from the tree file beside the SQLite database (no query), and a tree file
 /// that lies, or that a crash may have left half-written, never yields a wrong proof.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn the_tree_file_never_serves_a_wrong_proof() {
-    let Some(mut app) = TestApp::start(Backend::Sqlite).await else {
-        return;
-    };
+    let mut app = TestApp::start(Backend::Sqlite).await;
     for i in 0..21 {
         assert_write(&app, &app.register_org(&org(&format!("t-{i}"))).await, 201);
     }

@@ -2,50 +2,14 @@
 //! sequencer enforces, idempotency, batch atomicity, org isolation, and traces checked
 //! against a naive oracle that moves money one minor unit at a time.
 
-mod common;
-
+use crate::support::bodies::{beneficiary, disbursement, donation};
+use crate::support::{Answer, Backend, TestApp, pennytrail_test};
 use std::collections::BTreeMap;
 
-use common::{Answer, Backend, TestApp};
 use pennytrail::log::receipt::Receipt;
 use serde_json::{Value, json};
 
 const ORG: &str = "helping-hands";
-
-fn beneficiary(id: &str, kind: &str) -> Value {
-    json!({"id": id, "label": format!("Beneficiary {id}"), "kind": kind, "country": "KE"})
-}
-
-fn donation(id: &str, campaign: &str, amount: i64, fee: i64) -> Value {
-    json!({"id": id, "campaign": campaign, "amount": amount, "fee": fee, "channel": "card"})
-}
-
-fn disbursement(id: &str, campaign: &str, beneficiary: &str, amount: i64) -> Value {
-    json!({"id": id, "campaign": campaign, "beneficiary": beneficiary, "amount": amount, "purpose": "School meals"})
-}
-
-/// An org with beneficiaries `school` (organization), `ops` (overhead), `late` (person,
-/// not stated) and a EUR campaign `meals` stating school and ops.
-async fn seeded(app: &TestApp) -> String {
-    let token = app.new_org(ORG).await;
-    for (id, kind) in [
-        ("school", "organization"),
-        ("ops", "overhead"),
-        ("late", "person"),
-    ] {
-        app.org_create(&token, ORG, "/beneficiaries", &beneficiary(id, kind))
-            .await;
-    }
-    app.org_create(
-        &token,
-        ORG,
-        "/campaigns",
-        &json!({"id": "meals", "title": "School meals", "purpose": "Lunch for pupils",
-                "currency": "EUR", "beneficiaries": ["school", "ops"]}),
-    )
-    .await;
-    token
-}
 
 fn verify_receipts(app: &TestApp, body: &Value, entries: &BTreeMap<u64, Vec<u8>>) {
     let checkpoint = body["checkpoint"].as_str().unwrap();
@@ -79,8 +43,9 @@ async fn all_entries(app: &TestApp) -> BTreeMap<u64, Vec<u8>> {
     }
 }
 
+#[pennytrail_test(both_backends)]
 async fn a_campaign_from_donation_to_beneficiary(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     let d1 = app
         .org_create(&token, ORG, "/donations", &donation("d1", "meals", 500, 25))
         .await;
@@ -280,7 +245,6 @@ async fn a_campaign_from_donation_to_beneficiary(app: TestApp) {
     .assert_problem(422, Some("corrects"));
     app.finish().await;
 }
-on_both_backends!(a_campaign_from_donation_to_beneficiary);
 
 /// Asserts a refused write: the status, the field, the rule (if given), and an
 /// unchanged log.
@@ -303,8 +267,9 @@ async fn assert_refused(
     );
 }
 
+#[pennytrail_test(both_backends)]
 async fn every_rule_is_enforced_and_named(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     app.org_create(&token, ORG, "/donations", &donation("d1", "meals", 1000, 0))
         .await;
     let size = app.log_size().await;
@@ -476,10 +441,10 @@ async fn every_rule_is_enforced_and_named(app: TestApp) {
     assert_refused(&app, a, 422, "tip", None, size).await;
     app.finish().await;
 }
-on_both_backends!(every_rule_is_enforced_and_named);
 
+#[pennytrail_test(both_backends)]
 async fn replays_are_byte_identical_and_conflicts_409(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     let first = app
         .org_post(&token, ORG, "/donations", &donation("d1", "meals", 100, 1))
         .await;
@@ -538,10 +503,10 @@ async fn replays_are_byte_identical_and_conflicts_409(app: TestApp) {
     .await;
     app.finish().await;
 }
-on_both_backends!(replays_are_byte_identical_and_conflicts_409);
 
+#[pennytrail_test(both_backends)]
 async fn batches_are_atomic(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     let size = app.log_size().await;
     let batch = |items: Vec<Value>| json!({"donations": items});
     // One bad item refuses the whole batch and names it.
@@ -713,10 +678,10 @@ async fn batches_are_atomic(app: TestApp) {
     assert_eq!(app.log_size().await, size);
     app.finish().await;
 }
-on_both_backends!(batches_are_atomic);
 
+#[pennytrail_test(both_backends)]
 async fn orgs_write_only_their_own_records(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     let intruder = app.new_org("intruder").await;
     let routes: Vec<(&str, Value)> = vec![
         ("/beneficiaries", beneficiary("x", "person")),
@@ -779,7 +744,6 @@ async fn orgs_write_only_their_own_records(app: TestApp) {
         .await;
     app.finish().await;
 }
-on_both_backends!(orgs_write_only_their_own_records);
 
 /// A small deterministic generator, so a failing scenario can be replayed from its seed.
 struct Lcg(u64);
@@ -812,8 +776,9 @@ async fn all_pages(app: &TestApp, path: &str, field: &str) -> Vec<Value> {
     }
 }
 
+#[pennytrail_test(both_backends)]
 async fn traces_match_a_unit_by_unit_oracle(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     let stated = ["school", "ops"];
     for seed in 1..=3u64 {
         let mut rng = Lcg(seed);
@@ -927,12 +892,11 @@ async fn traces_match_a_unit_by_unit_oracle(app: TestApp) {
         .unwrap();
     app.finish().await;
 }
-on_both_backends!(traces_match_a_unit_by_unit_oracle);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn donor_lookups_are_rate_limited() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
-    seeded(&app).await;
+    let app = TestApp::start(Backend::Sqlite).await;
+    app.seeded_org(ORG).await;
     let lookup = json!({"org": ORG, "donor_ref": "someone@example.org"});
     for _ in 0..pennytrail::limits::DONOR_LOOKUPS_PER_MINUTE {
         assert_eq!(
@@ -973,8 +937,9 @@ async fn donor_lookups_are_rate_limited() {
 /// correction of seq 2^63 used to panic the sequencer, after which every write answered
 /// 503 until a restart, and a trace or sources cursor of 2^63 - 1 overflowed. Both are
 /// refused now, naming the field, and the log goes on taking writes.
+#[pennytrail_test(both_backends)]
 async fn integers_beyond_2_53_are_refused_and_writes_go_on(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     app.org_create(&token, ORG, "/donations", &donation("d1", "meals", 500, 25))
         .await;
     app.org_create(
@@ -1006,4 +971,3 @@ async fn integers_beyond_2_53_are_refused_and_writes_go_on(app: TestApp) {
         .await;
     app.finish().await;
 }
-on_both_backends!(integers_beyond_2_53_are_refused_and_writes_go_on);

@@ -10,11 +10,9 @@
 //! UTF-8 reach the server exactly as written (an HTTP client library would normalise or
 //! refuse them).
 
-mod common;
-
+use crate::support::{Backend, PgDatabase, ServiceProcess, pennytrail_test};
 use std::collections::BTreeMap;
 
-use common::{Backend, PgDatabase, ServiceProcess};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -203,10 +201,7 @@ async fn walk(backend: Backend) {
     let data = tempfile::tempdir().unwrap();
     let db = match backend {
         Backend::Sqlite => None,
-        Backend::Postgres => match PgDatabase::create().await {
-            Some(db) => Some(db),
-            None => return,
-        },
+        Backend::Postgres => Some(PgDatabase::create().await),
     };
     let mut args = vec!["--data-dir", data.path().to_str().unwrap()];
     if let Some(db) = &db {
@@ -332,7 +327,7 @@ async fn walk(backend: Backend) {
         "{backend:?}: ERROR lines for bad input:\n{}",
         errors.join("\n")
     );
-    eprintln!(
+    note!(
         "{backend:?}: {} routes, {} hostile values, {tried} requests, all 4xx, no ERROR line, log unchanged",
         routes.len(),
         values.len()
@@ -343,12 +338,12 @@ async fn walk(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn hostile_parameters_are_4xx_on_sqlite() {
     walk(Backend::Sqlite).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test(postgres)]
 async fn hostile_parameters_are_4xx_on_postgres() {
     walk(Backend::Postgres).await;
 }

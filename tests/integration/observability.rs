@@ -2,9 +2,7 @@
 //! status exactly; every answer carries a request id (the client's if sane, a fresh one
 //! otherwise) and the process's JSON log lines for that request carry the same id.
 
-mod common;
-
-use common::{Backend, ORIGIN, ServiceProcess, TestApp};
+use crate::support::{ORIGIN, ServiceProcess, TestApp, pennytrail_test};
 use serde_json::{Value, json};
 
 const ORG: &str = "observed";
@@ -44,6 +42,7 @@ async fn metrics_text(app: &TestApp) -> String {
     answer.text()
 }
 
+#[pennytrail_test(both_backends)]
 async fn metrics_count_appends_batches_and_answers(app: TestApp) {
     let before = metrics_text(&app).await;
     assert_eq!(
@@ -167,7 +166,6 @@ async fn metrics_count_appends_batches_and_answers(app: TestApp) {
     );
     app.finish().await;
 }
-on_both_backends!(metrics_count_appends_batches_and_answers);
 
 fn request_id_of(response: &reqwest::Response) -> String {
     response
@@ -179,7 +177,7 @@ fn request_id_of(response: &reqwest::Response) -> String {
         .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn request_ids_are_echoed_and_logged() {
     let dir = tempfile::tempdir().unwrap();
     let service = ServiceProcess::start_logging(
@@ -258,7 +256,7 @@ async fn request_ids_are_echoed_and_logged() {
 
 /// `pennytrail loadgen` against a real server: a short write run prints its rate and,
 /// from the server's `/metrics`, where the server's time per write went.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn loadgen_reports_where_the_servers_time_per_write_went() {
     let dir = tempfile::tempdir().unwrap();
     let service = ServiceProcess::start(&[

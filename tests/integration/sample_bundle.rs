@@ -4,6 +4,7 @@
 //! The service's `pennytrail verify` and the standalone `pennytrail-verify bundle` print
 //! the same report for them, and refuse the same tampered copies with the same words.
 
+use crate::support::pennytrail_test;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,7 +51,7 @@ fn declared_format(dir: &Path) -> BundleFormat {
     BundleFormat::of_package(&package).unwrap()
 }
 
-#[test]
+#[pennytrail_test]
 fn the_sample_bundle_is_of_the_current_format_and_verifies() {
     let (dir, key) = published("exports/sample", "exports/sample.key");
     assert_eq!(
@@ -61,7 +62,7 @@ fn the_sample_bundle_is_of_the_current_format_and_verifies() {
     check_demo_figures(&verify(&dir, &key));
 }
 
-#[test]
+#[pennytrail_test]
 fn a_bundle_of_the_first_format_still_verifies() {
     let (dir, key) = published("tests/fixtures/bundle-v1", "tests/fixtures/bundle-v1.key");
     assert_eq!(declared_format(&dir), BundleFormat::V1);
@@ -142,7 +143,7 @@ fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
-#[test]
+#[pennytrail_test]
 fn both_verifiers_print_the_same_report_and_refuse_the_same_tampering() {
     for (dir, key_file) in [
         ("exports/sample", "exports/sample.key"),

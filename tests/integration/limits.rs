@@ -7,35 +7,34 @@
 //! | --- | --- | --- | --- |
 //! | `api::MAX_REQUEST_BODY_BYTES` | 64 KiB | 413 | `request_bodies_are_limited_at_the_boundary` |
 //! | `api::write::MAX_BATCH_BODY_BYTES` | 2 MiB | 413 | `request_bodies_are_limited_at_the_boundary` |
-//! | `api::write::MAX_BATCH_ITEMS` | 1,000 items | 422, `field` = the list | `batches_and_pages_are_limited_at_the_boundary` (every batch route); tests/money.rs `batches_are_atomic` (donations) |
-//! | `api::log_routes::MAX_PAGE` | 1,000 entries | 400, `field` = `limit` | `batches_and_pages_are_limited_at_the_boundary`; tests/api.rs (`limit=0`, `limit=1001`) |
+//! | `api::write::MAX_BATCH_ITEMS` | 1,000 items | 422, `field` = the list | `batches_and_pages_are_limited_at_the_boundary` (every batch route); tests/integration/money.rs `batches_are_atomic` (donations) |
+//! | `api::log_routes::MAX_PAGE` | 1,000 entries | 400, `field` = `limit` | `batches_and_pages_are_limited_at_the_boundary`; tests/integration/api.rs (`limit=0`, `limit=1001`) |
 //! | `read::MAX_LIST_PAGE` | 500 | 400, `field` = `limit` | `batches_and_pages_are_limited_at_the_boundary` (every list route) |
 //! | `read::MAX_TRACE_PAGE` | 100 | 400, `field` = `limit` | `batches_and_pages_are_limited_at_the_boundary` (trace, sources) |
 //! | `log::canonical::MAX_ENTRY_BYTES` | 16 KiB | 422 `invalid-entry` | `entries_are_limited_to_16_kib` |
 //! | `ledger::attestations::MAX_REPORT_CAMPAIGNS`, `MAX_REPORT_KIND_LINES` | 50 lines each | 422, `field` = the list | `report_lines_are_limited_at_the_boundary` |
 //! | field lengths: `log::entry::MAX_ID_LEN` (64), `ledger::fields::MAX_NAME_CHARS` (200), `ledger::org::MAX_CHARITY_NUMBER_CHARS` (64), `ledger::records::MAX_PURPOSE_CHARS` (1,000), `MAX_CHANNEL_CHARS` (32), `MAX_STATED_PER_ENTRY` (100 ids), `ledger::donor::MAX_DONOR_REF_CHARS` (320) | characters, not bytes | 422, `field` named | `field_lengths_are_limited_at_the_boundary` |
-//! | `limits::DEFAULT_ORG_WRITES_PER_SECOND` | 50,000 per org token and second, `--org-writes-per-second` | 429 + `Retry-After` | tests/tokens.rs `org_writes_are_rate_limited_per_token` (through the flag, at 2/s); `limit_flags_refuse_zero`; the 429 documented on every org write: `the_spec_documents_every_limit` |
+//! | `limits::DEFAULT_ORG_WRITES_PER_SECOND` | 50,000 per org token and second, `--org-writes-per-second` | 429 + `Retry-After` | tests/integration/tokens.rs `org_writes_are_rate_limited_per_token` (through the flag, at 2/s); `limit_flags_refuse_zero`; the 429 documented on every org write: `the_spec_documents_every_limit` |
 //! | `limits::ACKNOWLEDGEMENTS_PER_MINUTE` | 60 per client IP | 429 + `Retry-After` | `acknowledgements_are_rate_limited_per_client` |
-//! | `limits::DONOR_LOOKUPS_PER_MINUTE` | 30 per client IP | 429 + `Retry-After` | tests/money.rs `donor_lookups_are_rate_limited` |
+//! | `limits::DONOR_LOOKUPS_PER_MINUTE` | 30 per client IP | 429 + `Retry-After` | tests/integration/money.rs `donor_lookups_are_rate_limited` |
 //! | `api::DEFAULT_REQUEST_TIMEOUT` | 30 s, `--request-timeout-seconds` | 408, listed in `/openapi.json` on every operation but the export downloads | `requests_time_out` (at 2 s, through the flag); `limit_flags_refuse_zero` |
-//! | `api::exports::MAX_CONCURRENT_EXPORTS` | 4 | 503 + `Retry-After` | `exports_are_limited_in_number` here; tests/exports.rs (slots come back after clients hang up) |
+//! | `api::exports::MAX_CONCURRENT_EXPORTS` | 4 | 503 + `Retry-After` | `exports_are_limited_in_number` here; tests/integration/exports.rs (slots come back after clients hang up) |
 //! | `limits` `MAX_TRACKED_CLIENTS` (private) | 100,000 buckets per limiter: idle ones are dropped first; if all are active, the limiter starts over | — | unit tests in src/limits.rs |
 //!
 //! Limits inside the process that no request can observe directly (the sequencer's
 //! `MAX_BATCH_ENTRIES` and `MAX_QUEUED_JOBS`, checkpoint notes' `MAX_NOTE_BYTES` and
 //! `MAX_SIGNATURES`, receipts' `MAX_PROOF_HASHES`, the monitor's response caps, and
 //! `store::MAX_RECENT_IDS`, past which waiting donation ids move to `record_ids`) are
-//! covered by their modules' own tests (the last also by tests/reliability.rs
+//! covered by their modules' own tests (the last also by tests/integration/reliability.rs
 //! `waiting_donation_ids_answer_like_indexed_ones`) and are not repeated here.
 
-mod common;
-
+use crate::support::bodies::{beneficiary, campaign, disbursement, donation};
+use crate::support::{self, Backend, ORIGIN, ServiceProcess, TestApp, pennytrail_test};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use common::{Backend, ORIGIN, ServiceProcess, TestApp};
 use pennytrail::api::exports::MAX_CONCURRENT_EXPORTS;
 use pennytrail::api::log_routes::MAX_PAGE;
 use pennytrail::api::openapi::UNTIMED_PATH;
@@ -62,24 +61,6 @@ const ORG: &str = "alpha";
 
 fn key(name: &str, seed: u8) -> NoteSigner {
     NoteSigner::from_seed(name, [seed; 32]).unwrap()
-}
-
-fn beneficiary(id: &str, kind: &str) -> Value {
-    json!({"id": id, "label": format!("Beneficiary {id}"), "kind": kind, "country": "KE"})
-}
-
-fn donation(id: &str, campaign: &str, amount: i64) -> Value {
-    json!({"id": id, "campaign": campaign, "amount": amount, "fee": 0, "channel": "card"})
-}
-
-fn disbursement(id: &str, campaign: &str, beneficiary: &str, amount: i64) -> Value {
-    json!({"id": id, "campaign": campaign, "beneficiary": beneficiary, "amount": amount,
-           "purpose": "Meals"})
-}
-
-fn campaign(id: &str, currency: &str, beneficiaries: &[&str]) -> Value {
-    json!({"id": id, "title": format!("Campaign {id}"), "purpose": "Meals",
-           "currency": currency, "beneficiaries": beneficiaries})
 }
 
 /// `value` serialised and padded with trailing spaces (insignificant JSON whitespace) to
@@ -166,9 +147,9 @@ async fn org_with_key(app: &TestApp, signer: &NoteSigner) -> String {
 /// A body of exactly the limit is read and logged; one byte more is 413 on every write
 /// route (single writes 64 KiB, batches 2 MiB), whether it announces its length or is
 /// streamed in chunks, and the spec documents the same limit for each route.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn request_bodies_are_limited_at_the_boundary() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = app.new_org(ORG).await;
     app.org_create(
         &token,
@@ -204,7 +185,7 @@ async fn request_bodies_are_limited_at_the_boundary() {
             Some(&token),
             "application/json",
             padded(
-                &json!({"donations": [donation("d-at-limit", "meals", 5)]}),
+                &json!({"donations": [donation("d-at-limit", "meals", 5, 0)]}),
                 MAX_BATCH_BODY_BYTES,
             ),
         )
@@ -326,7 +307,7 @@ async fn request_bodies_are_limited_at_the_boundary() {
         size + 1,
         "only the chunked body at the limit"
     );
-    println!("{routes} write routes refuse a body one byte over their limit");
+    note!("{routes} write routes refuse a body one byte over their limit");
     app.finish().await;
 }
 
@@ -341,7 +322,7 @@ fn batch_items(list: &str, prefix: &str, count: usize) -> Vec<Value> {
             let id = format!("{prefix}{i}");
             match list {
                 "beneficiaries" => beneficiary(&id, "person"),
-                "donations" => donation(&id, "meals", 1),
+                "donations" => donation(&id, "meals", 1, 0),
                 "disbursements" => disbursement(&id, "meals", "school", 1),
                 other => panic!("no items for the batch list {other:?}: add them here"),
             }
@@ -350,7 +331,7 @@ fn batch_items(list: &str, prefix: &str, count: usize) -> Vec<Value> {
 }
 
 /// The one array of a page (`donations`, `flows`, …) or the lines of NDJSON.
-fn page_length(answer: &common::Answer) -> usize {
+fn page_length(answer: &support::Answer) -> usize {
     if answer.content_type == "application/x-ndjson" {
         return answer
             .body
@@ -372,9 +353,9 @@ fn page_length(answer: &common::Answer) -> usize {
 /// Every batch route takes exactly `MAX_BATCH_ITEMS` items and refuses one more, naming
 /// its list; every route with a `limit` parameter serves a full page at its maximum
 /// (which the spec states) and refuses one more and zero, naming `limit`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn batches_and_pages_are_limited_at_the_boundary() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = app.new_org(ORG).await;
     app.org_create(
         &token,
@@ -439,7 +420,7 @@ async fn batches_and_pages_are_limited_at_the_boundary() {
         &token,
         ORG,
         "/donations",
-        &donation("big", "meals", MAX_BATCH_ITEMS as i64),
+        &donation("big", "meals", MAX_BATCH_ITEMS as i64, 0),
     )
     .await;
     let (route, body) = full_batch("disbursements", "x");
@@ -507,7 +488,7 @@ async fn batches_and_pages_are_limited_at_the_boundary() {
         routes += 1;
     }
     assert!(routes >= 9, "only {routes} routes with a limit parameter");
-    println!(
+    note!(
         "{} batch routes and {routes} paged routes checked at their limits",
         batch_routes.len()
     );
@@ -522,9 +503,9 @@ async fn batches_and_pages_are_limited_at_the_boundary() {
 /// its length sets the entry's: an entry of exactly `MAX_ENTRY_BYTES` is logged, one byte
 /// more is refused (422 `invalid-entry`) and nothing is appended. The canonical codec,
 /// which every reader uses, draws the same line.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn entries_are_limited_to_16_kib() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = app.new_org(ORG).await;
     let with_key = |id: &str, name_len: usize| {
         let mut body = beneficiary(id, "person");
@@ -613,14 +594,14 @@ async fn entries_are_limited_to_16_kib() {
 
 /// A report over 50 campaigns and 50 (currency, beneficiary kind) lines is logged; a
 /// report with 51 of either is refused naming the list, before anything else is checked.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn report_lines_are_limited_at_the_boundary() {
     const CURRENCIES: [&str; 10] = [
         "EUR", "USD", "GBP", "JPY", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK",
     ];
     const KINDS: [&str; 5] = ["person", "organization", "supplier", "overhead", "refunds"];
     assert_eq!(CURRENCIES.len() * KINDS.len(), MAX_REPORT_KIND_LINES);
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let signer = key("alpha-reports", 1);
     let token = org_with_key(&app, &signer).await;
     let beneficiaries: Vec<Value> = KINDS.iter().map(|k| beneficiary(k, k)).collect();
@@ -638,7 +619,7 @@ async fn report_lines_are_limited_at_the_boundary() {
         let id = format!("c{i}");
         app.org_create(&token, ORG, "/campaigns", &campaign(&id, currency, &KINDS))
             .await;
-        donations.push(donation(&format!("d{i}"), &id, 1000));
+        donations.push(donation(&format!("d{i}"), &id, 1000, 0));
         if i < CURRENCIES.len() {
             for kind in KINDS {
                 disbursements.push(disbursement(&format!("x{i}-{kind}"), &id, kind, 1));
@@ -735,7 +716,7 @@ fn stated_ids(n: usize) -> Value {
 
 /// Each text and list field is accepted at its limit and refused one over, naming the
 /// field; the limits count characters, not bytes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn field_lengths_are_limited_at_the_boundary() {
     let limits = [
         FieldLimit {
@@ -854,7 +835,7 @@ async fn field_lengths_are_limited_at_the_boundary() {
             accepted: 201,
         },
     ];
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = app.new_org(ORG).await;
     app.org_create(&token, ORG, "/beneficiaries", &beneficiary("p0", "person"))
         .await;
@@ -878,7 +859,7 @@ async fn field_lengths_are_limited_at_the_boundary() {
         &json!({"beneficiaries": people}),
     )
     .await;
-    app.org_create(&token, ORG, "/donations", &donation("d0", "meals", 1000))
+    app.org_create(&token, ORG, "/donations", &donation("d0", "meals", 1000, 0))
         .await;
 
     for (i, limit) in limits.iter().enumerate() {
@@ -905,7 +886,7 @@ async fn field_lengths_are_limited_at_the_boundary() {
             answer.text()
         );
     }
-    println!("{} field limits checked", limits.len());
+    note!("{} field limits checked", limits.len());
     app.finish().await;
 }
 
@@ -916,9 +897,9 @@ async fn field_lengths_are_limited_at_the_boundary() {
 /// Unauthenticated acknowledgements are limited per client IP: the first
 /// `ACKNOWLEDGEMENTS_PER_MINUTE` (plus any refilled while they ran) are logged, then 429
 /// with a `Retry-After` that is truthful, and the refused one appended nothing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn acknowledgements_are_rate_limited_per_client() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = app.new_org(ORG).await;
     let school_key = key("school", 3);
     let mut school = beneficiary("school", "organization");
@@ -931,7 +912,7 @@ async fn acknowledgements_are_rate_limited_per_client() {
         &campaign("meals", "EUR", &["school"]),
     )
     .await;
-    app.org_create(&token, ORG, "/donations", &donation("d0", "meals", 1000))
+    app.org_create(&token, ORG, "/donations", &donation("d0", "meals", 1000, 0))
         .await;
     let count = ACKNOWLEDGEMENTS_PER_MINUTE as usize + 20;
     let paid = app
@@ -1000,7 +981,7 @@ async fn acknowledgements_are_rate_limited_per_client() {
     let (path, body) = ack(accepted);
     let again = app.post_json(&path, None, &body).await;
     assert_eq!(again.status, 201, "after Retry-After: {}", again.text());
-    println!("{accepted} acknowledgements accepted in {elapsed:?}, then 429");
+    note!("{accepted} acknowledgements accepted in {elapsed:?}, then 429");
     app.finish().await;
 }
 
@@ -1008,7 +989,7 @@ async fn acknowledgements_are_rate_limited_per_client() {
 /// logged; one whose body stalls is answered 408 (problem+json) once the timeout has
 /// passed, and appends nothing. (A timeout has no byte-exact boundary: the slow request
 /// takes half the timeout, the stalled one is cut off after it.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn requests_time_out() {
     const TIMEOUT: Duration = Duration::from_secs(2);
     let tmp = tempfile::tempdir().unwrap();
@@ -1128,13 +1109,13 @@ async fn requests_time_out() {
         spec["components"]["responses"]["RequestTimedOut"]["content"]["application/problem+json"]
             .is_object()
     );
-    println!("stalled request answered 408 after {elapsed:?} (timeout {TIMEOUT:?})");
+    note!("stalled request answered 408 after {elapsed:?} (timeout {TIMEOUT:?})");
     service.terminate().await;
 }
 
 /// The limit flags refuse zero (a limit of nothing would refuse every write, or time out
 /// every request) with a message naming the flag, instead of quietly using something else.
-#[test]
+#[pennytrail_test]
 fn limit_flags_refuse_zero() {
     for flag in ["--org-writes-per-second", "--request-timeout-seconds"] {
         let tmp = tempfile::tempdir().unwrap();
@@ -1182,9 +1163,9 @@ async fn held_export(base: &str) -> TcpStream {
 
 /// `MAX_CONCURRENT_EXPORTS` streams run at once; one more is answered 503 with
 /// `Retry-After`, and a slot freed by a client hanging up is taken again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn exports_are_limited_in_number() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = app.new_org(ORG).await;
     // About 1.4 KB per entries.csv row: far more than the socket buffers and the
     // stream's channel hold, so an unread stream cannot finish.
@@ -1250,7 +1231,7 @@ async fn exports_are_limited_in_number() {
         "{}",
         String::from_utf8_lossy(&answer.body[..200.min(answer.body.len())])
     );
-    println!(
+    note!(
         "{MAX_CONCURRENT_EXPORTS} unread entries.csv streams held; a freed slot was taken \
          after {busy_answers} busy answers, {:?}",
         started.elapsed()
@@ -1261,9 +1242,9 @@ async fn exports_are_limited_in_number() {
 
 /// The spec documents the limits' answers: 429 with `Retry-After` on every org write
 /// (the token's rate) and on the per-IP routes, 503 with `Retry-After` on exports.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn the_spec_documents_every_limit() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let spec = app.get_json("/openapi.json").await;
     let resolve = |response: &Value| -> Value {
         match response["$ref"].as_str() {
@@ -1341,14 +1322,14 @@ async fn spend(
 /// peer is a `--trusted-proxy`; behind one, the client is the rightmost address the
 /// proxies did not write themselves, an IPv6 client is one client per /64, and an
 /// IPv4-mapped address is its IPv4 address.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn per_client_limits_cannot_be_got_around() {
     let lookup = "/v1/donors/lookup";
     let body = json!({"org": ORG, "donor_ref": "guess@example.org"});
     let n = DONOR_LOOKUPS_PER_MINUTE as usize;
 
     // Without a trusted proxy, a forged header is ignored: every request is the peer's.
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let status = spend(
         &app,
         lookup,
@@ -1384,8 +1365,7 @@ async fn per_client_limits_cannot_be_got_around() {
     let app = TestApp::start_configured(Backend::Sqlite, |config| {
         config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
-    .await
-    .unwrap();
+    .await;
     // One IPv6 host rotating through its /64 is one client; the next /64 is another.
     let status = spend(
         &app,

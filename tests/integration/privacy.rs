@@ -5,12 +5,10 @@
 //! PostgreSQL, a `pg_dump` of the test's database). A control marker sent in a field that
 //! is stored shows the scan finds what is there.
 
-mod common;
-
+use crate::support::{PgDatabase, pennytrail_test};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::PgDatabase;
 use serde_json::{Value, json};
 
 /// Donor references as a donor types them, and as the service normalises them.
@@ -301,16 +299,14 @@ async fn scenario(database: Option<&PgDatabase>) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn donor_references_reach_no_log_export_or_database_file_sqlite() {
     scenario(None).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test(postgres)]
 async fn donor_references_reach_no_log_export_or_database_file_postgres() {
-    let Some(db) = PgDatabase::create().await else {
-        return;
-    };
+    let db = PgDatabase::create().await;
     scenario(Some(&db)).await;
     db.drop_database().await;
 }

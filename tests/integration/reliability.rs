@@ -10,13 +10,11 @@
 //!   reach the database files, the log, the application's logs or an answer, and the
 //!   commitment that is logged is the documented HMAC, recomputed here independently.
 
-mod common;
-
+use crate::support::{self, Answer, Backend, TestApp, bodies, pennytrail_test};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use common::{Answer, Backend, TestApp};
 use pennytrail::log::receipt::Receipt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -36,29 +34,9 @@ const BALLAST_ITEMS: usize = 1000;
 // Shared helpers
 // ---------------------------------------------------------------------------------------
 
+/// A card donation to `meals` with no fee.
 fn donation(id: &str, amount: i64) -> Value {
-    json!({"id": id, "campaign": "meals", "amount": amount, "fee": 0, "channel": "card"})
-}
-
-/// An org with a stated beneficiary and a EUR campaign `meals`; returns the org token.
-async fn seeded(app: &TestApp) -> String {
-    let token = app.new_org(ORG).await;
-    app.org_create(
-        &token,
-        ORG,
-        "/beneficiaries",
-        &json!({"id": "school", "label": "A school", "kind": "organization", "country": "KE"}),
-    )
-    .await;
-    app.org_create(
-        &token,
-        ORG,
-        "/campaigns",
-        &json!({"id": "meals", "title": "School meals", "purpose": "Lunch for pupils",
-                "currency": "EUR", "beneficiaries": ["school"]}),
-    )
-    .await;
-    token
+    bodies::donation(id, "meals", amount, 0)
 }
 
 /// POSTs every body to `path` (under the org) from its own task, all released by one
@@ -78,7 +56,7 @@ async fn fire_at_once(app: &TestApp, token: &str, path: &str, bodies: Vec<Value>
             tokio::spawn(async move {
                 let request = client.post(url).bearer_auth(token).json(&body);
                 barrier.wait().await;
-                common::answer(request.send().await.expect("POST")).await
+                support::answer(request.send().await.expect("POST")).await
             })
         })
         .collect();
@@ -109,7 +87,7 @@ async fn start_ballast(app: &TestApp, token: &str, tag: &str) -> tokio::task::Jo
         .bearer_auth(token)
         .json(&json!({ "donations": items }));
     let handle =
-        tokio::spawn(async move { common::answer(request.send().await.expect("POST")).await });
+        tokio::spawn(async move { support::answer(request.send().await.expect("POST")).await });
     // Long enough for the ~100 KB request to be parsed and queued; shorter than its
     // sequencing and commit (hundreds of ms on either backend in a debug build).
     tokio::time::sleep(std::time::Duration::from_millis(60)).await;
@@ -196,8 +174,9 @@ async fn check_write_answer(app: &TestApp, answer: &Answer) -> WriteAnswer {
 // ---------------------------------------------------------------------------------------
 
 /// 50 identical donations at once: one entry, one 201, 49 × 200, identical bodies.
+#[pennytrail_test(both_backends)]
 async fn concurrent_identical_donations_append_once(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     for (round, mode) in [Sequencer::Idle, Sequencer::Busy].into_iter().enumerate() {
         let id = format!("retried-{round}");
         let body = json!({"id": id, "campaign": "meals", "amount": 1234, "fee": 34,
@@ -252,12 +231,12 @@ async fn concurrent_identical_donations_append_once(app: TestApp) {
     }
     app.finish().await;
 }
-on_both_backends!(concurrent_identical_donations_append_once);
 
 /// 20 identical batches of 20 donations at once: appended once, every answer lists the
 /// same seqs and leaf hashes.
+#[pennytrail_test(both_backends)]
 async fn concurrent_identical_batches_append_once(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     for (round, mode) in [Sequencer::Idle, Sequencer::Busy].into_iter().enumerate() {
         let items: Vec<Value> = (0..BATCH_ITEMS)
             .map(|i| donation(&format!("batch-{round}-{i}"), 100 + i as i64))
@@ -343,14 +322,14 @@ async fn concurrent_identical_batches_append_once(app: TestApp) {
     }
     app.finish().await;
 }
-on_both_backends!(concurrent_identical_batches_append_once);
 
 /// Large batches are sequenced while the batch before them commits (SQLite). Retries of a
 /// batch that is still committing must replay it, never append it twice, and a changed
 /// item must conflict; a batch after it builds on its totals. Several rounds, so that
 /// the racers meet the first batch both in flight and committed.
+#[pennytrail_test(both_backends)]
 async fn retries_of_a_committing_batch_replay_it(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     const ITEMS: usize = 600;
     for round in 0..4 {
         let items: Vec<Value> = (0..ITEMS)
@@ -363,7 +342,7 @@ async fn retries_of_a_committing_batch_replay_it(app: TestApp) {
             .bearer_auth(&token)
             .json(&json!({ "donations": items }));
         let first =
-            tokio::spawn(async move { common::answer(first.send().await.expect("POST")).await });
+            tokio::spawn(async move { support::answer(first.send().await.expect("POST")).await });
         // Queued first, then the retries arrive while it is being sequenced (and so are
         // sequenced while it commits), or later as the rounds wait longer.
         tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
@@ -415,7 +394,7 @@ async fn retries_of_a_committing_batch_replay_it(app: TestApp) {
         );
     }
     let (ok, output) =
-        common::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
+        support::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
     assert!(ok, "pennytrail check: {output}");
     let metrics = app.get("/metrics").await.text();
     let metric = |name: &str| -> u64 {
@@ -435,11 +414,11 @@ async fn retries_of_a_committing_batch_replay_it(app: TestApp) {
     assert_eq!(metric("pennytrail_append_pipeline_fallbacks_total"), 0);
     app.finish().await;
 }
-on_both_backends!(retries_of_a_committing_batch_replay_it);
 
 /// When the signed size cannot be recorded beside the key, a committed write is not
 /// acknowledged: it is answered 503 (retry with the same id), its checkpoint is not
 /// published, and the retry, once the record can be written again, replays it.
+#[pennytrail_test(both_backends)]
 async fn a_write_whose_signed_size_cannot_be_recorded_is_not_acknowledged(app: TestApp) {
     app.new_org("first").await;
     let size = app.log_size().await;
@@ -479,11 +458,10 @@ async fn a_write_whose_signed_size_cannot_be_recorded_is_not_acknowledged(app: T
     app.new_org("third").await;
     assert_eq!(app.log_size().await, size + 2);
     let (ok, output) =
-        common::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
+        support::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
     assert!(ok, "pennytrail check: {output}");
     app.finish().await;
 }
-on_both_backends!(a_write_whose_signed_size_cannot_be_recorded_is_not_acknowledged);
 
 /// Runs one statement on the service's database behind its back, as a second writer
 /// sharing the database could; returns the first column of the first row, if any.
@@ -498,8 +476,9 @@ async fn behind_the_back(app: &TestApp, sql: &'static str) -> Option<i64> {
 /// the sequencer, which trusts its cached head on SQLite: the batch's own check of the
 /// head must refuse it (answered 503, nothing written), and once the head is back the
 /// same write goes through and the log checks out.
+#[pennytrail_test(both_backends)]
 async fn a_batch_never_commits_over_a_moved_head(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     let size = app.log_size().await;
     behind_the_back(&app, "UPDATE log_head SET size = size + 1000 WHERE id = 1").await;
     app.org_post(&token, ORG, "/donations", &donation("moved", 100))
@@ -530,11 +509,10 @@ async fn a_batch_never_commits_over_a_moved_head(app: TestApp) {
         );
     }
     let (ok, output) =
-        common::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
+        support::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
     assert!(ok, "pennytrail check: {output}");
     app.finish().await;
 }
-on_both_backends!(a_batch_never_commits_over_a_moved_head);
 
 /// Rows in `record_ids` and `recent_ids` that name the donation `id` of [`ORG`].
 async fn donation_id_rows(app: &TestApp, id: &str) -> (i64, i64) {
@@ -561,8 +539,9 @@ async fn donation_id_rows(app: &TestApp, id: &str) -> (i64, i64) {
 /// ids moved to `record_ids`: the donation, its trace, the org's streamed export, a
 /// byte-identical replay (nothing appended) and a 409 for other content. On PostgreSQL
 /// no id waits and the same answers hold.
+#[pennytrail_test(both_backends)]
 async fn waiting_donation_ids_answer_like_indexed_ones(mut app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     let waits = app.backend == Backend::Sqlite;
     let mut firsts = BTreeMap::new();
     for n in 0..5 {
@@ -644,21 +623,18 @@ async fn waiting_donation_ids_answer_like_indexed_ones(mut app: TestApp) {
     assert_eq!(answer.status, 201, "{}", answer.text());
     assert_eq!(donation_id_rows(&app, "after-move").await, expect(true));
     let (ok, output) =
-        common::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
+        support::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));
     assert!(ok, "pennytrail check: {output}");
     app.finish().await;
 }
-on_both_backends!(waiting_donation_ids_answer_like_indexed_ones);
 
 /// Under steady appends SQLite's WAL starts over again and again instead of growing with
 /// everything committed: 16 clients write 3,200 donations back to back (some 30 MB of
 /// WAL frames if it never started over) and the WAL file stays a few megabytes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn the_wal_starts_over_under_steady_appends() {
-    let Some(app) = TestApp::start(Backend::Sqlite).await else {
-        return;
-    };
-    let token = seeded(&app).await;
+    let app = TestApp::start(Backend::Sqlite).await;
+    let token = app.seeded_org(ORG).await.token;
     let size = app.log_size().await;
     let app = Arc::new(app);
     let clients: Vec<_> = (0..16)
@@ -689,8 +665,9 @@ async fn the_wal_starts_over_under_steady_appends() {
 
 /// The same id with two different contents, 25 requests each, interleaved, at once: one
 /// 201; every request with the logged content 200 (or the 201), every other one 409.
+#[pennytrail_test(both_backends)]
 async fn concurrent_conflicting_donations_agree_with_the_log(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     for (round, mode) in [Sequencer::Idle, Sequencer::Busy, Sequencer::Busy]
         .into_iter()
         .enumerate()
@@ -743,14 +720,14 @@ async fn concurrent_conflicting_donations_agree_with_the_log(app: TestApp) {
     }
     app.finish().await;
 }
-on_both_backends!(concurrent_conflicting_donations_agree_with_the_log);
 
 /// Naming the campaign's currency explicitly is the same donation (a sequential retry
-/// answers 200 with the original bytes, see tests/money.rs). That must not depend on
+/// answers 200 with the original bytes, see tests/integration/money.rs). That must not depend on
 /// whether the retry is sequenced together with the original: the original without
 /// `currency` first, then 49 retries that name it, all queued behind a busy sequencer.
+#[pennytrail_test(both_backends)]
 async fn concurrent_equivalent_donations_are_replays(app: TestApp) {
-    let token = seeded(&app).await;
+    let token = app.seeded_org(ORG).await.token;
     let implicit = |id: &str| donation(id, 250);
     let explicit = |id: &str| {
         let mut d = donation(id, 250);
@@ -791,7 +768,7 @@ async fn concurrent_equivalent_donations_are_replays(app: TestApp) {
                 .post(format!("{}/v1/orgs/{ORG}/donations", app.base))
                 .bearer_auth(&token)
                 .json(&implicit(&id));
-            tokio::spawn(async move { common::answer(request.send().await.expect("POST")).await })
+            tokio::spawn(async move { support::answer(request.send().await.expect("POST")).await })
         };
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let retries = fire_at_once(&app, &token, "/donations", vec![explicit(&id); RACERS - 1]);
@@ -803,7 +780,7 @@ async fn concurrent_equivalent_donations_are_replays(app: TestApp) {
         let mut all = vec![original];
         all.extend(retries);
         let counts = status_counts(&all);
-        eprintln!("equivalent retries, round {round} ({mode:?}): {counts:?}");
+        note!("equivalent retries, round {round} ({mode:?}): {counts:?}");
         if counts != BTreeMap::from([(200, RACERS - 1), (201, 1)]) {
             let example = all.iter().find(|a| a.status != 200 && a.status != 201);
             failures.push(format!(
@@ -824,7 +801,6 @@ async fn concurrent_equivalent_donations_are_replays(app: TestApp) {
     );
     app.finish().await;
 }
-on_both_backends!(concurrent_equivalent_donations_are_replays);
 
 // ---------------------------------------------------------------------------------------
 // 2. Donor privacy: the real binary, verbose logs, every byte it leaves behind
@@ -847,7 +823,7 @@ impl LoggedService {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"));
         command
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--origin", common::ORIGIN])
+            .args(["--listen", "127.0.0.1:0", "--origin", support::ORIGIN])
             .arg("--data-dir")
             .arg(data_dir);
         if let Some(url) = database_url {
@@ -940,13 +916,13 @@ impl Session {
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }
-        let answer = common::answer(request.send().await.expect("POST")).await;
+        let answer = support::answer(request.send().await.expect("POST")).await;
         self.transcript.push(answer.body.clone());
         answer
     }
 
     async fn get(&mut self, path: &str) -> Answer {
-        let answer = common::answer(
+        let answer = support::answer(
             self.client
                 .get(format!("{}{path}", self.base))
                 .send()
@@ -1140,10 +1116,7 @@ impl Scan {
 async fn donor_refs_never_leave_the_request(backend: Backend) {
     let db = match backend {
         Backend::Sqlite => None,
-        Backend::Postgres => match common::PgDatabase::create().await {
-            Some(db) => Some(db),
-            None => return,
-        },
+        Backend::Postgres => Some(support::PgDatabase::create().await),
     };
     let pg_dump = which_pg_dump();
     if backend == Backend::Postgres && pg_dump.is_none() {
@@ -1316,7 +1289,7 @@ async fn donor_refs_never_leave_the_request(backend: Backend) {
         "refused-8",
         "refused-9",
     ] {
-        let a = common::answer(
+        let a = support::answer(
             s.client
                 .get(format!("{}/v1/orgs/{ORG}/donations/{id}", s.base))
                 .send()
@@ -1477,7 +1450,7 @@ async fn donor_refs_never_leave_the_request(backend: Backend) {
             "expected the database and its WAL in the data dir: {running_names:?}"
         );
     }
-    eprintln!(
+    note!(
         "privacy ({backend:?}): {} planted references ({} needles); {} donations with \
          commitments checked; {} refused writes; scanned {} blobs, {} bytes: {} entries, {} \
          answers, {} files while running ({running_names:?}), {} after stop, {log_lines} log \
@@ -1515,19 +1488,19 @@ fn which_pg_dump() -> Option<PathBuf> {
 mod donor_privacy {
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[pennytrail_test]
     async fn sqlite() {
         donor_refs_never_leave_the_request(Backend::Sqlite).await;
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[pennytrail_test(postgres)]
     async fn postgres() {
         donor_refs_never_leave_the_request(Backend::Postgres).await;
     }
 }
 
 /// The scanner itself finds what it looks for, in every form it claims to catch.
-#[test]
+#[pennytrail_test]
 fn the_scanner_finds_planted_references() {
     let planted = vec![PLANTED_NAME.to_string(), PLANTED_EMAIL.to_string()];
     for haystack in [
@@ -1552,14 +1525,11 @@ fn the_scanner_finds_planted_references() {
 /// `pennytrail serve` turns into a non-zero exit so a supervisor restarts it.
 async fn a_writer_that_dies_fails_readiness_then_stops_the_service(backend: Backend) {
     let drain = std::time::Duration::from_secs(2);
-    let Some(mut app) = TestApp::start_configured(backend, |config| {
+    let mut app = TestApp::start_configured(backend, |config| {
         config.faults.panic_at_batch = Some(4);
         config.writer_loss_drain = drain;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     assert_eq!(app.get("/readyz").await.status, 200);
     // Batches 1-3: the org, a beneficiary and a campaign.
     let token = app.new_org("helping-hands").await;
@@ -1623,12 +1593,12 @@ async fn a_writer_that_dies_fails_readiness_then_stops_the_service(backend: Back
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn a_writer_that_dies_stops_the_service_sqlite() {
     a_writer_that_dies_fails_readiness_then_stops_the_service(Backend::Sqlite).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test(postgres)]
 async fn a_writer_that_dies_stops_the_service_postgres() {
     a_writer_that_dies_fails_readiness_then_stops_the_service(Backend::Postgres).await;
 }

@@ -26,14 +26,12 @@
 //! tokens live. The comparison of a presented token with the stored hash is constant-time
 //! (`subtle::ConstantTimeEq` over the SHA-256 digests, `matches` in src/api/auth.rs).
 
-mod common;
-
+use crate::support::{ORIGIN, TestApp, pennytrail_test};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::{Backend, ORIGIN, TestApp};
 use pennytrail::api::auth::{ORG_TOKEN_PREFIX, token_hash};
 use pennytrail::ledger::attestations::{AckStatus, Acknowledgement, KeyRotation, Report, sign};
 use pennytrail::log::hash::Hash;
@@ -462,6 +460,7 @@ async fn reissue(app: &TestApp, org: &str) -> String {
     reply.json()["api_token"].as_str().unwrap().to_string()
 }
 
+#[pennytrail_test(both_backends)]
 async fn every_write_route_refuses_bad_credentials(app: TestApp) {
     let mut fx = fixture(&app).await;
     let spec = app.get_json("/openapi.json").await;
@@ -489,7 +488,7 @@ async fn every_write_route_refuses_bad_credentials(app: TestApp) {
     }
     assert!(
         unprobed.is_empty(),
-        "write routes with neither an auth probe in tests/auth.rs nor an entry in \
+        "write routes with neither an auth probe in tests/integration/auth.rs nor an entry in \
          UNAUTHENTICATED: {unprobed:?}"
     );
     let stale: Vec<_> = exempt.difference(&operations).collect();
@@ -548,7 +547,7 @@ async fn every_write_route_refuses_bad_credentials(app: TestApp) {
         }
     }
 
-    println!(
+    note!(
         "{:?}: {} write routes probed, {refusals} bad credentials refused ({} more while \
          the org had no token); {} routes exempt",
         app.backend,
@@ -616,7 +615,6 @@ async fn every_write_route_refuses_bad_credentials(app: TestApp) {
     tokens_are_stored_only_hashed(&app, &fx.issued, &fx.current).await;
     app.finish().await;
 }
-on_both_backends!(every_write_route_refuses_bad_credentials);
 
 /// Where `needle` occurs in `haystack`.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

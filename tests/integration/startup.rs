@@ -2,11 +2,11 @@
 //! with a message naming the problem; `pennytrail check` finds tampering in a store and
 //! names it.
 
-mod common;
-
+use crate::support::{
+    self, Backend, ORIGIN, PgDatabase, ServiceProcess, TestApp, pennytrail_test, run_check,
+};
 use std::os::unix::fs::PermissionsExt as _;
 
-use common::{Backend, ORIGIN, PgDatabase, ServiceProcess, TestApp, run_check};
 use serde_json::json;
 use sqlx::Connection as _;
 
@@ -36,8 +36,8 @@ async fn backup(app: &TestApp) -> Option<PgDatabase> {
             None
         }
         Backend::Postgres => {
-            let copy = PgDatabase::create().await.unwrap();
-            let mut conn = sqlx::PgConnection::connect(&common::admin_database_url())
+            let copy = PgDatabase::create().await;
+            let mut conn = sqlx::PgConnection::connect(&support::admin_database_url())
                 .await
                 .unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {}", copy.name)))
@@ -77,6 +77,7 @@ async fn restore(app: &mut TestApp, copy: Option<PgDatabase>) {
     }
 }
 
+#[pennytrail_test(both_backends)]
 async fn refuses_a_store_behind_what_the_key_signed(mut app: TestApp) {
     register(&app, "a").await;
     app.stop_service().await;
@@ -94,7 +95,6 @@ async fn refuses_a_store_behind_what_the_key_signed(mut app: TestApp) {
     );
     app.finish().await;
 }
-on_both_backends!(refuses_a_store_behind_what_the_key_signed);
 
 /// Runs SQL statements on the stopped service's store, outside the service.
 async fn run_sql(app: &TestApp, statements: &[&str]) {
@@ -144,6 +144,7 @@ async fn donation_answers(app: &TestApp, ids: &[&str]) -> Vec<(String, serde_jso
 /// A store written before donations were keyed by their place in the log (migration
 /// 5) is migrated on start: every donation is still found by its id, listed in log order
 /// and traced, with the same answers as before, and new donations go on after them.
+#[pennytrail_test(both_backends)]
 async fn donations_survive_the_move_to_log_order(mut app: TestApp) {
     let token = app.new_org("keeper").await;
     app.org_create(
@@ -223,8 +224,8 @@ async fn donations_survive_the_move_to_log_order(mut app: TestApp) {
     );
     app.finish().await;
 }
-on_both_backends!(donations_survive_the_move_to_log_order);
 
+#[pennytrail_test(both_backends)]
 async fn refuses_a_wrong_key_origin_or_fork(mut app: TestApp) {
     register(&app, "a").await;
     register(&app, "b").await;
@@ -274,13 +275,12 @@ async fn refuses_a_wrong_key_origin_or_fork(mut app: TestApp) {
     assert_eq!(app.log_size().await, 2);
     app.finish().await;
 }
-on_both_backends!(refuses_a_wrong_key_origin_or_fork);
 
 /// Edits the SQLite store behind the service's back (dropping the append-only triggers,
 /// as an attacker with file access could) and checks that `pennytrail check` names it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn check_names_tampering_precisely() {
-    let mut app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let mut app = TestApp::start(Backend::Sqlite).await;
     for id in ["a", "b", "c", "d"] {
         register(&app, id).await;
     }
@@ -356,7 +356,7 @@ async fn check_names_tampering_precisely() {
 
 /// Misconfigurations stop the real binary at once with a message naming the problem
 /// (and never the database password).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test(postgres)]
 async fn startup_errors_name_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();

@@ -6,14 +6,12 @@
 //! `PENNYTRAIL_CRASH_ROUNDS` sets the number of kills per backend (default 50; the
 //! longer mode is just a bigger number).
 
-mod common;
-
+use crate::support::{ORIGIN, PgDatabase, ServiceProcess, pennytrail_test, run_check};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{ORIGIN, PgDatabase, ServiceProcess, run_check};
 use pennytrail::log::checkpoint::Checkpoint;
 use pennytrail::log::hash::Hash;
 use pennytrail::log::merkle::verify_consistency;
@@ -452,7 +450,7 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
             acked_now > acked_before,
             "round {round}: no write was acknowledged before the kill"
         );
-        eprintln!(
+        note!(
             "round {round}: killed after {} ms; {} writes acknowledged so far",
             delay_ms(round),
             acked_now
@@ -465,7 +463,7 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
             "no round pipelined a batch; the kills missed that path"
         );
     }
-    eprintln!("{pipelined} pipelined batches before the kills");
+    note!("{pipelined} pipelined batches before the kills");
 
     // Last, a graceful stop (SIGTERM) under the same load: it exits cleanly and loses
     // nothing either.
@@ -511,7 +509,7 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
         max_in_flight_at_kill >= 16,
         "only {max_in_flight_at_kill} requests were in flight"
     );
-    eprintln!(
+    note!(
         "{} kills survived; {} acknowledged writes all present; {} batches sent, none partial; {output}",
         rounds(),
         acked.lock().await.len(),
@@ -519,16 +517,14 @@ async fn crash_rounds(database: Option<&PgDatabase>) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn sigkill_under_load_loses_nothing_sqlite() {
     crash_rounds(None).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test(postgres)]
 async fn sigkill_under_load_loses_nothing_postgres() {
-    let Some(db) = PgDatabase::create().await else {
-        return;
-    };
+    let db = PgDatabase::create().await;
     crash_rounds(Some(&db)).await;
     db.drop_database().await;
 }
@@ -536,11 +532,9 @@ async fn sigkill_under_load_loses_nothing_postgres() {
 /// Processes appending to one PostgreSQL database in the no-fork test.
 const PROCESSES: usize = 3;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test(postgres)]
 async fn several_processes_on_one_postgres_database_never_fork() {
-    let Some(db) = PgDatabase::create().await else {
-        return;
-    };
+    let db = PgDatabase::create().await;
     let key_dir = tempfile::tempdir().unwrap();
     let key = key_dir.path().join("log.key");
     pennytrail::keys::generate_signer(ORIGIN, &key).unwrap();
@@ -641,7 +635,7 @@ async fn several_processes_on_one_postgres_database_never_fork() {
     }
     let (ok, output) = run_check(dirs[0].path(), Some(&db.url));
     assert!(ok, "{output}");
-    eprintln!(
+    note!(
         "{PROCESSES} processes x {CLIENTS} clients: {per_process:?} appends, one log, max {} in flight; {output}",
         load.in_flight_max.load(Ordering::SeqCst)
     );

@@ -2,15 +2,14 @@
 //! stops working at once) and revoked (the org cannot write until reissued); only the
 //! operator may do either; `/readyz` answers when the database does.
 
-mod common;
-
-use common::{Backend, ServiceProcess, TestApp};
+use crate::support::{self, Backend, ServiceProcess, TestApp, pennytrail_test};
 use serde_json::json;
 
 fn beneficiary(id: &str) -> serde_json::Value {
     json!({"id": id, "label": "Kitchen", "kind": "supplier", "country": "DE"})
 }
 
+#[pennytrail_test(both_backends)]
 async fn tokens_can_be_reissued_and_revoked(app: TestApp) {
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status, 200);
@@ -88,11 +87,10 @@ async fn tokens_can_be_reissued_and_revoked(app: TestApp) {
         .await;
     app.finish().await;
 }
-on_both_backends!(tokens_can_be_reissued_and_revoked);
 
 /// `--org-writes-per-second` caps each org token's writes: beyond it, 429 with
 /// `Retry-After`, nothing appended, other orgs unaffected, and writes resume after.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn org_writes_are_rate_limited_per_token() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -172,11 +170,9 @@ async fn org_writes_are_rate_limited_per_token() {
 /// Processes sharing a PostgreSQL database each remember verified tokens for at most
 /// `TOKEN_CACHE_TTL`: a token revoked through one process stops working there at once
 /// and in the others within that time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test(postgres)]
 async fn a_revoked_token_stops_working_in_every_process() {
-    let Some(app) = TestApp::start(Backend::Postgres).await else {
-        return;
-    };
+    let app = TestApp::start(Backend::Postgres).await;
     let db_url = app.db.as_ref().unwrap().url.clone();
     let other_dir = tempfile::tempdir().unwrap();
     let own = |file: &str| app.data_dir.path().join(file).to_str().unwrap().to_string();
@@ -188,7 +184,7 @@ async fn a_revoked_token_stops_working_in_every_process() {
         "--log-key",
         &own("log.key"),
         "--origin",
-        common::ORIGIN,
+        support::ORIGIN,
         "--donor-secret",
         &own("donor.secret"),
     ])

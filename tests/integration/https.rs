@@ -3,12 +3,10 @@
 //! test sits behind a TLS-terminating proxy written here, as a deployment behind a
 //! reverse proxy would; the commands are the real `pennytrail` binary.
 
-mod common;
-
+use crate::support::{Backend, TestApp, pennytrail_test};
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{Backend, TestApp};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -79,9 +77,9 @@ async fn pennytrail(args: &[&str], ca: &Path) -> (bool, String, String) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn commands_reach_a_service_over_https() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = app.new_org("helping-hands").await;
     app.org_create(
         &token,
@@ -173,7 +171,7 @@ async fn commands_reach_a_service_over_https() {
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn plain_http_goes_only_to_this_machine() {
     let dir = tempfile::tempdir().unwrap();
     let (_, ca) = certificate(dir.path());

@@ -29,8 +29,10 @@
 //! afresh each run, so its times and tokens differ — and no failure files are written: a
 //! failure prints the minimal input, which then becomes a `regression_*` test.
 
-mod common;
-
+use crate::support::{
+    Backend, Bundle, ORIGIN, TestApp, pennytrail_test, read_bundle, rehashed_datapackage,
+    write_bundle,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write as _;
@@ -42,7 +44,6 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage, write_bundle};
 use pennytrail::api::error::ApiError;
 use pennytrail::api::extract::{ApiQuery, parse_json, parse_u64};
 use pennytrail::api::inputs as body;
@@ -134,7 +135,7 @@ fn fuzz<S>(
         .into_iter()
         .map(|(what, n)| format!("{what} {n}"))
         .collect();
-    eprintln!(
+    note!(
         "fuzz {name}: {} executions ({cases} cases) in {:.1?}; {}",
         executed.load(Ordering::Relaxed),
         started.elapsed(),
@@ -233,7 +234,7 @@ async fn create(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
 /// A log with an entry of every kind, posted over HTTP to a real service (SQLite).
 async fn build_fixture() -> Fixture {
     let started = Instant::now();
-    let mut app = TestApp::start(Backend::Sqlite).await.expect("SQLite");
+    let mut app = TestApp::start(Backend::Sqlite).await;
     let org_key = NoteSigner::from_seed(ORG, [1; 32]).unwrap();
     let school_key = NoteSigner::from_seed("school", [2; 32]).unwrap();
     let next_org_key = NoteSigner::from_seed(ORG, [3; 32]).unwrap();
@@ -395,7 +396,7 @@ async fn build_fixture() -> Fixture {
         ],
     };
     app.finish().await;
-    eprintln!(
+    note!(
         "fixture: {size} entries of {} kinds, a {}-file bundle, in {:.1?}",
         fixture
             .entries
@@ -986,7 +987,7 @@ fn json_like_bytes() -> impl Strategy<Value = Bytes> {
     vec(select(PIECES), 0..24).prop_map(|p| Bytes(p.concat().into_bytes()))
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_entries_from_arbitrary_bytes() {
     fuzz(
         "entries_from_arbitrary_bytes",
@@ -1007,7 +1008,7 @@ fn fuzz_entries_from_arbitrary_bytes() {
 
 /// Entries generated field by field (any names, any JSON values, the common fields
 /// mostly right), so that most pass the canonical check and reach the record readers.
-#[test]
+#[pennytrail_test]
 fn fuzz_entries_from_arbitrary_fields() {
     let strategy = (
         select(KINDS),
@@ -1048,7 +1049,7 @@ fn fuzz_entries_from_arbitrary_fields() {
     );
 }
 
-#[test]
+#[pennytrail_test]
 fn every_real_entry_round_trips_through_its_record() {
     let f = fixture();
     for bytes in &f.entries {
@@ -1094,7 +1095,7 @@ fn relink(log: &mut [Vec<u8>], from: usize) {
     }
 }
 
-#[test]
+#[pennytrail_test]
 fn every_real_entry_relinked_after_itself_is_the_same_log() {
     let f = fixture();
     let mut log = f.entries.clone();
@@ -1102,7 +1103,7 @@ fn every_real_entry_relinked_after_itself_is_the_same_log() {
     assert_eq!(log, f.entries, "relinking an unchanged log changes nothing");
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_real_entries_mutated() {
     let f = fixture();
     fuzz(
@@ -1140,7 +1141,7 @@ fn fuzz_real_entries_mutated() {
 }
 
 /// Field-wise edits of one real entry, the entries after it re-linked.
-#[test]
+#[pennytrail_test]
 fn fuzz_real_entries_edited_field_by_field() {
     let f = fixture();
     fuzz(
@@ -1197,7 +1198,7 @@ fn note_like_text() -> impl Strategy<Value = String> {
     vec(select(PIECES), 0..16).prop_map(|p| p.concat())
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_checkpoints_from_arbitrary_text() {
     let f = fixture();
     fuzz(
@@ -1216,7 +1217,7 @@ fn fuzz_checkpoints_from_arbitrary_text() {
     );
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_checkpoint_round_trips() {
     let strategy = (
         "[A-Za-z0-9._/:-]{1,128}",
@@ -1252,7 +1253,7 @@ fn cosigned(note: &str, seed: u8) -> String {
     format!("{note}{}", &extra[split + 2..])
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_signed_checkpoint_mutated() {
     let f = fixture();
     fuzz(
@@ -1291,7 +1292,7 @@ fn fuzz_signed_checkpoint_mutated() {
 // Receipts and Merkle proofs.
 // ---------------------------------------------------------------------------------------
 
-#[test]
+#[pennytrail_test]
 fn fuzz_receipts_from_arbitrary_text() {
     let f = fixture();
     let receipt_like = vec(
@@ -1328,7 +1329,7 @@ fn fuzz_receipts_from_arbitrary_text() {
     );
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_receipt_round_trips() {
     let strategy = (
         any::<u64>(),
@@ -1351,7 +1352,7 @@ fn fuzz_receipt_round_trips() {
     );
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_real_receipts_mutated() {
     let f = fixture();
     fuzz(
@@ -1392,7 +1393,7 @@ fn tree_size() -> impl Strategy<Value = u64> {
     ]
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_proofs_under_checkpoints_of_any_size() {
     let signer = NoteSigner::from_seed("example.org/log", [4; 32]).unwrap();
     let strategy = (
@@ -1445,7 +1446,7 @@ fn canonical_key_text(text: &str) -> String {
     parts.join("+")
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_key_texts_from_arbitrary_text() {
     let f = fixture();
     let key_like = vec(
@@ -1488,7 +1489,7 @@ fn fuzz_key_texts_from_arbitrary_text() {
     );
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_key_round_trips() {
     fuzz(
         "key_round_trips",
@@ -1513,7 +1514,7 @@ fn fuzz_key_round_trips() {
     );
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_key_texts_mutated() {
     let f = fixture();
     let mut originals: Vec<String> = f.key_texts.clone();
@@ -1543,7 +1544,7 @@ fn fuzz_key_texts_mutated() {
     );
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_key_and_state_files() {
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
@@ -1623,7 +1624,7 @@ fn fuzz_key_and_state_files() {
 // The bundle verifier.
 // ---------------------------------------------------------------------------------------
 
-#[test]
+#[pennytrail_test]
 fn fuzz_bundle_mutated() {
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
@@ -1863,7 +1864,7 @@ fn report_numbers() -> impl Strategy<Value = Value> {
     })
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_api_bodies() {
     let bodies = valid_bodies();
     let body_kinds: Vec<&'static str> = bodies.iter().map(|(k, _)| *k).collect();
@@ -1951,7 +1952,7 @@ fn fuzz_api_bodies() {
     });
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_query_parameters() {
     let names = prop_oneof![
         select(vec!["after", "limit", "from", "to", "size", "org"]).prop_map(String::from),
@@ -1995,7 +1996,7 @@ fn fuzz_query_parameters() {
     );
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_drafts() {
     let key = NoteSigner::from_seed("signer", [6; 32]).unwrap();
     let report = valid_bodies()
@@ -2052,7 +2053,7 @@ fn fuzz_drafts() {
 // Field validators, hashes, times, sizes, money and CSV cells.
 // ---------------------------------------------------------------------------------------
 
-#[test]
+#[pennytrail_test]
 fn fuzz_field_validators() {
     fuzz("field_validators", 2.0, text(), |s| {
         let s = s.as_str();
@@ -2115,7 +2116,7 @@ fn fuzz_field_validators() {
     });
 }
 
-#[test]
+#[pennytrail_test]
 fn fuzz_number_round_trips() {
     let strategy = (any::<u64>(), 0..=MILLIS_MAX, integer(), integer());
     fuzz("number_round_trips", 2.0, strategy, |(n, millis, a, b)| {
@@ -2148,7 +2149,7 @@ fn fuzz_number_round_trips() {
 /// and name cut to 64 bytes, and the cut could fall inside a UTF-8 character (key names
 /// may be any non-space text), which panicked in the sequencer task while it looked up
 /// the batch's ids — one org's request stopped every later write of the service.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn regression_rotating_to_a_key_whose_name_is_multibyte() {
     let name = "é".repeat(30);
     let new_key = NoteSigner::from_seed(&name, [8; 32]).unwrap();
@@ -2161,7 +2162,7 @@ async fn regression_rotating_to_a_key_whose_name_is_multibyte() {
     assert!(id.len() <= 64, "{id}");
     assert!(format!("{:08x}.{name}", new_key.verifier().key_id()).starts_with(&id));
 
-    let app = TestApp::start(Backend::Sqlite).await.expect("SQLite");
+    let app = TestApp::start(Backend::Sqlite).await;
     let org_key = NoteSigner::from_seed(ORG, [1; 32]).unwrap();
     let registered = app
         .register_org(&json!({"id": ORG, "name": "Helping Hands", "country": "DE",
@@ -2200,7 +2201,7 @@ async fn regression_rotating_to_a_key_whose_name_is_multibyte() {
 /// more than 2^63 entries overflowed a shift while splitting the tree (a panic in debug
 /// builds, an endless loop in release ones), in `verify-receipt` and the monitor. Such a
 /// checkpoint can only come from a misbehaving log, which is what they check for.
-#[test]
+#[pennytrail_test]
 fn regression_proofs_under_a_checkpoint_of_more_than_2_63_entries() {
     let signer = NoteSigner::from_seed("example.org/log", [4; 32]).unwrap();
     let size = (1u64 << 63) + 1;
@@ -2240,7 +2241,7 @@ fn regression_proofs_under_a_checkpoint_of_more_than_2_63_entries() {
 
 /// Found by `api_bodies`: a body without a required field was a 422 whose problem named
 /// no `field` (only its text did), unlike every other field error.
-#[test]
+#[pennytrail_test]
 fn regression_a_missing_field_is_named() {
     let e = parse_json::<body::OrgRegistrationInput>(br#"{"id":"a","name":"b"}"#).unwrap_err();
     assert_eq!(
@@ -2263,7 +2264,7 @@ fn regression_a_missing_field_is_named() {
 /// can hold (a figure or a size above 2^53 − 1) or whose org is not an id; it now says
 /// which field is wrong, as the service would. Sizes above 2^53 − 1 are refused by
 /// `Report::parse` too: such a report could never be logged.
-#[test]
+#[pennytrail_test]
 fn regression_signing_a_report_draft_that_no_entry_can_hold() {
     let key = NoteSigner::from_seed("signer", [6; 32]).unwrap();
     let body = json!({"id": "r1", "from_size": 0, "to_size": 3,
@@ -2324,7 +2325,7 @@ fn regression_signing_a_report_draft_that_no_entry_can_hold() {
 /// debug builds, wrapped totals in release ones), the report book's running sum per
 /// beneficiary kind too, and `pennytrail verify` printed shares (`part * 1000 / net`)
 /// that overflowed from about 9.2 × 10^15 minor units, two full campaigns.
-#[test]
+#[pennytrail_test]
 fn regression_totals_over_campaigns_beyond_i64() {
     const CAMPAIGNS: i128 = 1025;
     let signer = NoteSigner::from_seed(ORIGIN, [11; 32]).unwrap();
@@ -2446,7 +2447,7 @@ fn regression_totals_over_campaigns_beyond_i64() {
 /// otherwise than the log writes it — the key id in uppercase, a line end after it — was
 /// read as the same key, so one record had several entries, and the raw entry carried a
 /// key text other readers (Go's note package) refuse. Requests stay lenient; entries not.
-#[test]
+#[pennytrail_test]
 fn regression_an_entry_with_a_respelled_key_is_refused() {
     let key = NoteSigner::from_seed("school", [2; 32])
         .unwrap()

@@ -9,16 +9,14 @@
 //! donor-reference form never echoes the reference; assets carry their types and caching.
 //!
 //! With a browser: the real binary, seeded by `pennytrail demo`, driven in headless
-//! Chromium by tests/e2e/explorer.mjs (what it proves is listed at its top). Skipped with
-//! a loud warning when /usr/bin/chromium or tests/e2e/node_modules is missing, unless
+//! Chromium by tests/e2e/explorer.mjs (what it proves is listed at its top). Reported as
+//! ignored when Node, /usr/bin/chromium or tests/e2e/node_modules is missing, unless
 //! CI=true, which makes that a failure.
-
-mod common;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use serde_json::json;
 
 const ORG: &str = "xss-org";
@@ -104,6 +102,7 @@ async fn seed(app: &TestApp) {
     }
 }
 
+#[pennytrail_test(both_backends)]
 async fn pages_read_without_javascript_and_escape_everything(app: TestApp) {
     seed(&app).await;
     let size = app.log_size().await;
@@ -200,7 +199,6 @@ async fn pages_read_without_javascript_and_escape_everything(app: TestApp) {
     }
     app.finish().await;
 }
-on_both_backends!(pages_read_without_javascript_and_escape_everything);
 
 async fn answer_header(app: &TestApp, path: &str, name: &str) -> String {
     let response = app
@@ -216,9 +214,9 @@ async fn answer_header(app: &TestApp, path: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn unknown_things_are_404_pages_and_bad_parameters_400_pages_naming_the_field() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     seed(&app).await;
     for path in [
         "/orgs/nope",
@@ -257,9 +255,9 @@ async fn unknown_things_are_404_pages_and_bad_parameters_400_pages_naming_the_fi
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn the_donor_reference_form_finds_donations_and_never_echoes_the_reference() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     seed(&app).await;
     let form = |body: String| {
         app.post_raw(
@@ -325,9 +323,9 @@ async fn answer_header_post(app: &TestApp, body: String) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn assets_are_embedded_typed_and_cached_by_version() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let version = pennytrail::explorer::assets::version();
     let home = page(&app.get("/").await, 200);
     assert!(home.contains(&format!("/assets/{version}/explorer.css")));
@@ -364,42 +362,10 @@ async fn assets_are_embedded_typed_and_cached_by_version() {
     app.finish().await;
 }
 
-/// Whether Node (and, for the browser test, Chromium and playwright-core) is here; outside
-/// CI a missing piece skips the test loudly, under CI=true it fails it.
-fn tools_available(e2e: &Path, browser: bool) -> bool {
-    let mut missing = Vec::new();
-    if browser && !Path::new("/usr/bin/chromium").exists() {
-        missing.push("/usr/bin/chromium (apt-get install chromium)");
-    }
-    if browser && !e2e.join("node_modules/playwright-core").exists() {
-        missing.push("tests/e2e/node_modules (cd tests/e2e && npm ci)");
-    }
-    if std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .map_or(true, |o| !o.status.success())
-    {
-        missing.push("node (20.19 or later)");
-    }
-    if missing.is_empty() {
-        return true;
-    }
-    let what = missing.join(", ");
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true and this test cannot run: missing {what} (.ci/run installs them)"
-    );
-    eprintln!("WARNING: missing {what}; SKIPPING this explorer test");
-    false
-}
-
 /// The in-browser verifier's own unit tests (tests/e2e/verify.test.mjs), run by Node.
-#[test]
+#[pennytrail_test(node)]
 fn the_browser_verifier_passes_its_unit_tests_in_node() {
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
-    if !tools_available(&e2e, false) {
-        return;
-    }
     let output = std::process::Command::new("node")
         .args(["--test", "verify.test.mjs"])
         .current_dir(&e2e)
@@ -417,13 +383,10 @@ fn the_browser_verifier_passes_its_unit_tests_in_node() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test(node, browser)]
 async fn the_explorer_verifies_in_headless_chromium() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let e2e = manifest.join("tests/e2e");
-    if !tools_available(&e2e, true) {
-        return;
-    }
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().to_str().unwrap();
     let service = ServiceProcess::start(&["--data-dir", data_dir])
@@ -457,8 +420,8 @@ async fn the_explorer_verifies_in_headless_chromium() {
         .expect("the browser test finishes within 10 minutes")
         .expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    note!("{stdout}");
+    note!("{}", String::from_utf8_lossy(&output.stderr));
     assert!(
         output.status.success(),
         "the browser checks failed:\n{stdout}"

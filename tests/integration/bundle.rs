@@ -4,13 +4,14 @@
 //! foreign signatures and wrong keys are refused and located; and logs signed with the
 //! real key that break a money rule are refused naming the rule, file and row.
 
-mod common;
-
+use crate::support::{
+    Backend, Bundle, ORIGIN, Org, SEEDED_ORG_ENTRIES, TestApp, bodies, pennytrail_test,
+    read_bundle, rehashed_datapackage, write_bundle,
+};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage, write_bundle};
 use pennytrail::export::export_store;
 use pennytrail::log::checkpoint::Checkpoint;
 use pennytrail::log::entry::{ChainHead, EntryHeader, parse, seal};
@@ -97,92 +98,41 @@ fn edit_cell(bytes: &[u8], row: usize, column: &str, edit: impl FnOnce(&str) -> 
     unrecords(&recs)
 }
 
-fn beneficiary(id: &str, kind: &str) -> Value {
-    json!({"id": id, "label": format!("Beneficiary {id}"), "kind": kind, "country": "KE"})
-}
-
-fn donation(id: &str, amount: i64, fee: i64) -> Value {
-    json!({"id": id, "campaign": "meals", "amount": amount, "fee": fee, "channel": "card"})
-}
-
-fn disbursement(id: &str, beneficiary: &str, amount: i64) -> Value {
-    json!({"id": id, "campaign": "meals", "beneficiary": beneficiary, "amount": amount,
-           "purpose": "School meals"})
-}
-
-/// A small log: 1 org, 3 beneficiaries (one overhead, one never stated), a EUR campaign,
-/// 6 donations (one with fee == amount, one with a donor_ref), 3 disbursements and a
-/// correction whose text starts with '='. 15 entries.
-async fn seed(app: &TestApp) -> String {
-    let token = app.new_org(ORG).await;
-    for (id, kind) in [
-        ("school", "organization"),
-        ("ops", "overhead"),
-        ("late", "person"),
-    ] {
-        app.org_create(&token, ORG, "/beneficiaries", &beneficiary(id, kind))
-            .await;
-    }
-    app.org_create(
-        &token,
-        ORG,
-        "/campaigns",
-        &json!({"id": "meals", "title": "School meals", "purpose": "Lunch for pupils",
-                "currency": "EUR", "beneficiaries": ["school", "ops"]}),
-    )
-    .await;
-    app.org_create(&token, ORG, "/donations", &donation("d1", 500, 25))
+/// A small log: the seeded org (3 beneficiaries, one overhead, one never stated; a EUR
+/// campaign), 6 donations (one with fee == amount, one with a donor_ref), 3 disbursements
+/// and a correction whose text starts with '='. 15 entries.
+async fn seed(app: &TestApp) -> Org {
+    let org = app.seeded_org(ORG).await;
+    app.post_donation(&org, "d1", "meals", 500, 25).await;
+    let mut with_donor_ref = bodies::donation("d2", "meals", 300, 0);
+    with_donor_ref["currency"] = json!("EUR");
+    with_donor_ref["channel"] = json!("sms");
+    with_donor_ref["donor_ref"] = json!("Ann@Example.org");
+    app.org_create(&org.token, ORG, "/donations", &with_donor_ref)
         .await;
-    app.org_create(
-        &token,
-        ORG,
-        "/donations",
-        &json!({"id": "d2", "campaign": "meals", "amount": 300, "fee": 0, "currency": "EUR",
-                "channel": "sms", "donor_ref": "Ann@Example.org"}),
-    )
-    .await;
     // The whole gift went to the processor: net 0, it funds nothing.
-    app.org_create(&token, ORG, "/donations", &donation("d3", 200, 200))
-        .await;
-    app.org_create(&token, ORG, "/donations", &donation("d4", 1000, 30))
-        .await;
-    app.org_create(&token, ORG, "/donations", &donation("d5", 150, 5))
-        .await;
-    app.org_create(&token, ORG, "/donations", &donation("d6", 75, 0))
-        .await;
+    app.post_donation(&org, "d3", "meals", 200, 200).await;
+    app.post_donation(&org, "d4", "meals", 1000, 30).await;
+    app.post_donation(&org, "d5", "meals", 150, 5).await;
+    app.post_donation(&org, "d6", "meals", 75, 0).await;
     let x1 = app
-        .org_create(
-            &token,
-            ORG,
-            "/disbursements",
-            &disbursement("x1", "school", 600),
-        )
+        .post_disbursement(&org, "x1", "meals", "school", 600)
+        .await;
+    app.post_disbursement(&org, "x2", "meals", "ops", 100).await;
+    app.post_disbursement(&org, "x3", "meals", "school", 900)
         .await;
     app.org_create(
-        &token,
-        ORG,
-        "/disbursements",
-        &disbursement("x2", "ops", 100),
-    )
-    .await;
-    app.org_create(
-        &token,
-        ORG,
-        "/disbursements",
-        &disbursement("x3", "school", 900),
-    )
-    .await;
-    app.org_create(
-        &token,
+        &org.token,
         ORG,
         "/corrections",
         &json!({"id": "c1", "corrects": x1["seq"], "fields": {"purpose": FORMULA_PURPOSE}}),
     )
     .await;
-    token
+    org
 }
 
-const SEEDED_ENTRIES: u64 = 15;
+/// The seeded org, 6 donations, 3 disbursements and a correction.
+const SEEDED_ENTRIES: u64 = SEEDED_ORG_ENTRIES + 10;
 
 /// Exports the (stopped) app's store into `out`.
 async fn export_to(app: &TestApp, out: PathBuf) -> PathBuf {
@@ -197,7 +147,7 @@ async fn export_to(app: &TestApp, out: PathBuf) -> PathBuf {
 
 /// A seeded, stopped app and its exported bundle.
 async fn seeded_bundle() -> (TestApp, tempfile::TempDir, PathBuf) {
-    let mut app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
+    let mut app = TestApp::start(Backend::Sqlite).await;
     seed(&app).await;
     assert_eq!(app.log_size().await, SEEDED_ENTRIES);
     app.stop_service().await;
@@ -206,7 +156,7 @@ async fn seeded_bundle() -> (TestApp, tempfile::TempDir, PathBuf) {
     (app, tmp, dir)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn an_exported_bundle_verifies_and_min_size_refuses_a_bigger_claim() {
     let (app, _tmp, dir) = seeded_bundle().await;
     let bundle = read_bundle(&dir);
@@ -372,24 +322,24 @@ fn flip_every_byte(
 }
 
 fn report(title: &str, tally: &Tally) {
-    println!(
+    note!(
         "{title}: {} mutations tried, {} caught, {} NOT caught",
         tally.tried,
         tally.tried - tally.uncaught.len(),
         tally.uncaught.len()
     );
     for (class, count) in &tally.caught {
-        println!("  {count:>6}  {class}");
+        note!("  {count:>6}  {class}");
     }
     for (file, offset, byte) in &tally.uncaught {
-        println!(
+        note!(
             "  NOT CAUGHT: {file} offset {offset} byte {byte:#04x} ({:?})",
             *byte as char
         );
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn every_single_bit_flip_of_every_byte_is_refused() {
     let (app, _tmp, dir) = seeded_bundle().await;
     let bundle = read_bundle(&dir);
@@ -398,7 +348,7 @@ async fn every_single_bit_flip_of_every_byte_is_refused() {
         .iter()
         .map(|(n, b)| format!("{n} {}", b.len()))
         .collect();
-    println!("bundle files: {}", sizes.join(", "));
+    note!("bundle files: {}", sizes.join(", "));
 
     // (a) Plain flips anywhere.
     let all: Vec<&str> = bundle.keys().map(String::as_str).collect();
@@ -494,7 +444,7 @@ impl Findings {
                 None
             }
             Err(err) => {
-                println!("{what}: refused: {err}");
+                note!("{what}: refused: {err}");
                 Some(err)
             }
         }
@@ -516,23 +466,16 @@ impl Findings {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn forged_edits_are_refused_and_located() {
-    let mut app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
-    let token = seed(&app).await;
+    let mut app = TestApp::start(Backend::Sqlite).await;
+    let org = seed(&app).await;
     app.stop_service().await;
     let tmp = tempfile::tempdir().unwrap();
     let old_dir = export_to(&app, tmp.path().join("old")).await;
     app.restart().await;
-    app.org_create(&token, ORG, "/donations", &donation("d7", 400, 0))
-        .await;
-    app.org_create(
-        &token,
-        ORG,
-        "/disbursements",
-        &disbursement("x4", "ops", 50),
-    )
-    .await;
+    app.post_donation(&org, "d7", "meals", 400, 0).await;
+    app.post_disbursement(&org, "x4", "meals", "ops", 50).await;
     app.stop_service().await;
     let dir = export_to(&app, tmp.path().join("new")).await;
     let (old, bundle) = (read_bundle(&old_dir), read_bundle(&dir));
@@ -962,9 +905,9 @@ impl SynthLog {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn logs_signed_with_the_real_key_that_break_a_money_rule_are_refused() {
-    let mut app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
+    let mut app = TestApp::start(Backend::Sqlite).await;
     app.stop_service().await;
     let signer = pennytrail::keys::read_signer(&app.data_dir.path().join("log.key")).unwrap();
     assert_eq!(signer.verifier().to_text(), app.verifier.to_text());

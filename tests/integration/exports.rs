@@ -5,14 +5,13 @@
 //! queries are refused naming the parameter; the archive verifies; and a client that
 //! disconnects mid-stream leaves the service whole.
 
-mod common;
-
+use crate::support::bodies::{self, beneficiary, donation};
+use crate::support::{Backend, ORIGIN, TestApp, pennytrail_test};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Backend, ORIGIN, TestApp};
 use pennytrail::api::exports::MAX_CONCURRENT_EXPORTS;
 use pennytrail::export::export_store;
 use pennytrail::export::select::{CAMPAIGN_FILES, STREAM_PAGE, SelectError, Selection, stream_csv};
@@ -40,17 +39,11 @@ const DEMO_DONATIONS: usize = 30;
 /// ~5 MB, far more than the stream's channel (4 chunks of 64 KiB) holds.
 const LARGE_DEMO_DONATIONS: usize = 3000;
 
-fn beneficiary(id: &str, kind: &str) -> Value {
-    json!({"id": id, "label": format!("Beneficiary {id}"), "kind": kind, "country": "KE"})
-}
-
-fn donation(id: &str, campaign: &str, amount: i64, fee: i64) -> Value {
-    json!({"id": id, "campaign": campaign, "amount": amount, "fee": fee, "channel": "card"})
-}
-
+/// A disbursement whose purpose a CSV writer must quote.
 fn disbursement(id: &str, campaign: &str, beneficiary: &str, amount: i64) -> Value {
-    json!({"id": id, "campaign": campaign, "beneficiary": beneficiary, "amount": amount,
-           "purpose": "Paid, as \"agreed\""})
+    let mut body = bodies::disbursement(id, campaign, beneficiary, amount);
+    body["purpose"] = json!("Paid, as \"agreed\"");
+    body
 }
 
 /// What the seed wrote that the tests select on.
@@ -312,6 +305,7 @@ fn header_line(file: &str) -> Vec<u8> {
 
 /// (1) Every unfiltered CSV from the API is byte for byte the exported bundle's file at
 /// the same size.
+#[pennytrail_test(both_backends)]
 async fn unfiltered_exports_equal_the_bundle(mut app: TestApp) {
     seed(&app).await;
     let size = app.log_size().await;
@@ -360,8 +354,6 @@ async fn unfiltered_exports_equal_the_bundle(mut app: TestApp) {
     drop(store);
     app.finish().await;
 }
-
-on_both_backends!(unfiltered_exports_equal_the_bundle);
 
 /// A row of a derived file with what the filters look at.
 struct OracleRow {
@@ -554,6 +546,7 @@ fn slice(
 
 /// (2) Streams over many slices of the log, in pages of 1, 2 and 7 rows, equal the
 /// bundle derivation's rows filtered by the same slice.
+#[pennytrail_test(both_backends)]
 async fn streams_equal_the_filtered_derivation(mut app: TestApp) {
     let seeded = seed(&app).await;
     app.stop_service().await;
@@ -679,7 +672,7 @@ async fn streams_equal_the_filtered_derivation(mut app: TestApp) {
             Err(failure) => failures.push(failure),
         }
     }
-    println!(
+    note!(
         "{streams} streams of {} slices ({nonempty} file selections with rows) in {:?}",
         slices.len(),
         started.elapsed()
@@ -721,13 +714,11 @@ async fn streams_equal_the_filtered_derivation(mut app: TestApp) {
     app.finish().await;
 }
 
-on_both_backends!(streams_equal_the_filtered_derivation);
-
 /// (3) Bad queries are problems naming the parameter; a filter matching nothing is the
 /// header alone.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn bad_queries_are_refused_naming_the_parameter() {
-    let app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = app.new_org(ALPHA).await;
     post(
         &app,
@@ -819,7 +810,7 @@ async fn bad_queries_are_refused_naming_the_parameter() {
     for (path, status, field) in &cases {
         let answer = app.get(path).await;
         let problem = answer.assert_problem(*status, *field);
-        println!("{path} → {status} {}", problem["detail"]);
+        note!("{path} → {status} {}", problem["detail"]);
     }
 
     // Filters that match nothing: the header line alone.
@@ -911,6 +902,7 @@ fn verify_archive(app: &TestApp, bytes: &[u8], size: u64, into: &Path) -> PathBu
 
 /// (4) The archive verifies at the header's size, is built once per size, and grows with
 /// the log.
+#[pennytrail_test(both_backends)]
 async fn the_archive_verifies_and_follows_the_log(app: TestApp) {
     let seeded = seed(&app).await;
     let size = app.log_size().await;
@@ -958,13 +950,11 @@ async fn the_archive_verifies_and_follows_the_log(app: TestApp) {
     app.finish().await;
 }
 
-on_both_backends!(the_archive_verifies_and_follows_the_log);
-
 /// (5) Clients that hang up after the first chunk of a large stream (more of them than
 /// exports may run at once) leave the service whole: reads, writes and exports go on.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn clients_that_disconnect_mid_stream_do_not_break_the_service() {
-    let app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
+    let app = TestApp::start(Backend::Sqlite).await;
     pennytrail::demo::seed(&app.base, &app.operator_token, LARGE_DEMO_DONATIONS)
         .await
         .expect("demo seed");
@@ -995,7 +985,7 @@ async fn clients_that_disconnect_mid_stream_do_not_break_the_service() {
         busy += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    println!(
+    note!(
         "a full export after {busy} busy answers, in {:?}",
         started.elapsed()
     );
@@ -1032,9 +1022,9 @@ async fn clients_that_disconnect_mid_stream_do_not_break_the_service() {
 /// `pennytrail export --url` downloads the running service's bundle into a folder that
 /// verifies against the pinned key; it never overwrites a folder, and names an
 /// unreachable service.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn export_from_a_url_downloads_a_verifying_bundle() {
-    let app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = app.new_org("url-org").await;
     app.org_create(
         &token,

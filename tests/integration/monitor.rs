@@ -5,8 +5,7 @@
 //! entries, proofs or answers lie are refused, naming what is wrong — and a failed run
 //! never touches the state file.
 
-mod common;
-
+use crate::support::{Backend, ORIGIN, TestApp, bodies, pennytrail_test};
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
@@ -15,7 +14,6 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use common::{Backend, ORIGIN, TestApp};
 use pennytrail::log::checkpoint::Checkpoint;
 use pennytrail::log::hash::{Hash, sha256};
 use pennytrail::log::note::{NoteSigner, NoteVerifier};
@@ -29,37 +27,18 @@ const ORG: &str = "helping-hands";
 /// Registers an org, a beneficiary and a campaign, and `donations` donations: 3 +
 /// `donations` entries. Returns the org's token.
 async fn seed(app: &TestApp, donations: usize) -> String {
-    let token = app.new_org(ORG).await;
-    app.org_create(
-        &token,
-        ORG,
-        "/beneficiaries",
-        &json!({"id": "school", "label": "School", "kind": "organization", "country": "KE"}),
-    )
-    .await;
-    app.org_create(
-        &token,
-        ORG,
-        "/campaigns",
-        &json!({"id": "meals", "title": "Meals", "purpose": "Lunch", "currency": "EUR",
-                "beneficiaries": ["school"]}),
-    )
-    .await;
-    donate(app, &token, "d", 0..donations).await;
-    token
+    let org = app.register(ORG).await;
+    app.post_beneficiary(&org, "school", "organization").await;
+    app.post_campaign(&org, "meals", "EUR", &["school"]).await;
+    donate(app, &org.token, "d", 0..donations).await;
+    org.token
 }
 
-/// One donation per id `{prefix}{i}`, each its own write.
+/// One donation per id `{prefix}{i}` (of 100 + i, fee 3), each its own write.
 async fn donate(app: &TestApp, token: &str, prefix: &str, ids: std::ops::Range<usize>) {
     for i in ids {
-        app.org_create(
-            token,
-            ORG,
-            "/donations",
-            &json!({"id": format!("{prefix}{i}"), "campaign": "meals", "amount": 100 + i,
-                    "fee": 3, "channel": "card"}),
-        )
-        .await;
+        let body = bodies::donation(&format!("{prefix}{i}"), "meals", 100 + i as i64, 3);
+        app.org_create(token, ORG, "/donations", &body).await;
     }
 }
 
@@ -124,6 +103,7 @@ fn read_state_file(path: &Path) -> StateFile {
     serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
 }
 
+#[pennytrail_test(both_backends)]
 async fn first_run_then_consistency_proofs(app: TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("monitor.json");
@@ -209,13 +189,12 @@ async fn first_run_then_consistency_proofs(app: TestApp) {
     assert_eq!(fs::read(&state).unwrap(), before);
     app.finish().await;
 }
-on_both_backends!(first_run_then_consistency_proofs);
 
 /// A second log under the same key and origin, with other entries: whatever its size, a
 /// state remembered from the first log refuses it, and the state stays as it was.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn a_fork_under_the_same_key_is_refused() {
-    let a = TestApp::start(Backend::Sqlite).await.unwrap();
+    let a = TestApp::start(Backend::Sqlite).await;
     let token_a = seed(&a, 2).await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
@@ -228,9 +207,7 @@ async fn a_fork_under_the_same_key_is_refused() {
     let keys = tempfile::tempdir().unwrap();
     let key_copy = keys.path().join("log.key");
     fs::copy(a.data_dir.path().join("log.key"), &key_copy).unwrap();
-    let b = TestApp::start_with_key(Backend::Sqlite, Some(key_copy))
-        .await
-        .unwrap();
+    let b = TestApp::start_with_key(Backend::Sqlite, Some(key_copy)).await;
     assert_eq!(b.verifier, a.verifier, "the same key and origin");
     let token_b = b.new_org(ORG).await;
     // Smaller than remembered: a rollback.
@@ -303,9 +280,9 @@ async fn a_fork_under_the_same_key_is_refused() {
 /// States signed with the log's real key that the live log contradicts: one ahead of it
 /// (the log was rolled back, e.g. restored from a backup), one of the same size with
 /// another root, and one behind it that the log does not extend.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn remembered_checkpoints_the_log_contradicts() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     seed(&app, 3).await;
     let size = app.log_size().await;
     let signer = log_signer(&app);
@@ -362,9 +339,9 @@ async fn prefix_root(app: &TestApp, size: u64) -> Hash {
     frontier.root()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn a_wrong_key_is_refused() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     seed(&app, 1).await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
@@ -395,9 +372,9 @@ async fn a_wrong_key_is_refused() {
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn a_corrupt_state_file_is_an_error_naming_it() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     seed(&app, 1).await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
@@ -494,9 +471,9 @@ async fn serve_fake(fake: Fake) -> String {
     format!("http://{addr}")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn a_server_that_lies_is_refused() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     seed(&app, 3).await;
     let size = app.log_size().await;
     let signer = log_signer(&app);
@@ -648,7 +625,7 @@ async fn a_server_that_lies_is_refused() {
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn unreachable_and_unhealthy_instances_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
@@ -723,9 +700,9 @@ async fn pennytrail(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn the_binary_monitors_and_fails_loudly() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let token = seed(&app, 2).await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");

@@ -15,16 +15,15 @@
 //! The signed messages are built here by hand from the spec (README "Signed statements"),
 //! not with the library's helpers, so a change to the format fails these tests.
 
-mod common;
-
+use crate::support::{
+    self, Answer, Backend, Bundle, ORIGIN, TestApp, pennytrail_test, read_bundle,
+    rehashed_datapackage, write_bundle,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 
 use base64::Engine as _;
-use common::{
-    Answer, Backend, Bundle, ORIGIN, TestApp, read_bundle, rehashed_datapackage, write_bundle,
-};
 use pennytrail::export::export_store;
 use pennytrail::ledger::attestations::{
     AckStatus, Acknowledgement, KeyRotation, Report, ReportFigures, sign, signature_valid,
@@ -138,7 +137,7 @@ fn random_signature() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-#[test]
+#[pennytrail_test]
 fn the_messages_written_here_are_the_ones_the_library_signs() {
     // If these differ, either the spec (README) or the code moved; both are public.
     let leaf = Hash([0x5a; 32]);
@@ -609,11 +608,11 @@ async fn signed_statements_session(app: &TestApp) -> World {
     world
 }
 
+#[pennytrail_test(both_backends)]
 async fn statements_happy_path(app: TestApp) {
     signed_statements_session(&app).await;
     app.finish().await;
 }
-on_both_backends!(statements_happy_path);
 
 // ---------------------------------------------------------------------------------------
 // Refusals over HTTP.
@@ -644,6 +643,7 @@ async fn refused(
     problem
 }
 
+#[pennytrail_test(both_backends)]
 async fn statements_are_refused(app: TestApp) {
     let world = seed(&app).await;
     let reports = format!("/v1/orgs/{ORG}/reports");
@@ -1106,13 +1106,13 @@ async fn statements_are_refused(app: TestApp) {
     .await;
     app.finish().await;
 }
-on_both_backends!(statements_are_refused);
 
 // ---------------------------------------------------------------------------------------
 // Key reuse and keyless orgs.
 // ---------------------------------------------------------------------------------------
 
 /// README: "a key once rotated away cannot come back".
+#[pennytrail_test(both_backends)]
 async fn a_rotated_away_key_cannot_come_back(app: TestApp) {
     let world = seed(&app).await;
     let key_path = format!("/v1/orgs/{ORG}/key");
@@ -1149,11 +1149,11 @@ async fn a_rotated_away_key_cannot_come_back(app: TestApp) {
     assert_eq!(app.log_size().await, before);
     app.finish().await;
 }
-on_both_backends!(a_rotated_away_key_cannot_come_back);
 
 /// An org without a key that reports its true figures is told it has no key (rule
 /// `no-org-key`), and `report-figures` shows it the figures the log implies rather than
 /// none.
+#[pennytrail_test(both_backends)]
 async fn a_keyless_org_is_told_it_has_no_key(app: TestApp) {
     let token = app.new_org("quiet").await;
     app.org_create(
@@ -1210,7 +1210,6 @@ async fn a_keyless_org_is_told_it_has_no_key(app: TestApp) {
     );
     app.finish().await;
 }
-on_both_backends!(a_keyless_org_is_told_it_has_no_key);
 
 // ---------------------------------------------------------------------------------------
 // The CLI, through the real binary.
@@ -1239,9 +1238,9 @@ fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn the_cli_drafts_signs_and_publishes_statements() {
-    let app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
+    let app = TestApp::start(Backend::Sqlite).await;
     let tmp = tempfile::tempdir().unwrap();
     let file = |name: &str| tmp.path().join(name);
     let url = app.base.as_str();
@@ -1660,7 +1659,7 @@ impl Findings {
                 .0
                 .push(format!("{what}: VERIFIED, but must be refused")),
             Err(err) => {
-                println!("{what}: refused: {err}");
+                note!("{what}: refused: {err}");
                 if err.file != file
                     || err.row != row
                     || err.field.as_deref() != field
@@ -1690,9 +1689,9 @@ impl Findings {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn bundles_carry_statements_and_refuse_edited_ones() {
-    let mut app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
+    let mut app = TestApp::start(Backend::Sqlite).await;
     let world = signed_statements_session(&app).await;
     // A rotation and a report under the new key, so the verifier must follow the keys.
     let new_key = key(ORG, 9);
@@ -1721,7 +1720,7 @@ async fn bundles_carry_statements_and_refuse_edited_ones() {
     let size = app.log_size().await;
     app.stop_service().await;
     // `pennytrail check` replays the store through the same rules.
-    let (ok, output) = common::run_check(app.data_dir.path(), None);
+    let (ok, output) = support::run_check(app.data_dir.path(), None);
     assert!(ok, "pennytrail check: {output}");
 
     let store = pennytrail::store::open(&app.store_config()).await.unwrap();
@@ -2168,9 +2167,9 @@ impl Synth {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[pennytrail_test]
 async fn logs_signed_with_the_real_key_whose_statements_break_a_rule_are_refused() {
-    let mut app = TestApp::start(Backend::Sqlite).await.expect("sqlite");
+    let mut app = TestApp::start(Backend::Sqlite).await;
     app.stop_service().await;
     let signer = pennytrail::keys::read_signer(&app.data_dir.path().join("log.key")).unwrap();
     assert_eq!(signer.verifier().to_text(), app.verifier.to_text());
@@ -2444,7 +2443,7 @@ async fn logs_signed_with_the_real_key_whose_statements_break_a_rule_are_refused
 /// A command whose reader went away (`pennytrail loadgen … | head -1`) stops quietly with
 /// the status a shell gives a command stopped by a closed pipe, instead of panicking in
 /// `println!`; what it did before printing stays done.
-#[test]
+#[pennytrail_test]
 fn a_command_printing_into_a_closed_pipe_stops_quietly() {
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("org.key");

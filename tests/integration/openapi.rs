@@ -5,12 +5,10 @@
 //! After an intended change, refresh the snapshot with
 //! `UPDATE_SNAPSHOTS=1 cargo test --test openapi` and review the diff.
 
-mod common;
-
+use crate::support::{Backend, TestApp, pennytrail_test};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use common::{Backend, TestApp};
 use serde_json::{Map, Value};
 
 /// Every documented route, as `router()` in src/api/mod.rs declares it. `/docs` is the
@@ -106,9 +104,9 @@ fn operations(spec: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
-#[tokio::test]
+#[pennytrail_test]
 async fn openapi_json_matches_the_snapshot() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let spec = fetch_spec(&app).await;
     let pretty = serde_json::to_string_pretty(&sorted(&spec)).unwrap() + "\n";
     let path = snapshot_path();
@@ -145,9 +143,9 @@ fn concrete(path: &str) -> String {
         .replace("{file}", "orgs.csv")
 }
 
-#[tokio::test]
+#[pennytrail_test]
 async fn the_spec_documents_exactly_the_routes_the_router_serves() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let spec = fetch_spec(&app).await;
     let expected: BTreeSet<(String, String)> = ROUTES
         .iter()
@@ -195,9 +193,9 @@ async fn the_spec_documents_exactly_the_routes_the_router_serves() {
     app.finish().await;
 }
 
-#[tokio::test]
+#[pennytrail_test]
 async fn docs_are_browsable_offline() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
 
     // `/docs` redirects to `/docs/`, so the page's relative asset paths resolve under it.
     let no_redirects = reqwest::Client::builder()
@@ -300,9 +298,9 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-#[tokio::test]
+#[pennytrail_test]
 async fn the_spec_is_structurally_valid_openapi_3_1() {
-    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let app = TestApp::start(Backend::Sqlite).await;
     let spec = fetch_spec(&app).await;
     app.finish().await;
 
