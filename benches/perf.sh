@@ -111,4 +111,20 @@ echo "== 6. restart of the 10M-entry store until serving"
 kill "$BIG_PID"; wait "$BIG_PID" 2>/dev/null || true
 started=$(date +%s%N)
 start big 18183
+BIG_PID=$LAST_PID
 echo "restart until /healthz answered: $(( ($(date +%s%N) - started) / 1000000 )) ms"
+
+echo
+echo "== 7. full level-0 tiles (/log/tile/0/N, random N), 64 clients, beside /healthz"
+tile_cache() { curl -fs "http://127.0.0.1:$1/metrics" | grep -E '^pennytrail_tile_cache_(bytes|tiles|hits_total|misses_total) '; }
+loadgen 18183 big --workload healthz --concurrency 64
+echo "-- tile cache at its default (256 MB), a first pass then a second:"
+loadgen 18183 big --workload tiles --concurrency 64
+loadgen 18183 big --workload tiles --concurrency 64
+tile_cache 18183
+echo "-- tile cache 0 MB (every tile read from the database), the baseline:"
+kill "$BIG_PID"; wait "$BIG_PID" 2>/dev/null || true
+start big 18183 --tile-cache-mb 0
+BIG_PID=$LAST_PID
+loadgen 18183 big --workload tiles --concurrency 64
+tile_cache 18183

@@ -50,20 +50,26 @@ fn sync_parent(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads a private key file in the note `PRIVATE+KEY+…` format.
-pub fn read_signer(path: &Path) -> anyhow::Result<NoteSigner> {
-    let meta = fs::metadata(path).with_context(|| format!("reading log key {}", path.display()))?;
+/// Refuses a key file that is not a file, or that other users can read.
+pub fn refuse_loose_permissions(path: &Path, what: &str) -> anyhow::Result<()> {
+    let meta = fs::metadata(path).with_context(|| format!("reading {what} {}", path.display()))?;
     if !meta.is_file() {
-        bail!("log key {} is not a file", path.display());
+        bail!("{what} {} is not a file", path.display());
     }
     if meta.permissions().mode() & 0o077 != 0 {
         bail!(
-            "log key {} is readable by other users (mode {:o}); run: chmod 600 {}",
+            "{what} {} is readable by other users (mode {:o}); run: chmod 600 {}",
             path.display(),
             meta.permissions().mode() & 0o777,
             path.display()
         );
     }
+    Ok(())
+}
+
+/// Reads a private key file in the note `PRIVATE+KEY+…` format.
+pub fn read_signer(path: &Path) -> anyhow::Result<NoteSigner> {
+    refuse_loose_permissions(path, "log key")?;
     let text =
         fs::read_to_string(path).with_context(|| format!("reading log key {}", path.display()))?;
     NoteSigner::from_text(text.trim())

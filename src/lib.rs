@@ -10,6 +10,7 @@
 //! - [`store`]: durable storage of entries, tree hashes and checkpoints on SQLite or
 //!   PostgreSQL behind one interface.
 //! - [`export`]: bundles out of the store; [`check`]: re-verifying a whole store.
+//! - [`witness`]: `pennytrail witness`, which cosigns other logs' checkpoints.
 
 pub mod api;
 pub mod app;
@@ -27,6 +28,7 @@ pub mod metrics;
 pub mod read;
 pub mod sequencer;
 pub mod store;
+pub mod witness;
 
 /// The money model's pure rules; `pennytrail::ledger` names that crate here too.
 pub use pennytrail_ledger as ledger;

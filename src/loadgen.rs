@@ -28,6 +28,8 @@ pub enum Workload {
     DonationBatches,
     /// `GET /v1/entries/{seq}/proof` for random entries of the log.
     Proofs,
+    /// `GET /log/tile/0/{N}` for random full level-0 tiles of the log (C2SP tlog-tiles).
+    Tiles,
     /// `GET …/donations/{id}/trace` for random donations of a campaign preloaded with
     /// `--preload` donations and disbursements spread over its line.
     Traces,
@@ -449,6 +451,13 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
                         client.get(format!("{}/v1/entries/{}/proof", config.url, random(target.log_size))),
                         1,
                     ),
+                    Workload::Tiles => {
+                        let tile = pennytrail_log::tiles::TileId::full(
+                            pennytrail_log::tiles::TileKind::Hashes { level: 0 },
+                            random(target.log_size / pennytrail_log::tiles::TILE_WIDTH),
+                        );
+                        (client.get(format!("{}/log/{}", config.url, tile.path())), 1)
+                    }
                     Workload::Traces => (
                         client.get(format!("{base}/donations/pre-{}/trace", random(target.preloaded as u64))),
                         1,

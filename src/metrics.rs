@@ -379,6 +379,46 @@ pub fn render_tree_file(out: &mut String, hashes: u64, usable: bool) {
     );
 }
 
+/// The tile cache's figures (`/log/tile/…`), appended to [`Metrics::render`].
+pub fn render_tile_cache(out: &mut String, stats: &crate::read::tiles::TileCacheStats) {
+    let mut gauge = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    gauge(
+        "pennytrail_tile_cache_bound_bytes",
+        "gauge",
+        "Most bytes the tile cache holds (--tile-cache-mb).",
+        stats.bound,
+    );
+    gauge(
+        "pennytrail_tile_cache_bytes",
+        "gauge",
+        "Bytes of tiles and entry bundles held now.",
+        stats.bytes,
+    );
+    gauge(
+        "pennytrail_tile_cache_tiles",
+        "gauge",
+        "Tiles and entry bundles held now.",
+        stats.tiles,
+    );
+    gauge(
+        "pennytrail_tile_cache_hits_total",
+        "counter",
+        "Tile requests answered from the cache.",
+        stats.hits,
+    );
+    gauge(
+        "pennytrail_tile_cache_misses_total",
+        "counter",
+        "Tile requests read from the database.",
+        stats.misses,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod orgs;
 pub mod page;
 pub mod statements;
+pub mod tiles;
 pub mod unread_body;
 pub mod write;
 
@@ -65,6 +66,7 @@ pub fn api() -> Api {
         .routes(routes!(log_routes::get_entry))
         .routes(routes!(log_routes::get_inclusion_proof))
         .routes(routes!(log_routes::get_consistency_proof))
+        .routes(routes!(tiles::get_checkpoint))
         .routes(routes!(admin::register_org))
         .routes(routes!(admin::reissue_org_token, admin::revoke_org_token))
         .routes(routes!(orgs::list_orgs))
@@ -110,6 +112,10 @@ pub fn api() -> Api {
         .routes(routes!(exports::get_export))
         .split_for_parts();
     document.merge(exports);
+    // A tile path is matched by a wildcard, which OpenAPI cannot spell: the route is
+    // added here, its description comes from the same handler's #[utoipa::path].
+    let timed = timed.route(tiles::TILE_ROUTE, axum::routing::get(tiles::get_tile));
+    document.merge(tiles::TileDoc::openapi());
     openapi::document_timeouts(&mut document);
     Api {
         timed: timed.merge(openapi::docs_routes()),

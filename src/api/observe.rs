@@ -102,6 +102,7 @@ pub async fn get_metrics(State(state): State<AppState>) -> Response {
     if let Some(file) = state.store.tree_file() {
         crate::metrics::render_tree_file(&mut text, file.len(), file.is_usable());
     }
+    crate::metrics::render_tile_cache(&mut text, &state.tiles.stats());
     (
         [(
             axum::http::header::CONTENT_TYPE,

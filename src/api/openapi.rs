@@ -191,6 +191,8 @@ pub mod problem {
         (name = "meta", description = "Liveness and this API description."),
         (name = "log", description = "The public log: identity, signed checkpoints, entries \
             and their exact bytes, inclusion proofs (receipts) and consistency proofs."),
+        (name = "tiles", description = "The log as C2SP tlog-tiles under /log: the \
+            checkpoint, Merkle tree tiles and entry bundles, immutable and cacheable."),
         (name = "admin", description = "Operator actions: registering charities."),
         (name = "orgs", description = "Registered charities."),
         (name = "beneficiaries", description = "Who an org pays: people, organisations, \

@@ -52,6 +52,8 @@ pub struct ServeConfig {
     pub faults: sequencer::Faults,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<crate::limits::IpNetwork>,
+    /// Byte bound of the cache of served tiles (`--tile-cache-mb`).
+    pub tile_cache_bytes: u64,
 }
 
 /// How long a service whose writer stopped goes on answering reads (and `/readyz` with
@@ -375,6 +377,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         tokens: Arc::new(api::auth::TokenCache::default()),
         trusted_proxies: config.trusted_proxies.clone().into(),
         figures: Arc::default(),
+        tiles: Arc::new(crate::read::tiles::TileCache::new(config.tile_cache_bytes)),
     };
     let router = router(state, config.request_timeout);
     let listener = TcpListener::bind(config.listen)

@@ -27,6 +27,8 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     /// Report figures already recomputed, and the limit on recomputing them.
     pub figures: Arc<crate::read::figures::FiguresCache>,
+    /// Tiles and entry bundles already served (`--tile-cache-mb`).
+    pub tiles: Arc<crate::read::tiles::TileCache>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Arc<[limits::IpNetwork]>,
 }

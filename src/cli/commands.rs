@@ -44,6 +44,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         writer_loss_drain: app::WRITER_LOSS_DRAIN,
         faults: Default::default(),
         trusted_proxies: args.trusted_proxies,
+        tile_cache_bytes: args.tile_cache_mb.saturating_mul(1024 * 1024),
     })
     .await?;
     running.wait().await
@@ -109,17 +110,26 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let VerifyArgs {
         bundle,
         url,
+        tiles,
         state,
         key,
         min_size,
     } = args;
-    match (bundle, url, state) {
-        (Some(bundle), None, None) => pennytrail_verify::commands::bundle(&bundle, &key, min_size),
-        (None, Some(url), Some(state)) => {
-            pennytrail_verify::commands::url(&url, &key, &state, min_size)
+    use pennytrail_verify::commands::Live;
+    match (bundle, url, tiles, state) {
+        (Some(bundle), None, None, None) => {
+            pennytrail_verify::commands::bundle(&bundle, &key, min_size)
+        }
+        (None, Some(url), None, Some(state)) => {
+            pennytrail_verify::commands::url(Live::Service(&url), &key, &state, min_size)
+        }
+        (None, None, Some(prefix), Some(state)) => {
+            pennytrail_verify::commands::url(Live::Tiles(&prefix), &key, &state, min_size)
         }
         // clap enforces the combinations; this names them should that ever change.
-        _ => anyhow::bail!("give either a bundle folder, or --url https://HOST with --state FILE"),
+        _ => anyhow::bail!(
+            "give a bundle folder, or --url https://HOST or --tiles PREFIX with --state FILE"
+        ),
     }
 }
 

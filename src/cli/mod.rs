@@ -3,6 +3,8 @@
 //! are `pennytrail-verify`'s own code, so both programs print and fail alike.
 
 mod commands;
+mod tiles;
+mod witness;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,8 +38,8 @@ enum Command {
     Export(ExportArgs),
     /// Verify an export bundle, or a live instance (--url), against a pinned log verifier key.
     #[command(
-        group(clap::ArgGroup::new("source").required(true).args(["bundle", "url"])),
-        after_help = "Give either a bundle folder, or --url with --state:\n  pennytrail verify BUNDLE --key VKEY [--min-size N]\n  pennytrail verify --url https://HOST --key VKEY --state FILE [--min-size N]"
+        group(clap::ArgGroup::new("source").required(true).args(["bundle", "url", "tiles"])),
+        after_help = "Give a bundle folder, or --url or --tiles with --state:\n  pennytrail verify BUNDLE --key VKEY [--min-size N]\n  pennytrail verify --url https://HOST --key VKEY --state FILE [--min-size N]\n  pennytrail verify --tiles https://HOST/log --key VKEY --state FILE [--min-size N]"
     )]
     Verify(VerifyArgs),
     /// Draft an org's signed report: fetch the figures the log implies into a draft file.
@@ -56,6 +58,20 @@ enum Command {
     Demo(DemoArgs),
     /// Load-test a running service and report rates and latency percentiles.
     Loadgen(LoadgenArgs),
+    /// The log as static C2SP tiles.
+    #[command(subcommand)]
+    Tiles(TilesCommand),
+    /// Run a witness (C2SP tlog-witness) that cosigns the checkpoints of the logs its policy lists.
+    Witness(witness::WitnessArgs),
+    /// List the checkpoints a witness refused although their log signed them: evidence of a split view.
+    WitnessEvidence(witness::EvidenceArgs),
+}
+
+#[derive(Subcommand)]
+enum TilesCommand {
+    /// Write or bring up to date a static copy of the log's tiles in a folder (DIR/checkpoint,
+    /// DIR/tile/…) that any web server or CDN can serve as the log's tiles.
+    Sync(tiles::TilesSyncArgs),
 }
 
 #[derive(Subcommand)]
@@ -123,6 +139,10 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<pennytrail::limits::IpNetwork>,
+    /// Memory for tiles and entry bundles already served (/log/tile/…), in MiB; the least
+    /// recently served are dropped beyond it. 0 reads every tile from the database.
+    #[arg(long, env = "PENNYTRAIL_TILE_CACHE_MB", default_value_t = pennytrail::read::tiles::DEFAULT_TILE_CACHE_MB)]
+    tile_cache_mb: u64,
 }
 
 #[derive(Args)]
@@ -154,13 +174,16 @@ struct VerifyArgs {
     #[arg(conflicts_with = "state")]
     bundle: Option<PathBuf>,
     /// Verify the live instance at this base URL (https://HOST, or http:// on this machine)
-    /// instead of a bundle.
+    /// instead of a bundle: through its tiles under /log when it serves them.
     #[arg(long, requires = "state")]
     url: Option<String>,
-    /// With --url: the file remembering the last checkpoint verified (created on the first
+    /// Verify a static tile copy (`pennytrail tiles sync`) at this URL prefix instead.
+    #[arg(long, value_name = "PREFIX", requires = "state", conflicts_with_all = ["url", "bundle"])]
+    tiles: Option<String>,
+    /// With --url or --tiles: the file remembering the last checkpoint verified (created on the first
     /// run). Every later run demands a consistency proof from it and fails on a rollback or
     /// fork; it is only rewritten after a run passed.
-    #[arg(long, requires = "url")]
+    #[arg(long)]
     state: Option<PathBuf>,
     /// The log's verifier key (<name>+<id>+<key>), from a source you trust.
     #[arg(long)]
@@ -301,5 +324,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::VerifyReceipt(args) => commands::verify_receipt(args),
         Command::Demo(args) => commands::demo(args).await,
         Command::Loadgen(args) => commands::loadgen(args).await,
+        Command::Tiles(TilesCommand::Sync(args)) => tiles::sync_command(args).await,
+        Command::Witness(args) => witness::serve(args).await,
+        Command::WitnessEvidence(args) => witness::evidence(args).await,
     }
 }

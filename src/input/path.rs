@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 
 use super::BadInput;
 use crate::log::entry::{MAX_ID_LEN, is_valid_id};
+use crate::log::tiles::TileId;
 
 /// Longest file name a path may carry (bundle files, assets).
 pub const MAX_FILE_NAME_LEN: usize = 64;
@@ -130,6 +131,18 @@ impl FromPathParam for FileName {
     }
 }
 
+impl FromPathParam for TileId {
+    /// The rest of the path after `/log/tile/`.
+    fn from_param(name: &str, value: &str) -> Result<TileId, BadInput> {
+        TileId::parse(&format!("tile/{value}")).map_err(|e| {
+            BadInput::parameter(
+                name,
+                format!("{name} {} is not a tile path: {e}", shown(value)),
+            )
+        })
+    }
+}
+
 /// What a handler takes from its path: one parameter, or a tuple of them in the route's
 /// order.
 pub trait FromPathParams: Sized {
@@ -160,7 +173,7 @@ macro_rules! one_param {
     )*};
 }
 
-one_param!(Id, u64, FileName);
+one_param!(Id, u64, FileName, TileId);
 
 impl<A: FromPathParam, B: FromPathParam> FromPathParams for (A, B) {
     fn from_params(params: &[(&str, &str)]) -> Result<Self, BadInput> {

@@ -11,6 +11,7 @@ pub mod entries;
 pub mod figures;
 pub mod orgs;
 pub mod reports;
+pub mod tiles;
 
 use crate::ledger::FieldError;
 use crate::limits::RateLimited;

@@ -563,7 +563,7 @@ fn build_tlogcheck() -> Result<PathBuf, String> {
 }
 
 /// The Go tool, built on first use.
-fn tlogcheck() -> &'static Path {
+pub(crate) fn tlogcheck() -> &'static Path {
     match TLOGCHECK.get_or_init(build_tlogcheck) {
         Ok(path) => path,
         Err(e) => panic!("building the Go cross-check tool failed: {e}"),
@@ -1291,6 +1291,7 @@ async fn go_verifies_a_running_service() -> anyhow::Result<()> {
         writer_loss_drain: pennytrail::app::WRITER_LOSS_DRAIN,
         faults: Default::default(),
         trusted_proxies: Vec::new(),
+        tile_cache_bytes: pennytrail::read::tiles::DEFAULT_TILE_CACHE_MB * 1024 * 1024,
     })
     .await?;
     let operator_token = std::fs::read_to_string(data_dir.join("operator.token"))?

@@ -29,7 +29,9 @@ mod reliability;
 mod sample_bundle;
 mod startup;
 mod statements;
+mod tiles;
 mod tokens;
+mod witness;
 
 fn main() -> std::process::ExitCode {
     harness::main()

@@ -69,7 +69,14 @@ async fn monitor(
 ) -> Result<MonitorReport, MonitorError> {
     let (url, verifier, state) = (url.to_string(), verifier.clone(), state.to_path_buf());
     tokio::task::spawn_blocking(move || {
-        pennytrail_verify::commands::monitor_url(&url, &verifier, &state, min_size, progress)
+        pennytrail_verify::commands::monitor_url(
+            pennytrail_verify::commands::Live::Service(&url),
+            &verifier,
+            &state,
+            min_size,
+            progress,
+        )
+        .map(|(report, _)| report)
     })
     .await
     .expect("the monitor's thread")
@@ -253,14 +260,17 @@ async fn a_fork_under_the_same_key_is_refused() {
     assert!(err.to_string().starts_with("FORK"), "{err}");
     assert_eq!(fs::read(&state).unwrap(), remembered);
 
-    // Larger: no consistency proof can link the two histories.
+    // Larger: read through the tiles, its first 5 entries do not give the remembered root.
     donate(&b, &token_b, "x", 0..3).await;
     let err = run(&b, &state).await.unwrap_err();
     assert!(
         matches!(&err, MonitorError::Fork(f) if (f.old_size, f.new_size) == (5, 8)),
         "{err}"
     );
-    assert!(err.to_string().contains("consistency proof"), "{err}");
+    assert!(
+        err.to_string().contains("first 5 entries re-derive"),
+        "{err}"
+    );
     assert_eq!(fs::read(&state).unwrap(), remembered);
 
     // The second log is sound on its own (a fresh state accepts it), and the first log
@@ -645,7 +655,7 @@ async fn unreachable_and_unhealthy_instances_are_named() {
     assert!(matches!(err, MonitorError::Http { .. }), "{err}");
     assert!(
         err.to_string()
-            .starts_with(&format!("{url}/v1/checkpoint: ")),
+            .starts_with(&format!("{url}/log/checkpoint: ")),
         "{err}"
     );
 
@@ -761,7 +771,7 @@ async fn the_binary_monitors_and_fails_loudly() {
     for (bad, says) in [
         (
             vec!["verify", "--key", &key],
-            "required arguments were not provided:\n  <BUNDLE|--url <URL>>",
+            "required arguments were not provided:\n  <BUNDLE|--url <URL>|--tiles <PREFIX>>",
         ),
         (
             vec![
@@ -779,7 +789,7 @@ async fn the_binary_monitors_and_fails_loudly() {
         ),
         (
             vec!["verify", "--state", state_arg, "--key", &key],
-            "required arguments were not provided:\n  <BUNDLE|--url <URL>>",
+            "required arguments were not provided:\n  <BUNDLE|--url <URL>|--tiles <PREFIX>>",
         ),
         (
             vec!["verify", bundle_arg, "--state", state_arg, "--key", &key],

@@ -3,7 +3,7 @@
 //! structurally valid OpenAPI 3.1, and `/docs` browses it without any outside asset.
 //!
 //! After an intended change, refresh the snapshot with
-//! `UPDATE_SNAPSHOTS=1 cargo test --test openapi` and review the diff.
+//! `UPDATE_SNAPSHOTS=1 cargo test --test integration -- openapi` and review the diff.
 
 use crate::support::{Backend, TestApp, pennytrail_test};
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,6 +26,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/entries/{seq}"),
     ("GET", "/v1/entries/{seq}/proof"),
     ("GET", "/v1/proofs/consistency"),
+    ("GET", "/log/checkpoint"),
+    ("GET", "/log/tile/{path}"),
     ("POST", "/v1/admin/orgs"),
     ("GET", "/v1/orgs"),
     ("GET", "/v1/orgs/{org}"),
@@ -124,7 +126,7 @@ async fn openapi_json_matches_the_snapshot() {
                 .unwrap_or_else(|| stored.lines().count().min(pretty.lines().count()));
             panic!(
                 "GET /openapi.json differs from {} (first at line {}).\n\
-                 If the API change is intended, run `UPDATE_SNAPSHOTS=1 cargo test --test openapi` \
+                 If the API change is intended, run `UPDATE_SNAPSHOTS=1 cargo test --test integration -- openapi` \
                  and review the snapshot's diff.",
                 path.display(),
                 first_difference + 1

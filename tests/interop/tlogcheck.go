@@ -7,6 +7,7 @@
 //	tlogcheck verify < vectors.json
 //	tlogcheck genkey NAME
 //	tlogcheck sign SKEY_TEXT < text
+//	tlogcheck tiles PREFIX_URL VERIFIER_KEY [OLD_CHECKPOINT_FILE]
 //
 // See README.md in this directory for the JSON schema read by verify.
 package main
@@ -112,13 +113,15 @@ func main() {
 		if _, err := os.Stdout.Write(msg); err != nil {
 			fatal("sign: %v", err)
 		}
+	case "tiles":
+		os.Exit(cmdTiles(os.Args[2:]))
 	default:
 		usage()
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage:\n  tlogcheck verify < vectors.json\n  tlogcheck genkey NAME\n  tlogcheck sign SKEY_TEXT < text")
+	fmt.Fprintln(os.Stderr, "usage:\n  tlogcheck verify < vectors.json\n  tlogcheck genkey NAME\n  tlogcheck sign SKEY_TEXT < text\n  tlogcheck tiles PREFIX_URL VERIFIER_KEY [OLD_CHECKPOINT_FILE]")
 	os.Exit(2)
 }
 

@@ -16,6 +16,7 @@ pub mod format;
 pub mod monitor;
 pub mod package;
 pub mod rows;
+pub mod static_copy;
 pub mod tables;
 pub mod verify;
 mod write;

@@ -19,7 +19,12 @@
 //! signature instead of trusting the file.
 //!
 //! The log is read through [`Fetch`], one bounded GET at a time, so this logic has no
-//! network code of its own: the verifier's HTTPS client implements it.
+//! network code of its own: the verifier's HTTPS client implements it. It is read as
+//! C2SP tiles ([`Reading::Tiles`]: `/log/…` on the service, or a static copy anywhere)
+//! when they are there, and through the JSON API otherwise. From tiles, every hash tile
+//! is checked too (each level-0 hash is its entry's leaf hash, each hash above the root
+//! of the full tile below, the partial tiles give the signed root), and the remembered
+//! checkpoint must be a prefix of the same tiles, so no consistency proof is asked for.
 
 use std::fs;
 use std::io::{Read as _, Write as _};
@@ -33,6 +38,7 @@ use pennytrail_log::checkpoint::{Checkpoint, CheckpointError};
 use pennytrail_log::hash::Hash;
 use pennytrail_log::merkle::verify_consistency;
 use pennytrail_log::note::{MAX_NOTE_BYTES, NoteVerifier};
+use pennytrail_log::tiles::{TileCheckError, TileId, TileKind, TreeCheck, decode_bundle};
 
 /// The `format` member of every state file this version writes and reads.
 pub const STATE_FORMAT: &str = "pennytrail-monitor-state/1";
@@ -350,6 +356,54 @@ pub trait Fetch {
     }
 }
 
+/// Where a monitor reads the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    /// The JSON API: `/v1/checkpoint`, `/v1/proofs/consistency`, `/v1/entries`.
+    Api,
+    /// C2SP tlog-tiles: `{prefix}/checkpoint` and `{prefix}/tile/…`; the prefix is
+    /// `/log` on the service and empty for a static copy's own URL.
+    Tiles { prefix: String },
+}
+
+impl Reading {
+    fn checkpoint_path(&self) -> String {
+        match self {
+            Reading::Api => "/v1/checkpoint".into(),
+            Reading::Tiles { prefix } => format!("{prefix}/checkpoint"),
+        }
+    }
+}
+
+/// The service's tile prefix.
+pub const SERVICE_TILE_PREFIX: &str = "/log";
+
+/// Tiles under `/log` when the instance serves them (its `/log/checkpoint` answers),
+/// the JSON API when it answers 404 there (a service older than tiles).
+///
+/// # Errors
+/// Any other failure to read `/log/checkpoint`.
+pub fn detect_reading(instance: &impl Fetch) -> Result<Reading, MonitorError> {
+    let path = format!("{SERVICE_TILE_PREFIX}/checkpoint");
+    match instance.get(&path, MAX_NOTE_BYTES) {
+        Ok(_) => Ok(Reading::Tiles {
+            prefix: SERVICE_TILE_PREFIX.into(),
+        }),
+        Err(MonitorError::Status { status: 404, .. }) => Ok(Reading::Api),
+        Err(e) => Err(e),
+    }
+}
+
+/// Largest answer accepted for a tile: its hashes, or its entries at the largest size
+/// with their length prefixes.
+pub fn max_tile_bytes(tile: &TileId) -> usize {
+    let width = usize::from(tile.width);
+    match tile.kind {
+        TileKind::Hashes { .. } => width * pennytrail_log::hash::HASH_LEN,
+        TileKind::Entries => width * (2 + MAX_ENTRY_BYTES),
+    }
+}
+
 /// The answer of `GET /v1/proofs/consistency`.
 #[derive(Deserialize)]
 struct ConsistencyAnswer {
@@ -376,6 +430,7 @@ fn derive_reason(error: &DeriveError) -> String {
 /// Any [`MonitorError`]; on every error the state file is left as it was.
 pub fn verify_live(
     instance: &impl Fetch,
+    reading: &Reading,
     verifier: &NoteVerifier,
     state: &Path,
     min_size: Option<u64>,
@@ -394,8 +449,8 @@ pub fn verify_live(
         });
     }
 
-    let checkpoint_url = instance.url("/v1/checkpoint");
-    let note = instance.get("/v1/checkpoint", MAX_NOTE_BYTES)?;
+    let checkpoint_url = instance.url(&reading.checkpoint_path());
+    let note = instance.get(&reading.checkpoint_path(), MAX_NOTE_BYTES)?;
     let note = String::from_utf8(note).map_err(|_| MonitorError::Body {
         url: checkpoint_url.clone(),
         reason: "the checkpoint is not UTF-8".into(),
@@ -447,6 +502,11 @@ pub fn verify_live(
             }
             Continuity::Unchanged
         }
+        // From tiles, the same tiles must give the old root (checked as they are read).
+        Some(old) if matches!(reading, Reading::Tiles { .. }) => Continuity::Extended {
+            from_size: old.size,
+            from_root: old.root,
+        },
         Some(old) => {
             let path = format!(
                 "/v1/proofs/consistency?from={}&to={}",
@@ -532,40 +592,53 @@ pub fn verify_live(
     };
     check_old_root(deriver.position())?;
     let mut next = 0u64;
-    while next < checkpoint.size {
-        let want = PAGE_ENTRIES.min(checkpoint.size - next);
-        let path = format!("/v1/entries?from={next}&limit={want}");
-        let page_url = instance.url(&path);
-        let body = instance.get(&path, MAX_PAGE_BYTES)?;
-        if body.is_empty() {
-            return Err(MonitorError::MissingEntries {
-                url: instance.base().to_string(),
-                served: next,
-                size: checkpoint.size,
-            });
-        }
-        let lines = body.strip_suffix(b"\n").ok_or_else(|| MonitorError::Body {
-            url: page_url.clone(),
-            reason: "the last line does not end with a newline".into(),
+    let mut push = |line: &[u8], url: &str| -> Result<(), MonitorError> {
+        deriver.push(line).map_err(|e| MonitorError::Entry {
+            url: url.to_string(),
+            seq: next,
+            reason: derive_reason(&e),
         })?;
-        let mut served = 0u64;
-        for line in lines.split(|b| *b == b'\n') {
-            served += 1;
-            if served > want {
-                return Err(MonitorError::Body {
-                    url: page_url,
-                    reason: format!("more than the {want} entries asked for"),
-                });
+        next += 1;
+        check_old_root(deriver.position())
+    };
+    match reading {
+        Reading::Api => read_entries_api(instance, checkpoint.size, &mut push, &mut progress)?,
+        Reading::Tiles { prefix } => {
+            let earlier = old.as_ref().map(|old| (old.size, old.root));
+            let mut check = TreeCheck::new(checkpoint.size, earlier);
+            let mut done = 0u64;
+            while let Some(tile) = check.next_tile() {
+                let path = format!("{prefix}/{}", tile.path());
+                let url = instance.url(&path);
+                let bytes = instance.get(&path, max_tile_bytes(&tile))?;
+                check.feed(tile, &bytes).map_err(|e| tile_error(&url, e))?;
+                if tile.kind == TileKind::Entries {
+                    let entries = decode_bundle(&bytes, usize::from(tile.width)).map_err(|e| {
+                        MonitorError::Body {
+                            url: url.clone(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    for entry in entries {
+                        push(entry, &url)?;
+                    }
+                    done += u64::from(tile.width);
+                    progress(done, checkpoint.size);
+                }
             }
-            deriver.push(line).map_err(|e| MonitorError::Entry {
-                url: page_url.clone(),
-                seq: next,
-                reason: derive_reason(&e),
-            })?;
-            next += 1;
-            check_old_root(deriver.position())?;
+            check
+                .finish(&checkpoint.root)
+                .map_err(|e| match (&old, e) {
+                    (Some(old), TileCheckError::Inconsistent { .. }) => fork(
+                        old,
+                        format!(
+                            "its tiles give another root for the first {} entries",
+                            old.size
+                        ),
+                    ),
+                    (_, e) => tile_error(instance.base(), e),
+                })?;
         }
-        progress(next, checkpoint.size);
     }
     let (entries, root) = deriver.position();
     if (entries, root) != (checkpoint.size, checkpoint.root) {
@@ -590,6 +663,56 @@ pub fn verify_live(
         summary,
         continuity,
     })
+}
+
+/// What a tile that fails its checks is reported as.
+fn tile_error(url: &str, error: TileCheckError) -> MonitorError {
+    MonitorError::Body {
+        url: url.to_string(),
+        reason: error.to_string(),
+    }
+}
+
+/// Reads every entry of a log of `size` entries through `GET /v1/entries`, a page at a
+/// time, handing each line to `push`.
+fn read_entries_api(
+    instance: &impl Fetch,
+    size: u64,
+    push: &mut impl FnMut(&[u8], &str) -> Result<(), MonitorError>,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<(), MonitorError> {
+    let mut next = 0u64;
+    while next < size {
+        let want = PAGE_ENTRIES.min(size - next);
+        let path = format!("/v1/entries?from={next}&limit={want}");
+        let page_url = instance.url(&path);
+        let body = instance.get(&path, MAX_PAGE_BYTES)?;
+        if body.is_empty() {
+            return Err(MonitorError::MissingEntries {
+                url: instance.base().to_string(),
+                served: next,
+                size,
+            });
+        }
+        let lines = body.strip_suffix(b"\n").ok_or_else(|| MonitorError::Body {
+            url: page_url.clone(),
+            reason: "the last line does not end with a newline".into(),
+        })?;
+        let mut served = 0u64;
+        for line in lines.split(|b| *b == b'\n') {
+            served += 1;
+            if served > want {
+                return Err(MonitorError::Body {
+                    url: page_url,
+                    reason: format!("more than the {want} entries asked for"),
+                });
+            }
+            push(line, &page_url)?;
+            next += 1;
+        }
+        progress(next, size);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

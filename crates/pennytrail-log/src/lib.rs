@@ -7,11 +7,15 @@
 
 pub mod canonical;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod entry;
 pub mod hash;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod receipt;
+pub mod tiles;
+pub mod witness;
 
 pub mod time;
 

@@ -49,13 +49,66 @@ pub fn is_valid_name(name: &str) -> bool {
 
 /// Key id of an Ed25519 public key under `name`.
 pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
+    typed_key_id(ALG_ED25519, name, public_key)
+}
+
+/// Key id of a 32-byte public key of signature type `alg` (0x01 notes, 0x04 cosignatures):
+/// the first 4 bytes of SHA-256(name ‖ 0x0A ‖ alg ‖ key).
+pub(crate) fn typed_key_id(alg: u8, name: &str, public_key: &[u8; 32]) -> u32 {
     let mut input = Vec::with_capacity(name.len() + 2 + 32);
     input.extend_from_slice(name.as_bytes());
     input.push(b'\n');
-    input.push(ALG_ED25519);
+    input.push(alg);
     input.extend_from_slice(public_key);
     let h = sha256(&input);
     u32::from_be_bytes([h.0[0], h.0[1], h.0[2], h.0[3]])
+}
+
+/// Parses a key text `[PRIVATE+KEY+]<name>+<8 hex id>+<base64(alg ‖ 32 bytes)>` of type
+/// `alg`; returns the name, the stated id and the 32 key bytes (the caller checks the id).
+pub(crate) fn parse_key_text(
+    text: &str,
+    alg: u8,
+    private: bool,
+) -> Result<(&str, u32, [u8; 32]), NoteError> {
+    let bad = |what| {
+        if private {
+            NoteError::BadPrivateKey(what)
+        } else {
+            NoteError::BadVerifierKey(what)
+        }
+    };
+    let mut text = text.trim_end_matches(['\n', '\r']);
+    if private {
+        text = text
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or(bad("must start with PRIVATE+KEY+"))?;
+    }
+    let mut parts = text.splitn(3, '+');
+    let (Some(name), Some(id), Some(key64)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad("expected <name>+<id>+<key>"));
+    };
+    if !is_valid_name(name) {
+        return Err(NoteError::BadName(name.to_string()));
+    }
+    let stated = parse_key_id(id).ok_or(bad("id is not 8 hex digits"))?;
+    let raw = BASE64.decode(key64).map_err(|_| bad("key is not base64"))?;
+    if raw.len() != 33 || raw[0] != alg {
+        return Err(bad(if alg == ALG_ED25519 {
+            "key must be 0x01 followed by 32 bytes of an Ed25519 key"
+        } else {
+            "key must be 0x04 followed by 32 bytes of an Ed25519 key (a cosigner key)"
+        }));
+    }
+    let bytes: [u8; 32] = raw[1..].try_into().expect("checked length");
+    Ok((name, stated, bytes))
+}
+
+/// The text of a key of type `alg`: `<name>+<8 hex id>+<base64(alg ‖ 32 bytes)>`.
+pub(crate) fn key_text(alg: u8, name: &str, key_id: u32, bytes: &[u8; 32]) -> String {
+    let mut raw = vec![alg];
+    raw.extend_from_slice(bytes);
+    format!("{name}+{key_id:08x}+{}", BASE64.encode(raw))
 }
 
 fn parse_key_id(text: &str) -> Option<u32> {
@@ -86,24 +139,7 @@ impl NoteVerifier {
 
     /// Parses `<name>+<8 hex id>+<base64(0x01 ‖ key)>`.
     pub fn from_text(text: &str) -> Result<NoteVerifier, NoteError> {
-        let text = text.trim_end_matches(['\n', '\r']);
-        let mut parts = text.splitn(3, '+');
-        let (Some(name), Some(id), Some(key64)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(NoteError::BadVerifierKey("expected <name>+<id>+<key>"));
-        };
-        if !is_valid_name(name) {
-            return Err(NoteError::BadName(name.to_string()));
-        }
-        let stated = parse_key_id(id).ok_or(NoteError::BadVerifierKey("id is not 8 hex digits"))?;
-        let raw = BASE64
-            .decode(key64)
-            .map_err(|_| NoteError::BadVerifierKey("key is not base64"))?;
-        if raw.len() != 33 || raw[0] != ALG_ED25519 {
-            return Err(NoteError::BadVerifierKey(
-                "key must be 0x01 followed by a 32-byte Ed25519 public key",
-            ));
-        }
-        let bytes: [u8; 32] = raw[1..].try_into().expect("checked length");
+        let (name, stated, bytes) = parse_key_text(text, ALG_ED25519, false)?;
         let key = VerifyingKey::from_bytes(&bytes)
             .map_err(|_| NoteError::BadVerifierKey("not a valid Ed25519 point"))?;
         let actual = key_id(name, &bytes);
@@ -118,9 +154,7 @@ impl NoteVerifier {
     }
 
     pub fn to_text(&self) -> String {
-        let mut raw = vec![ALG_ED25519];
-        raw.extend_from_slice(self.key.as_bytes());
-        format!("{}+{:08x}+{}", self.name, self.key_id, BASE64.encode(raw))
+        key_text(ALG_ED25519, &self.name, self.key_id, self.key.as_bytes())
     }
 
     pub fn name(&self) -> &str {
@@ -140,51 +174,17 @@ impl NoteVerifier {
     /// ignored, as C2SP signed-note allows (cosigners), but any signature line claiming this
     /// key must verify.
     pub fn open<'a>(&self, note: &'a str) -> Result<&'a str, NoteError> {
-        if note.len() > MAX_NOTE_BYTES {
-            return Err(NoteError::Malformed("note is larger than 64 KiB"));
-        }
-        if note.chars().any(|c| (c as u32) < 0x20 && c != '\n') {
-            return Err(NoteError::Malformed("control character in note"));
-        }
-        let split = note
-            .rfind("\n\n")
-            .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
-        let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
-        if sigs.is_empty() || !sigs.ends_with('\n') {
-            return Err(NoteError::Malformed(
-                "signature block must end with a newline",
-            ));
-        }
+        let (text, signatures) = split_note(note)?;
         let mut verified = false;
-        for (count, line) in sigs[..sigs.len() - 1].split('\n').enumerate() {
-            if count >= MAX_SIGNATURES {
-                return Err(NoteError::Malformed("too many signatures"));
-            }
-            let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed(
-                "signature line must start with an em dash",
-            ))?;
-            let (name, sig64) = rest.split_once(' ').ok_or(NoteError::Malformed(
-                "signature line needs a name and a signature",
-            ))?;
-            let sig = BASE64
-                .decode(sig64)
-                .map_err(|_| NoteError::Malformed("signature is not base64"))?;
-            if !is_valid_name(name) || sig.len() < 5 {
-                return Err(NoteError::Malformed("bad signature line"));
-            }
-            let id = u32::from_be_bytes([sig[0], sig[1], sig[2], sig[3]]);
-            if name != self.name || id != self.key_id {
+        for line in signatures {
+            if line.name != self.name || line.key_id != self.key_id {
                 continue;
             }
-            let signature =
-                Signature::from_slice(&sig[4..]).map_err(|_| NoteError::InvalidSignature {
-                    name: name.to_string(),
-                })?;
-            self.key
-                .verify_strict(text.as_bytes(), &signature)
-                .map_err(|_| NoteError::InvalidSignature {
-                    name: name.to_string(),
-                })?;
+            if !self.verify_detached(text.as_bytes(), &line.signature) {
+                return Err(NoteError::InvalidSignature {
+                    name: line.name.to_string(),
+                });
+            }
             verified = true;
         }
         if !verified {
@@ -203,6 +203,70 @@ impl NoteVerifier {
             .map(|sig| self.key.verify_strict(message, &sig).is_ok())
             .unwrap_or(false)
     }
+}
+
+/// One signature line of a note: `— <name> base64(<4-byte key id> ‖ <signature>)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureLine<'a> {
+    pub name: &'a str,
+    pub key_id: u32,
+    /// The bytes after the key id (for a cosignature: timestamp and signature).
+    pub signature: Vec<u8>,
+}
+
+/// Splits a signed note into its text (ending in a newline) and its signature lines,
+/// checking the shape C2SP signed-note requires: at most 64 KiB, no control characters
+/// but newlines, a blank line before one to [`MAX_SIGNATURES`] signature lines.
+///
+/// # Errors
+/// [`NoteError::Malformed`] saying what is wrong.
+pub fn split_note(note: &str) -> Result<(&str, Vec<SignatureLine<'_>>), NoteError> {
+    if note.len() > MAX_NOTE_BYTES {
+        return Err(NoteError::Malformed("note is larger than 64 KiB"));
+    }
+    if note.chars().any(|c| (c as u32) < 0x20 && c != '\n') {
+        return Err(NoteError::Malformed("control character in note"));
+    }
+    let split = note
+        .rfind("\n\n")
+        .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
+    let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
+    if sigs.is_empty() || !sigs.ends_with('\n') {
+        return Err(NoteError::Malformed(
+            "signature block must end with a newline",
+        ));
+    }
+    let mut lines = Vec::new();
+    for (count, line) in sigs[..sigs.len() - 1].split('\n').enumerate() {
+        if count >= MAX_SIGNATURES {
+            return Err(NoteError::Malformed("too many signatures"));
+        }
+        let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed(
+            "signature line must start with an em dash",
+        ))?;
+        let (name, sig64) = rest.split_once(' ').ok_or(NoteError::Malformed(
+            "signature line needs a name and a signature",
+        ))?;
+        let sig = BASE64
+            .decode(sig64)
+            .map_err(|_| NoteError::Malformed("signature is not base64"))?;
+        if !is_valid_name(name) || sig.len() < 5 {
+            return Err(NoteError::Malformed("bad signature line"));
+        }
+        lines.push(SignatureLine {
+            name,
+            key_id: u32::from_be_bytes([sig[0], sig[1], sig[2], sig[3]]),
+            signature: sig[4..].to_vec(),
+        });
+    }
+    Ok((text, lines))
+}
+
+/// A signature line for `name` and `key_id` over `payload` (id ‖ payload, base64).
+pub fn signature_line(name: &str, key_id: u32, payload: &[u8]) -> String {
+    let mut raw = key_id.to_be_bytes().to_vec();
+    raw.extend_from_slice(payload);
+    format!("{SIG_PREFIX}{name} {}\n", BASE64.encode(raw))
 }
 
 /// A private key that signs notes.
@@ -230,26 +294,7 @@ impl NoteSigner {
 
     /// Parses `PRIVATE+KEY+<name>+<8 hex id>+<base64(0x01 ‖ seed)>`.
     pub fn from_text(text: &str) -> Result<NoteSigner, NoteError> {
-        let text = text.trim_end_matches(['\n', '\r']);
-        let rest = text
-            .strip_prefix("PRIVATE+KEY+")
-            .ok_or(NoteError::BadPrivateKey("must start with PRIVATE+KEY+"))?;
-        let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(id), Some(key64)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(NoteError::BadPrivateKey(
-                "expected PRIVATE+KEY+<name>+<id>+<key>",
-            ));
-        };
-        let stated = parse_key_id(id).ok_or(NoteError::BadPrivateKey("id is not 8 hex digits"))?;
-        let raw = BASE64
-            .decode(key64)
-            .map_err(|_| NoteError::BadPrivateKey("key is not base64"))?;
-        if raw.len() != 33 || raw[0] != ALG_ED25519 {
-            return Err(NoteError::BadPrivateKey(
-                "key must be 0x01 followed by a 32-byte Ed25519 seed",
-            ));
-        }
-        let seed: [u8; 32] = raw[1..].try_into().expect("checked length");
+        let (name, stated, seed) = parse_key_text(text, ALG_ED25519, true)?;
         let signer = NoteSigner::from_seed(name, seed)?;
         if signer.verifier.key_id != stated {
             return Err(NoteError::KeyIdMismatch {

@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use pennytrail_bundle::monitor::{MonitorError, MonitorReport, verify_live};
+use pennytrail_bundle::monitor::{
+    MonitorError, MonitorReport, Reading, detect_reading, verify_live,
+};
 use pennytrail_bundle::verify::{VerifyReport, verify_bundle};
 use pennytrail_log::note::NoteVerifier;
 use pennytrail_log::receipt::Receipt;
@@ -40,31 +42,54 @@ pub fn bundle(dir: &Path, key: &str, min_size: Option<u64>) -> anyhow::Result<()
     print_summary(&report)
 }
 
-/// Monitors the live instance at `url` (see [`pennytrail_bundle::monitor`]): verifies it
-/// against the pinned `verifier`, continuing from the state file `state`.
+/// What a monitor reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Live<'a> {
+    /// A service's base URL: its tiles under `/log` when it serves them, else its JSON API.
+    Service(&'a str),
+    /// The URL prefix of a static tile copy (`pennytrail tiles sync`), wherever it is hosted.
+    Tiles(&'a str),
+}
+
+/// Monitors the live log `live` (see [`pennytrail_bundle::monitor`]): verifies it
+/// against the pinned `verifier`, continuing from the state file `state`. Returns how
+/// it was read too.
 ///
 /// # Errors
 /// Any [`MonitorError`]; the state file is then left as it was.
 pub fn monitor_url(
-    url: &str,
+    live: Live<'_>,
     verifier: &NoteVerifier,
     state: &Path,
     min_size: Option<u64>,
     progress: impl FnMut(u64, u64),
-) -> Result<MonitorReport, MonitorError> {
-    let source = HttpSource::new(url)?;
-    verify_live(&source, verifier, state, min_size, progress)
+) -> Result<(MonitorReport, Reading), MonitorError> {
+    let (source, reading) = match live {
+        Live::Service(url) => {
+            let source = HttpSource::new(url)?;
+            let reading = detect_reading(&source)?;
+            (source, reading)
+        }
+        Live::Tiles(prefix) => (
+            HttpSource::new(prefix)?,
+            Reading::Tiles {
+                prefix: String::new(),
+            },
+        ),
+    };
+    let report = verify_live(&source, &reading, verifier, state, min_size, progress)?;
+    Ok((report, reading))
 }
 
-/// `url`: monitors the live instance at `url` and prints its summary and how this run
-/// follows the last.
+/// `url`: monitors the live log and prints its summary, how it was read and how this
+/// run follows the last.
 ///
 /// # Errors
 /// As [`monitor_url`], with `FAILED:` in front; or a bad `--key`.
-pub fn url(url: &str, key: &str, state: &Path, min_size: Option<u64>) -> anyhow::Result<()> {
+pub fn url(live: Live<'_>, key: &str, state: &Path, min_size: Option<u64>) -> anyhow::Result<()> {
     let verifier = pinned_key(key)?;
     let mut progress = Progress::new("verify");
-    let report = monitor_url(url, &verifier, state, min_size, |done, total| {
+    let (report, reading) = monitor_url(live, &verifier, state, min_size, |done, total| {
         progress.update(done, total)
     })
     .map_err(failed)?;
@@ -73,6 +98,19 @@ pub fn url(url: &str, key: &str, state: &Path, min_size: Option<u64>) -> anyhow:
         checkpoint: report.checkpoint.clone(),
         summary: report.summary,
     })?;
+    match reading {
+        Reading::Api => {
+            outln!("read through: the JSON API (/v1/entries; the service serves no tiles)")
+        }
+        Reading::Tiles { prefix } if prefix.is_empty() => {
+            outln!("read through: the static tile copy (checkpoint, hash tiles and entry bundles)")
+        }
+        Reading::Tiles { prefix } => {
+            outln!(
+                "read through: the service's tiles under {prefix}/ (checkpoint, hash tiles and entry bundles)"
+            )
+        }
+    }
     print_continuity(&report.checkpoint, &report.continuity, state)
 }
 

@@ -47,9 +47,15 @@ enum Command {
         key: String,
     },
     /// Monitor a live instance: verify the whole log and that it extends what the last run saw.
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["url", "tiles"])))]
     Url {
-        /// The service's base URL (https://HOST, or http://127.0.0.1:PORT on this machine).
-        url: String,
+        /// The service's base URL (https://HOST, or http://127.0.0.1:PORT on this machine);
+        /// its tiles under /log are read when it serves them, its JSON API otherwise.
+        url: Option<String>,
+        /// Read a static tile copy (`pennytrail tiles sync`) at this URL prefix instead of
+        /// a service: the directory holding `checkpoint` and `tile/`.
+        #[arg(long, value_name = "PREFIX", conflicts_with = "url")]
+        tiles: Option<String>,
         /// The log's verifier key, from a source you trust.
         #[arg(long)]
         key: String,
@@ -74,10 +80,20 @@ fn main() -> ExitCode {
         } => commands::receipt(&receipt, &entry, &key),
         Command::Url {
             url,
+            tiles,
             key,
             state,
             min_size,
-        } => commands::url(&url, &key, &state, min_size),
+        } => match (&url, &tiles) {
+            (_, Some(prefix)) => {
+                commands::url(commands::Live::Tiles(prefix), &key, &state, min_size)
+            }
+            (Some(url), None) => {
+                commands::url(commands::Live::Service(url), &key, &state, min_size)
+            }
+            // clap requires one of the two; said again should that change.
+            (None, None) => Err(anyhow::anyhow!("give the service's URL, or --tiles PREFIX")),
+        },
     };
     output::exit_code(result)
 }

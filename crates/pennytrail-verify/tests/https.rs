@@ -195,7 +195,7 @@ fn a_log_served_over_https_verifies_as_its_bundle_does() {
     );
     assert!(!ok, "{stdout}");
     assert!(
-        stderr.contains(&format!("error: FAILED: {url}/v1/checkpoint: ")),
+        stderr.contains(&format!("error: FAILED: {url}/log/checkpoint: ")),
         "{stderr}"
     );
     assert!(stderr.contains("invalid peer certificate"), "{stderr}");

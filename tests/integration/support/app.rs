@@ -232,6 +232,7 @@ fn config(data_dir: &Path, db: Option<&PgDatabase>, log_key: Option<PathBuf>) ->
         writer_loss_drain: pennytrail::app::WRITER_LOSS_DRAIN,
         faults: Default::default(),
         trusted_proxies: Vec::new(),
+        tile_cache_bytes: pennytrail::read::tiles::DEFAULT_TILE_CACHE_MB * 1024 * 1024,
     }
 }
 
