@@ -33,6 +33,9 @@ pub enum Workload {
     /// `GET …/donations/{id}/trace` for random donations of a campaign preloaded with
     /// `--preload` donations and disbursements spread over its line.
     Traces,
+    /// `POST <--witness>/add-checkpoint` of the service's latest checkpoint, which the
+    /// witness (one that witnesses this log) cosigns again each time: its answer rate.
+    AddCheckpoint,
 }
 
 /// Settings of one run.
@@ -47,6 +50,8 @@ pub struct LoadConfig {
     pub preload: usize,
     /// Stop early once this many items were written or read (for filling a log).
     pub max_items: Option<u64>,
+    /// The witness the add-checkpoint workload submits to (its submission prefix).
+    pub witness: Option<String>,
 }
 
 /// Runs longer than this print a progress line every [`PROGRESS_EVERY`].
@@ -266,6 +271,8 @@ struct Target {
     /// Donation ids `pre-{0..preloaded}` exist.
     preloaded: usize,
     log_size: u64,
+    /// The add-checkpoint request the witness workload sends.
+    submission: String,
 }
 
 async fn post(
@@ -366,7 +373,88 @@ async fn setup(
         .json()
         .await?;
     target.log_size = log["size"].as_u64().unwrap_or(0);
+    if config.workload == Workload::AddCheckpoint {
+        let witness = config
+            .witness
+            .as_deref()
+            .context("the add-checkpoint workload needs --witness URL")?;
+        target.submission = witness_submission(client, url, witness).await?;
+    }
     Ok(target)
+}
+
+/// Brings the witness to the service's latest checkpoint (submitting it with a
+/// consistency proof from the size the witness holds) and returns the request that
+/// submits it again.
+async fn witness_submission(
+    client: &reqwest::Client,
+    url: &str,
+    witness: &str,
+) -> anyhow::Result<String> {
+    let note = client
+        .get(format!("{url}/v1/checkpoint"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let mut lines = note.lines();
+    let origin = lines.next().context("an empty checkpoint")?;
+    let size: u64 = lines
+        .next()
+        .and_then(|l| l.parse().ok())
+        .context("a checkpoint without a size")?;
+    let hash = hex::encode(crate::log::hash::sha256(origin.as_bytes()).0);
+    let held = client
+        .get(format!("{witness}/{hash}/checkpoint"))
+        .send()
+        .await?;
+    let held: u64 = if held.status() == reqwest::StatusCode::NOT_FOUND {
+        0
+    } else {
+        held.error_for_status()?
+            .text()
+            .await?
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .context("the witness's checkpoint has no size")?
+    };
+    let mut first = format!("old {held}\n");
+    if held > 0 && held < size {
+        let proof: Value = client
+            .get(format!("{url}/v1/proofs/consistency?from={held}&to={size}"))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        for hash in proof["hashes"]
+            .as_array()
+            .context("a proof without hashes")?
+        {
+            first.push_str(hash.as_str().context("a proof hash")?);
+            first.push('\n');
+        }
+    }
+    let submit = |body: String| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .post(format!("{witness}/add-checkpoint"))
+                .body(body)
+                .send()
+                .await?;
+            let status = response.status();
+            let text = response.text().await?;
+            anyhow::ensure!(status.is_success(), "the witness answered {status}: {text}");
+            Ok(())
+        }
+    };
+    submit(format!("{first}\n{note}")).await?;
+    let again = format!("old {size}\n\n{note}");
+    submit(again.clone()).await?;
+    Ok(again)
 }
 
 /// Runs one workload for the configured duration.
@@ -460,6 +548,12 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
                     }
                     Workload::Traces => (
                         client.get(format!("{base}/donations/pre-{}/trace", random(target.preloaded as u64))),
+                        1,
+                    ),
+                    Workload::AddCheckpoint => (
+                        client
+                            .post(format!("{}/add-checkpoint", config.witness.as_deref().unwrap_or_default()))
+                            .body(target.submission.clone()),
                         1,
                     ),
                 };

@@ -3,7 +3,7 @@
 //! latencies and failures. Counters are plain atomics (no metrics dependency); durations
 //! are kept in whole microseconds and printed as decimal seconds without floats.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -145,6 +145,17 @@ pub struct Metrics {
     batch_commit: Histogram,
     /// One histogram per [`AppendStage`], in `AppendStage::ALL` order.
     append_stages: [Histogram; 4],
+    /// Per witness of `--witness-policy` (names come from the policy, so the map is
+    /// bounded by it).
+    witnesses: Mutex<BTreeMap<String, WitnessStats>>,
+}
+
+/// What the collector of cosignatures knows of one witness.
+#[derive(Default)]
+struct WitnessStats {
+    cosigned_size: u64,
+    /// Failed submissions by status (`unreachable`, `403`, `422`, `bad-cosignature`, …).
+    failures: BTreeMap<String, u64>,
 }
 
 impl Default for Metrics {
@@ -168,7 +179,22 @@ impl Metrics {
             batch_entries: Histogram::new(&BATCH_SIZE_BUCKETS),
             batch_commit: Histogram::new(&LATENCY_BUCKETS_US),
             append_stages: AppendStage::ALL.map(|_| Histogram::new(&STAGE_BUCKETS_US)),
+            witnesses: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The largest size `witness` is known to have cosigned.
+    pub fn set_witness_cosigned(&self, witness: &str, size: u64) {
+        let mut witnesses = self.witnesses.lock().unwrap_or_else(|e| e.into_inner());
+        let stats = witnesses.entry(witness.to_string()).or_default();
+        stats.cosigned_size = stats.cosigned_size.max(size);
+    }
+
+    /// A submission to `witness` that failed, by `status` (an HTTP status or a word).
+    pub fn record_witness_failure(&self, witness: &str, status: &str) {
+        let mut witnesses = self.witnesses.lock().unwrap_or_else(|e| e.into_inner());
+        let stats = witnesses.entry(witness.to_string()).or_default();
+        *stats.failures.entry(status.to_string()).or_default() += 1;
     }
 
     /// One HTTP answer. `route` is the matched path template, or `None` for a path that
@@ -361,8 +387,52 @@ impl Metrics {
                 seconds,
             );
         }
+        drop(routes);
+        self.render_witnesses(&mut out);
         out
     }
+
+    fn render_witnesses(&self, out: &mut String) {
+        let witnesses = self.witnesses.lock().unwrap_or_else(|e| e.into_inner());
+        if witnesses.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "# HELP pennytrail_witness_cosigned_size The largest checkpoint size each witness \
+             of --witness-policy has cosigned.\n\
+             # TYPE pennytrail_witness_cosigned_size gauge"
+        );
+        for (name, stats) in witnesses.iter() {
+            let name = label_value(name);
+            let _ = writeln!(
+                out,
+                "pennytrail_witness_cosigned_size{{witness=\"{name}\"}} {}",
+                stats.cosigned_size
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP pennytrail_witness_failures_total Submissions to a witness that failed, by \
+             status (an HTTP status, unreachable, or bad-cosignature).\n\
+             # TYPE pennytrail_witness_failures_total counter"
+        );
+        for (name, stats) in witnesses.iter() {
+            let name = label_value(name);
+            for (status, count) in &stats.failures {
+                let _ = writeln!(
+                    out,
+                    "pennytrail_witness_failures_total{{witness=\"{name}\",status=\"{status}\"}} {count}"
+                );
+            }
+        }
+    }
+}
+
+/// A Prometheus label value: backslash and double quote escaped (policy names are any
+/// non-space text).
+fn label_value(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// The tree file's gauges (SQLite's serving process), appended to [`Metrics::render`].
@@ -422,6 +492,29 @@ pub fn render_tile_cache(out: &mut String, stats: &crate::read::tiles::TileCache
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn witness_figures_are_labelled_by_witness_and_status() {
+        let metrics = Metrics::new();
+        assert!(!metrics.render().contains("pennytrail_witness"));
+        metrics.set_witness_cosigned("w1.example", 10);
+        metrics.set_witness_cosigned("w1.example", 7);
+        metrics.record_witness_failure("w\"2", "unreachable");
+        metrics.record_witness_failure("w\"2", "unreachable");
+        metrics.record_witness_failure("w\"2", "422");
+        let text = metrics.render();
+        for line in [
+            "pennytrail_witness_cosigned_size{witness=\"w1.example\"} 10",
+            "pennytrail_witness_cosigned_size{witness=\"w\\\"2\"} 0",
+            "pennytrail_witness_failures_total{witness=\"w\\\"2\",status=\"unreachable\"} 2",
+            "pennytrail_witness_failures_total{witness=\"w\\\"2\",status=\"422\"} 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
 
     #[test]
     fn histograms_are_cumulative_and_sums_exact() {

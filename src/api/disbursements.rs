@@ -217,6 +217,14 @@ pub async fn disbursement_sources(
 ) -> Result<Json<Sources>, ApiError> {
     let (after, limit) = trace_page(&query)?;
     Ok(Json(
-        sources(&state.store, org.into_string(), &id, after, limit).await?,
+        sources(
+            &state.store,
+            org.into_string(),
+            &id,
+            after,
+            limit,
+            state.witness_policy.as_deref(),
+        )
+        .await?,
     ))
 }

@@ -246,7 +246,15 @@ pub async fn trace_donation(
 ) -> Result<Json<Trace>, ApiError> {
     let (after, limit) = trace_page(&query)?;
     Ok(Json(
-        trace(&state.store, org.into_string(), &id, after, limit).await?,
+        trace(
+            &state.store,
+            org.into_string(),
+            &id,
+            after,
+            limit,
+            state.witness_policy.as_deref(),
+        )
+        .await?,
     ))
 }
 

@@ -19,8 +19,9 @@ use super::extract::{ApiPath, ApiQuery};
 use super::openapi::{PROBLEM_JSON, problem};
 use crate::app::AppState;
 use crate::export::select::{CAMPAIGN_FILES, STREAM_PAGE, SelectError, Selection, stream_csv};
-use crate::export::{ARCHIVE_NAME, export_store};
+use crate::export::{ARCHIVE_NAME, export_checkpoint, export_store};
 use crate::input::{FileName, Id, PathParams};
+use crate::log::policy::Policy;
 use crate::store::Store;
 use pennytrail_bundle::default_name;
 use pennytrail_bundle::tables::{TABLES, table};
@@ -227,6 +228,12 @@ fn tokio_stream_from(
 
 /// The archive of the bundle at the latest checkpoint, built once per size.
 async fn archive(state: AppState) -> Result<Response, ApiError> {
+    // A witnessed log's bundle is cut at its witnessed checkpoint: none yet is a 503 with
+    // Retry-After, as at /v1/checkpoint?witnessed=true.
+    if state.witness_policy.is_some() {
+        super::log_routes::witnessed_checkpoint(&state, 0).await?;
+    }
+    let policy = state.witness_policy.clone();
     let permit = state.exports.permit()?;
     let store = state.store.clone();
     let latest = state.exports.latest.clone();
@@ -234,7 +241,7 @@ async fn archive(state: AppState) -> Result<Response, ApiError> {
     // Built in its own task: a client giving up does not waste a half-built archive.
     let built = tokio::spawn(async move {
         let _permit = permit;
-        build_archive(&store, &latest, &dir).await
+        build_archive(&store, policy.as_deref(), &latest, &dir).await
     })
     .await
     .map_err(|e| ApiError::unavailable("archive task", &e))?
@@ -261,15 +268,16 @@ async fn archive(state: AppState) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-/// Returns the archive of the latest checkpoint, building it unless it is the one
-/// already built.
+/// Returns the archive of the latest checkpoint (the latest witnessed one, with a witness
+/// policy), building it unless it is the one already built.
 async fn build_archive(
     store: &Store,
+    witness_policy: Option<&Policy>,
     latest: &Mutex<Option<(u64, PathBuf)>>,
     dir: &std::path::Path,
 ) -> anyhow::Result<(u64, PathBuf)> {
     let mut latest = latest.lock().await;
-    let size = store.latest_checkpoint().await?.size;
+    let size = export_checkpoint(store, witness_policy).await?.size;
     if let Some((built, path)) = latest.as_ref()
         && *built == size
     {
@@ -286,7 +294,7 @@ async fn build_archive(
     }
     // The exporter reads the latest checkpoint again: a write in between makes a larger,
     // equally valid bundle.
-    let (folder, summary) = export_store(store, Some(folder), |_, _| {}).await?;
+    let (folder, summary) = export_store(store, witness_policy, Some(folder), |_, _| {}).await?;
     let size = summary.entries;
     let name = default_name(&meta.origin, size);
     let tar_path = dir.join(format!("{name}.tar"));

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -15,7 +15,8 @@ use crate::app::AppState;
 use crate::input::PathParams;
 use crate::log::merkle::{consistency_proof, consistency_proof_indexes};
 use crate::read::entries::receipt;
-use crate::store::StoreError;
+use crate::read::witnessed::{RETRY_AFTER_S, latest_witnessed};
+use crate::store::{StoreError, StoredCheckpoint};
 
 /// Default and largest page of `GET /v1/entries`. 1,000 entries of at most 16 KiB
 /// bound one response at 16 MiB; typical entries make it ~300 KB.
@@ -61,22 +62,75 @@ pub async fn get_log(State(state): State<AppState>) -> Result<Json<LogInfo>, Api
     }))
 }
 
-/// `GET /v1/checkpoint`: the latest signed checkpoint, verbatim.
+/// The latest checkpoint of at least `min_size` entries whose cosignatures meet the log's
+/// witness policy, carrying them. 404 naming `witnessed` on a log without a policy; 503
+/// with `Retry-After` while none is witnessed yet.
+pub async fn witnessed_checkpoint(
+    state: &AppState,
+    min_size: u64,
+) -> Result<StoredCheckpoint, ApiError> {
+    let Some(policy) = state.witness_policy.as_deref() else {
+        return Err(ApiError::not_found(
+            "this log is not witnessed (the service runs without --witness-policy)",
+        )
+        .with_field("witnessed"));
+    };
+    match latest_witnessed(&state.store, policy, min_size).await? {
+        Some(witnessed) => Ok(witnessed.into_stored()),
+        None => {
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-witnessed-yet",
+                if min_size > 0 {
+                    format!(
+                        "no checkpoint of {min_size} entries or more has been cosigned by the \
+                         witness quorum yet; retry shortly"
+                    )
+                } else {
+                    "no checkpoint has been cosigned by the witness quorum yet; retry shortly"
+                        .to_string()
+                },
+            );
+            error.retry_after_s = Some(RETRY_AFTER_S);
+            Err(error)
+        }
+    }
+}
+
+/// `GET /v1/checkpoint[?witnessed=true]`: the latest signed checkpoint, verbatim.
 #[utoipa::path(
     get,
     path = "/v1/checkpoint",
     tag = "log",
     summary = "The latest signed checkpoint",
     description = "The latest signed checkpoint, verbatim: a C2SP signed note whose body is \
-        the origin, the tree size and the base64 root hash.",
+        the origin, the tree size and the base64 root hash. With `witnessed=true`, the \
+        latest checkpoint whose witnesses' cosignatures meet the log's witness policy, \
+        with those cosignatures after the log's signature.",
+    params(
+        ("witnessed" = Option<bool>, Query,
+            description = "true for the latest witnessed checkpoint (default false)."),
+    ),
     responses(
         (status = 200, description = "A C2SP signed-note checkpoint.", body = String,
             content_type = "text/plain; charset=utf-8"),
-        (status = 503, response = problem::Unavailable),
+        (status = 400, description = "`witnessed` is not true or false, or the query has an \
+            unknown parameter.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`witnessed=true` on a log that has no witness policy.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::NotWitnessedYet),
     ),
 )]
-pub async fn get_checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let checkpoint = state.store.latest_checkpoint().await?;
+pub async fn get_checkpoint(
+    State(state): State<AppState>,
+    query: ApiQuery,
+) -> Result<Response, ApiError> {
+    query.only(&["witnessed"])?;
+    let checkpoint = if query.bool("witnessed")? == Some(true) {
+        witnessed_checkpoint(&state, 0).await?
+    } else {
+        state.store.latest_checkpoint().await?
+    };
     Ok(with_type(checkpoint.note, "text/plain; charset=utf-8"))
 }
 
@@ -154,8 +208,9 @@ pub async fn list_entries(
     Ok(with_type(body, "application/x-ndjson"))
 }
 
-/// `GET /v1/entries/{seq}/proof[?size=N]`: a C2SP tlog-proof against the latest stored
-/// checkpoint, or against the stored checkpoint of size N.
+/// `GET /v1/entries/{seq}/proof[?size=N|?witnessed=true]`: a C2SP tlog-proof against the
+/// latest stored checkpoint, the stored checkpoint of size N, or the latest witnessed
+/// checkpoint that includes the entry.
 #[utoipa::path(
     get,
     path = "/v1/entries/{seq}/proof",
@@ -163,20 +218,27 @@ pub async fn list_entries(
     summary = "A receipt: the inclusion proof of one entry",
     description = "A C2SP `tlog-proof` receipt of entry `seq`: its index, the inclusion \
         proof hashes and the signed checkpoint they lead to. Without `size` it is against \
-        the latest checkpoint; with `size` against the stored checkpoint of that size.",
+        the latest checkpoint; with `size` against the stored checkpoint of that size; with \
+        `witnessed=true` against the latest checkpoint that includes the entry and whose \
+        cosignatures meet the log's witness policy (they follow the log's signature).",
     params(
         ("seq" = u64, Path, description = "The entry's index in the log."),
         ("size" = Option<u64>, Query,
             description = "Tree size of a stored checkpoint to prove against."),
+        ("witnessed" = Option<bool>, Query,
+            description = "true to prove against the latest witnessed checkpoint (not with \
+                `size`)."),
     ),
     responses(
         (status = 200, description = "A C2SP tlog-proof receipt.", body = String,
             content_type = "text/plain; charset=utf-8"),
-        (status = 400, description = "`seq` or `size` is malformed, or the query has an unknown \
-            parameter.", body = Problem, content_type = PROBLEM_JSON),
-        (status = 404, description = "No checkpoint of that size is stored, or the entry is not \
-            in that tree.", body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, response = problem::Unavailable),
+        (status = 400, description = "`seq`, `size` or `witnessed` is malformed, both `size` \
+            and `witnessed=true` are given, or the query has an unknown parameter.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No checkpoint of that size is stored, the entry is not \
+            in that tree, or `witnessed=true` on a log without a witness policy.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = problem::NotWitnessedYet),
     ),
 )]
 pub async fn get_inclusion_proof(
@@ -184,12 +246,27 @@ pub async fn get_inclusion_proof(
     PathParams(seq, _): ApiPath<u64>,
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
-    query.only(&["size"])?;
+    query.only(&["size", "witnessed"])?;
+    let witnessed = query.bool("witnessed")? == Some(true);
     let checkpoint = match query.u64("size")? {
+        Some(_) if witnessed => {
+            return Err(ApiError::bad_parameter(
+                "witnessed",
+                "give size or witnessed=true, not both",
+            ));
+        }
         Some(size) => state.store.checkpoint_at(size).await?.ok_or_else(|| {
             ApiError::not_found(format!("no signed checkpoint of size {size} is stored"))
                 .with_field("size")
         })?,
+        None if witnessed => {
+            if state.store.entry(seq).await?.is_none() {
+                return Err(
+                    ApiError::not_found(format!("entry {seq} does not exist")).with_field("seq")
+                );
+            }
+            witnessed_checkpoint(&state, seq + 1).await?
+        }
         None => state.store.latest_checkpoint().await?,
     };
     if seq >= checkpoint.size {

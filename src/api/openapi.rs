@@ -134,6 +134,28 @@ pub mod problem {
             retry with the same id).";
     }
 
+    /// 503 while no checkpoint meets the log's witness quorum, with `Retry-After`.
+    pub struct NotWitnessedYet;
+
+    impl<'r> ToResponse<'r> for NotWitnessedYet {
+        fn response() -> (&'r str, RefOr<Response>) {
+            let mut response = problem_response(
+                "The log is temporarily unavailable, or (with `witnessed=true`, or at \
+                 `/log/checkpoint` on a witnessed log) no checkpoint that answers has been \
+                 cosigned by the witness quorum yet: retry after `Retry-After` seconds.",
+            );
+            response.headers.insert(
+                "Retry-After".into(),
+                HeaderBuilder::new()
+                    .schema(Some(<u64 as utoipa::PartialSchema>::schema()))
+                    .description(Some("Seconds to wait, when waiting for witnesses."))
+                    .build()
+                    .into(),
+            );
+            ("NotWitnessedYet", response.into())
+        }
+    }
+
     /// 429 from an org token's write rate ([`crate::limits::DEFAULT_ORG_WRITES_PER_SECOND`]),
     /// with the `Retry-After` header the answer carries.
     pub struct OrgWritesRateLimited;
@@ -181,6 +203,7 @@ pub mod problem {
             problem::InvalidInput,
             problem::InvalidBatch,
             problem::OrgWritesRateLimited,
+            problem::NotWitnessedYet,
             problem::RequestTimedOut,
             problem::Unavailable,
             problem::BadPath,

@@ -23,7 +23,10 @@ pub const CHECKPOINT_MAX_AGE_S: u32 = 2;
 /// What every tile and bundle is: immutable content.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// `GET /log/checkpoint`: the latest signed checkpoint, as at `/v1/checkpoint`.
+/// `GET /log/checkpoint`: the latest signed checkpoint, as at `/v1/checkpoint`; on a
+/// witnessed log, the latest witnessed one with its cosignatures (as at
+/// `/v1/checkpoint?witnessed=true`), so that tile clients and static copies see only
+/// checkpoints the witnesses vouch for.
 #[utoipa::path(
     get,
     path = "/log/checkpoint",
@@ -31,15 +34,21 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
     tag = "tiles",
     summary = "The latest signed checkpoint (tlog-tiles)",
     description = "The latest signed checkpoint, verbatim (the same note as \
-        `/v1/checkpoint`). Cached for at most a few seconds.",
+        `/v1/checkpoint`); on a log with a witness policy, the latest witnessed checkpoint \
+        with its cosignatures (as `/v1/checkpoint?witnessed=true`). Cached for at most a \
+        few seconds.",
     responses(
         (status = 200, description = "A C2SP signed-note checkpoint.", body = String,
             content_type = "text/plain; charset=utf-8"),
-        (status = 503, response = problem::Unavailable),
+        (status = 503, response = problem::NotWitnessedYet),
     ),
 )]
 pub async fn get_checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let checkpoint = state.store.latest_checkpoint().await?;
+    let checkpoint = if state.witness_policy.is_some() {
+        super::log_routes::witnessed_checkpoint(&state, 0).await?
+    } else {
+        state.store.latest_checkpoint().await?
+    };
     let mut response = checkpoint.note.into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -54,6 +54,8 @@ pub struct ServeConfig {
     pub trusted_proxies: Vec<crate::limits::IpNetwork>,
     /// Byte bound of the cache of served tiles (`--tile-cache-mb`).
     pub tile_cache_bytes: u64,
+    /// The tlog-policy of the witnesses this log asks for cosignatures (`--witness-policy`).
+    pub witness_policy: Option<PathBuf>,
 }
 
 /// How long a service whose writer stopped goes on answering reads (and `/readyz` with
@@ -340,6 +342,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
     ensure_operator_token(&opened.store, &config.store.data_dir).await?;
     let donor_secret = load_donor_secret(&opened.store, &config).await?;
     let metrics = Arc::new(Metrics::new());
+    let witness_policy = match &config.witness_policy {
+        Some(path) => Some(Arc::new(crate::witness::collect::read_log_policy(
+            path,
+            opened.signer.verifier(),
+        )?)),
+        None => None,
+    };
     let (sequencer, sequencer_task) = sequencer::start(
         opened.store.clone(),
         opened.signer.clone(),
@@ -378,7 +387,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningApp> {
         trusted_proxies: config.trusted_proxies.clone().into(),
         figures: Arc::default(),
         tiles: Arc::new(crate::read::tiles::TileCache::new(config.tile_cache_bytes)),
+        witness_policy: witness_policy.clone(),
     };
+    if let Some(policy) = witness_policy {
+        crate::witness::collect::spawn(opened.store.clone(), policy, state.metrics.clone());
+    }
     let router = router(state, config.request_timeout);
     let listener = TcpListener::bind(config.listen)
         .await

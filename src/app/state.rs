@@ -31,6 +31,9 @@ pub struct AppState {
     pub tiles: Arc<crate::read::tiles::TileCache>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Arc<[limits::IpNetwork]>,
+    /// The witnesses this log asks for cosignatures, and the quorum its witnessed
+    /// checkpoints meet (`--witness-policy`); `None` for a log that is not witnessed.
+    pub witness_policy: Option<Arc<crate::log::policy::Policy>>,
 }
 
 /// The log's public identity, fixed for the life of the process.

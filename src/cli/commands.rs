@@ -45,9 +45,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         faults: Default::default(),
         trusted_proxies: args.trusted_proxies,
         tile_cache_bytes: args.tile_cache_mb.saturating_mul(1024 * 1024),
+        witness_policy: args.witness_policy,
     })
     .await?;
     running.wait().await
+}
+
+/// A `--witness-policy` file checked against the log in `store`, as `serve` checks it.
+pub async fn store_witness_policy(
+    store: &store::Store,
+    path: &Path,
+) -> anyhow::Result<pennytrail::log::policy::Policy> {
+    let meta = store
+        .log_meta()
+        .await?
+        .context("the database holds no log yet")?;
+    let own = pennytrail::log::note::NoteVerifier::from_text(&meta.verifier_key)
+        .context("the database's verifier key")?;
+    pennytrail::witness::collect::read_log_policy(path, &own)
 }
 
 pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
@@ -81,7 +96,12 @@ pub async fn check(args: StoreArgs) -> anyhow::Result<()> {
 }
 
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let ExportArgs { store, url, out } = args;
+    let ExportArgs {
+        store,
+        url,
+        out,
+        witness_policy,
+    } = args;
     if let Some(url) = url {
         let url = service_url(&url)?;
         let mut progress = Progress::new("download (bytes)");
@@ -98,9 +118,15 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let opened = store::open(&store.config())
         .await
         .context("opening the database")?;
+    let policy = match &witness_policy {
+        Some(path) => Some(store_witness_policy(&opened, path).await?),
+        None => None,
+    };
     let mut progress = Progress::new("export");
-    let (dir, summary) =
-        export::export_store(&opened, out, |done, total| progress.update(done, total)).await?;
+    let (dir, summary) = export::export_store(&opened, policy.as_ref(), out, |done, total| {
+        progress.update(done, total)
+    })
+    .await?;
     progress.finish();
     outln!("wrote {} ({} entries)", dir.display(), summary.entries);
     Ok(())
@@ -114,17 +140,19 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         state,
         key,
         min_size,
+        policy,
     } = args;
     use pennytrail_verify::commands::Live;
+    let policy = policy.as_deref();
     match (bundle, url, tiles, state) {
         (Some(bundle), None, None, None) => {
-            pennytrail_verify::commands::bundle(&bundle, &key, min_size)
+            pennytrail_verify::commands::bundle(&bundle, &key, min_size, policy)
         }
         (None, Some(url), None, Some(state)) => {
-            pennytrail_verify::commands::url(Live::Service(&url), &key, &state, min_size)
+            pennytrail_verify::commands::url(Live::Service(&url), &key, &state, min_size, policy)
         }
         (None, None, Some(prefix), Some(state)) => {
-            pennytrail_verify::commands::url(Live::Tiles(&prefix), &key, &state, min_size)
+            pennytrail_verify::commands::url(Live::Tiles(&prefix), &key, &state, min_size, policy)
         }
         // clap enforces the combinations; this names them should that ever change.
         _ => anyhow::bail!(
@@ -134,7 +162,12 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 }
 
 pub fn verify_receipt(args: VerifyReceiptArgs) -> anyhow::Result<()> {
-    pennytrail_verify::commands::receipt(&args.receipt, &args.entry, &args.key)
+    pennytrail_verify::commands::receipt(
+        &args.receipt,
+        &args.entry,
+        &args.key,
+        args.policy.as_deref(),
+    )
 }
 
 pub async fn report_draft(args: ReportDraftArgs) -> anyhow::Result<()> {
@@ -238,8 +271,15 @@ pub async fn loadgen(args: LoadgenArgs) -> anyhow::Result<()> {
         batch_size,
         preload,
         max_items,
+        witness,
     } = args;
     let url = service_url(&url)?;
+    let witness = witness
+        .map(|w| {
+            pennytrail_verify::http::base_url(&w)
+                .map_err(|reason| anyhow::anyhow!("--witness {w:?}: {reason}"))
+        })
+        .transpose()?;
     if !(1..=10_000).contains(&concurrency) {
         anyhow::bail!("--concurrency must be between 1 and 10000");
     }
@@ -255,6 +295,7 @@ pub async fn loadgen(args: LoadgenArgs) -> anyhow::Result<()> {
         batch_size,
         preload,
         max_items,
+        witness,
     };
     let report = loadgen::run(&config).await?;
     outln!("{report}");

@@ -143,6 +143,11 @@ struct ServeArgs {
     /// recently served are dropped beyond it. 0 reads every tile from the database.
     #[arg(long, env = "PENNYTRAIL_TILE_CACHE_MB", default_value_t = pennytrail::read::tiles::DEFAULT_TILE_CACHE_MB)]
     tile_cache_mb: u64,
+    /// A tlog-policy file naming this log, the witnesses to ask for cosignatures (with
+    /// their submission URLs) and the quorum; with it the service collects cosignatures in
+    /// the background and serves witnessed checkpoints (docs/witness.md).
+    #[arg(long, env = "PENNYTRAIL_WITNESS_POLICY")]
+    witness_policy: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -166,6 +171,11 @@ struct ExportArgs {
     /// Folder to create (default: exports/<origin>-<size>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With --data-dir or --database-url: the service's --witness-policy; the bundle is
+    /// then cut at the latest checkpoint that meets its quorum, with the cosignatures. (A
+    /// witnessed service's download is always cut so.)
+    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    witness_policy: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -191,6 +201,10 @@ struct VerifyArgs {
     /// Refuse a log with fewer entries (so an old bundle cannot pass for a current one).
     #[arg(long)]
     min_size: Option<u64>,
+    /// A tlog-policy file, from a source you trust, naming this log and the witnesses
+    /// whose cosignatures its checkpoint needs; without it, cosignatures are not checked.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -264,6 +278,10 @@ struct VerifyReceiptArgs {
     /// The log's verifier key, from a source you trust.
     #[arg(long)]
     key: String,
+    /// A tlog-policy file, from a source you trust, naming this log and the witnesses
+    /// whose cosignatures its checkpoint needs; without it, cosignatures are not checked.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -304,6 +322,9 @@ struct LoadgenArgs {
     /// Stop once this many items were written or read (e.g. to fill a log to a size).
     #[arg(long)]
     max_items: Option<u64>,
+    /// For the add-checkpoint workload: the submission URL of a witness of this log.
+    #[arg(long)]
+    witness: Option<String>,
 }
 
 /// Runs the subcommand.

@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use pennytrail::export::export_checkpoint;
 use pennytrail::log::note::NoteVerifier;
+use pennytrail::log::policy::Policy;
 use pennytrail::log::tiles::TileId;
 use pennytrail::read::tiles::read_tile;
 use pennytrail::store::{self, Store};
@@ -33,11 +35,18 @@ pub struct TilesSyncArgs {
     /// --database-url: checked against the database's key when given).
     #[arg(long)]
     key: Option<String>,
+    /// With --data-dir or --database-url: the service's --witness-policy; the copy's
+    /// checkpoint is then the latest that meets its quorum, with the cosignatures, as the
+    /// witnessed service's /log/checkpoint is.
+    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    witness_policy: Option<PathBuf>,
 }
 
 /// The log's tiles read from its database, answering the paths `/log/…` answers.
 struct StoreTiles {
     store: Store,
+    /// The service's witness policy: the checkpoint is then its latest witnessed one.
+    witness_policy: Option<Policy>,
     runtime: tokio::runtime::Handle,
     base: String,
 }
@@ -50,7 +59,10 @@ impl StoreTiles {
             .await
             .map_err(|e| e.to_string())?;
         if path == "/checkpoint" {
-            return Ok(latest.note.into_bytes());
+            let checkpoint = export_checkpoint(&self.store, self.witness_policy.as_ref())
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            return Ok(checkpoint.note.into_bytes());
         }
         let tile = path
             .strip_prefix('/')
@@ -94,6 +106,7 @@ pub async fn sync_command(args: TilesSyncArgs) -> anyhow::Result<()> {
         url,
         store,
         key,
+        witness_policy,
     } = args;
     let pinned = key
         .as_deref()
@@ -129,8 +142,13 @@ pub async fn sync_command(args: TilesSyncArgs) -> anyhow::Result<()> {
                 Some(_) => "database".to_string(),
                 None => format!("database in {}", config.data_dir.display()),
             };
+            let witness_policy = match &witness_policy {
+                Some(path) => Some(super::commands::store_witness_policy(&opened, path).await?),
+                None => None,
+            };
             let source = StoreTiles {
                 store: opened.clone(),
+                witness_policy,
                 runtime: tokio::runtime::Handle::current(),
                 base,
             };

@@ -74,7 +74,15 @@ pub async fn lookup_page(
         }
         (Some(org), Some(donation)) => (org, donation),
     };
-    let trace = trace(&state.store, org.clone(), &donation, after, MAX_TRACE_PAGE).await?;
+    let trace = trace(
+        &state.store,
+        org.clone(),
+        &donation,
+        after,
+        MAX_TRACE_PAGE,
+        state.witness_policy.as_deref(),
+    )
+    .await?;
     let record = donation_view(
         &state.store,
         find_donation(&state.store, &org, &donation).await?,

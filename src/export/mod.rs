@@ -15,7 +15,9 @@ use pennytrail_bundle::derive::Summary;
 use pennytrail_bundle::{BundleWriter, default_name};
 
 use crate::log::note::NoteVerifier;
-use crate::store::Store;
+use crate::log::policy::Policy;
+use crate::read::witnessed::latest_witnessed;
+use crate::store::{Store, StoredCheckpoint};
 
 /// The file name of the whole bundle as one archive (`GET /v1/exports/bundle.tar`).
 pub const ARCHIVE_NAME: &str = "bundle.tar";
@@ -23,17 +25,37 @@ pub const ARCHIVE_NAME: &str = "bundle.tar";
 /// Entries read from the store per page while exporting.
 const EXPORT_PAGE: u64 = 1000;
 
-/// Writes a bundle of the store's log at its latest checkpoint into `out` (which must
-/// not exist yet, so a bundle is never half-overwritten). Returns the folder and summary.
+/// The checkpoint an export is cut at: the latest, or with a witness policy the latest
+/// that meets its quorum, carrying the cosignatures.
+///
+/// # Errors
+/// A store failure, or no checkpoint meeting the quorum yet.
+pub async fn export_checkpoint(
+    store: &Store,
+    witness_policy: Option<&Policy>,
+) -> anyhow::Result<StoredCheckpoint> {
+    match witness_policy {
+        None => Ok(store.latest_checkpoint().await?),
+        Some(policy) => Ok(latest_witnessed(store, policy, 0)
+            .await?
+            .context("no checkpoint meets the witness policy's quorum yet; retry once the witnesses have cosigned one")?
+            .into_stored()),
+    }
+}
+
+/// Writes a bundle of the store's log at its latest checkpoint (with a witness policy, its
+/// latest witnessed checkpoint) into `out` (which must not exist yet, so a bundle is
+/// never half-overwritten). Returns the folder and summary.
 pub async fn export_store(
     store: &Store,
+    witness_policy: Option<&Policy>,
     out: Option<PathBuf>,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<(PathBuf, Summary)> {
     let meta = store.log_meta().await?.context("the store holds no log")?;
     let verifier = NoteVerifier::from_text(&meta.verifier_key)?;
     // The checkpoint first: the bundle holds exactly the entries it covers.
-    let checkpoint = store.latest_checkpoint().await?;
+    let checkpoint = export_checkpoint(store, witness_policy).await?;
     let out = out.unwrap_or_else(|| {
         PathBuf::from("exports").join(default_name(&meta.origin, checkpoint.size))
     });

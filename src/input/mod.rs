@@ -109,6 +109,24 @@ impl<E: From<BadInput>> Query<E> {
             .transpose()
     }
 
+    /// The parameter `name` as `true` or `false`, if given.
+    ///
+    /// # Errors
+    /// Any other value.
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, E> {
+        self.params
+            .get(name)
+            .map(|v| match v.as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(E::from(BadInput::parameter(
+                    name,
+                    format!("{name} must be true or false, got {other:?}"),
+                ))),
+            })
+            .transpose()
+    }
+
     /// The parameter `name` as an id, if given.
     ///
     /// # Errors

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::ReadError;
 use super::entries::{effective_fields, receipts, text};
+use super::witnessed::{ReceiptsCheckpoint, receipts_checkpoint};
 use crate::ledger::allocation::Span;
+use crate::log::policy::Policy;
 use crate::store::{DisbursementView, Store};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -107,8 +109,11 @@ pub struct Sources {
     /// Pass as `after` for the next page of sources; null on the last page.
     #[schema(required = true)]
     pub next: Option<i64>,
-    /// The signed checkpoint every receipt below proves inclusion in.
+    /// The signed checkpoint every receipt below proves inclusion in (with its
+    /// cosignatures when it is witnessed).
     pub checkpoint: String,
+    /// Which checkpoint that is.
+    pub receipts_checkpoint: ReceiptsCheckpoint,
     /// C2SP tlog-proof receipts by seq: the disbursement's entry and each source donation's.
     #[schema(value_type = BTreeMap<String, String>)]
     pub receipts: BTreeMap<u64, String>,
@@ -122,10 +127,11 @@ pub async fn sources(
     id: &str,
     after: Option<i64>,
     limit: u64,
+    witness_policy: Option<&Policy>,
 ) -> Result<Sources, ReadError> {
     let x = find_disbursement(store, &org, id).await?;
-    // Read after the disbursement: it and all its sources are in this checkpoint.
-    let checkpoint = store.latest_checkpoint().await?;
+    // The checkpoint (below) is read after the disbursement: it and all its sources are
+    // in it.
     let span = Span {
         start: x.disbursed_before,
         len: x.amount,
@@ -150,6 +156,9 @@ pub async fn sources(
     let seqs: Vec<u64> = std::iter::once(x.seq)
         .chain(sources.iter().map(|s| s.seq))
         .collect();
+    let highest = seqs.iter().copied().max().unwrap_or(0);
+    let (checkpoint, receipts_checkpoint) =
+        receipts_checkpoint(store, witness_policy, highest).await?;
     let receipts = receipts(store, seqs, &checkpoint).await?;
     Ok(Sources {
         org,
@@ -160,6 +169,7 @@ pub async fn sources(
         sources,
         next,
         checkpoint: checkpoint.note,
+        receipts_checkpoint,
         receipts,
     })
 }

@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::entries::{effective_fields, receipts, text};
+use super::witnessed::{ReceiptsCheckpoint, receipts_checkpoint};
 use super::{MAX_LIST_PAGE, ReadError};
 use crate::app::AppState;
 use crate::ledger::allocation::{Span, held};
 use crate::ledger::donor::{check_reference, commitment};
 use crate::ledger::fields;
 use crate::limits::Client;
+use crate::log::policy::Policy;
 use crate::store::{DonationView, Store, StoreError};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -92,8 +94,11 @@ pub struct Trace {
     /// Pass as `after` for the next page of flows; null on the last page.
     #[schema(required = true)]
     pub next: Option<i64>,
-    /// The signed checkpoint every receipt below proves inclusion in.
+    /// The signed checkpoint every receipt below proves inclusion in (with its
+    /// cosignatures when it is witnessed).
     pub checkpoint: String,
+    /// Which checkpoint that is.
+    pub receipts_checkpoint: ReceiptsCheckpoint,
     /// C2SP tlog-proof receipts by seq: the donation's entry and each flow's disbursement.
     #[schema(value_type = BTreeMap<String, String>)]
     pub receipts: BTreeMap<u64, String>,
@@ -107,15 +112,15 @@ pub async fn trace(
     id: &str,
     after: Option<i64>,
     limit: u64,
+    witness_policy: Option<&Policy>,
 ) -> Result<Trace, ReadError> {
     let donation = find_donation(store, &org, id).await?;
-    // Order matters: the campaign's disbursed total first, then the checkpoint. Every
-    // disbursement below that total was committed, with its checkpoint, before it.
+    // Order matters: the campaign's disbursed total first, then (below) the checkpoint.
+    // Every disbursement below that total was committed, with its checkpoint, before it.
     let campaign = store
         .campaign(&org, &donation.campaign)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("campaign {} is missing", donation.campaign)))?;
-    let checkpoint = store.latest_checkpoint().await?;
     let span = Span {
         start: donation.received_before,
         len: donation.net,
@@ -148,6 +153,9 @@ pub async fn trace(
     let seqs: Vec<u64> = std::iter::once(donation.seq)
         .chain(flows.iter().map(|f| f.seq))
         .collect();
+    let highest = seqs.iter().copied().max().unwrap_or(0);
+    let (checkpoint, receipts_checkpoint) =
+        receipts_checkpoint(store, witness_policy, highest).await?;
     let receipts = receipts(store, seqs, &checkpoint).await?;
     Ok(Trace {
         org,
@@ -161,6 +169,7 @@ pub async fn trace(
         held: still_held,
         next,
         checkpoint: checkpoint.note,
+        receipts_checkpoint,
         receipts,
     })
 }

@@ -12,6 +12,7 @@ pub mod figures;
 pub mod orgs;
 pub mod reports;
 pub mod tiles;
+pub mod witnessed;
 
 use crate::ledger::FieldError;
 use crate::limits::RateLimited;

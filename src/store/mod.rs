@@ -117,6 +117,9 @@ macro_rules! dispatch {
         }
     };
 }
+
+mod cosignatures;
+pub use cosignatures::CosignedCheckpoint;
 pub(crate) use dispatch;
 
 /// The identity of the log a store holds.

@@ -14,6 +14,7 @@
 //! The cosignatures are Ed25519 (`cosignature/v1`), not the ML-DSA-44 the spec prefers:
 //! browsers (WebCrypto) and Go check Ed25519 today.
 
+pub mod collect;
 pub mod state;
 
 use std::collections::HashMap;

@@ -137,7 +137,9 @@ const SEEDED_ENTRIES: u64 = SEEDED_ORG_ENTRIES + 10;
 /// Exports the (stopped) app's store into `out`.
 async fn export_to(app: &TestApp, out: PathBuf) -> PathBuf {
     let store = pennytrail::store::open(&app.store_config()).await.unwrap();
-    let (dir, summary) = export_store(&store, Some(out), |_, _| {}).await.unwrap();
+    let (dir, summary) = export_store(&store, None, Some(out), |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(
         summary.entries,
         store.latest_checkpoint().await.unwrap().size

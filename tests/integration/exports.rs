@@ -321,7 +321,7 @@ async fn unfiltered_exports_equal_the_bundle(mut app: TestApp) {
 
     let store = pennytrail::store::open(&app.store_config()).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let (dir, summary) = export_store(&store, Some(tmp.path().join("bundle")), |_, _| {})
+    let (dir, summary) = export_store(&store, None, Some(tmp.path().join("bundle")), |_, _| {})
         .await
         .unwrap();
     assert_eq!(summary.entries, size, "the bundle is at the header's size");

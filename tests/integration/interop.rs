@@ -1292,6 +1292,7 @@ async fn go_verifies_a_running_service() -> anyhow::Result<()> {
         faults: Default::default(),
         trusted_proxies: Vec::new(),
         tile_cache_bytes: pennytrail::read::tiles::DEFAULT_TILE_CACHE_MB * 1024 * 1024,
+        witness_policy: None,
     })
     .await?;
     let operator_token = std::fs::read_to_string(data_dir.join("operator.token"))?

@@ -32,6 +32,7 @@ mod statements;
 mod tiles;
 mod tokens;
 mod witness;
+mod witnessed_log;
 
 fn main() -> std::process::ExitCode {
     harness::main()

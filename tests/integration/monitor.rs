@@ -72,6 +72,7 @@ async fn monitor(
         pennytrail_verify::commands::monitor_url(
             pennytrail_verify::commands::Live::Service(&url),
             &verifier,
+            None,
             &state,
             min_size,
             progress,

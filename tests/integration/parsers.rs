@@ -374,7 +374,7 @@ async fn build_fixture() -> Fixture {
     app.stop_service().await;
     let store = pennytrail::store::open(&app.store_config()).await.unwrap();
     let out = tempfile::tempdir().unwrap();
-    let (dir, _) = export_store(&store, Some(out.path().join("bundle")), |_, _| {})
+    let (dir, _) = export_store(&store, None, Some(out.path().join("bundle")), |_, _| {})
         .await
         .unwrap();
     let bundle = read_bundle(&dir);

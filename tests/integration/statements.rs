@@ -1725,7 +1725,7 @@ async fn bundles_carry_statements_and_refuse_edited_ones() {
 
     let store = pennytrail::store::open(&app.store_config()).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let (dir, _) = export_store(&store, Some(tmp.path().join("bundle")), |_, _| {})
+    let (dir, _) = export_store(&store, None, Some(tmp.path().join("bundle")), |_, _| {})
         .await
         .unwrap();
     let report = verify(&dir, &app.verifier).expect("the genuine bundle verifies");

@@ -46,7 +46,11 @@ async fn submit(witness: &RunningWitness, body: &[u8]) -> (u16, String, String) 
     .await
 }
 
-async fn submit_to(client: &reqwest::Client, base: &str, body: &[u8]) -> (u16, String, String) {
+pub(super) async fn submit_to(
+    client: &reqwest::Client,
+    base: &str,
+    body: &[u8],
+) -> (u16, String, String) {
     let response = client
         .post(format!("{base}/add-checkpoint"))
         .body(body.to_vec())
@@ -62,7 +66,7 @@ async fn submit_to(client: &reqwest::Client, base: &str, body: &[u8]) -> (u16, S
     (status, content_type, response.text().await.unwrap())
 }
 
-fn request(old: u64, proof: &[String], note: &str) -> Vec<u8> {
+pub(super) fn request(old: u64, proof: &[String], note: &str) -> Vec<u8> {
     let mut body = format!("old {old}\n");
     for hash in proof {
         body.push_str(hash);
@@ -292,7 +296,7 @@ type ProofCache =
     std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<(u64, u64), Vec<String>>>>;
 
 /// A free port on this machine (released before the witness binds it).
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -301,7 +305,7 @@ fn free_port() -> u16 {
 }
 
 /// The size the witness at `base` last cosigned for the test log (0 if none).
-async fn cosigned_size(client: &reqwest::Client, base: &str) -> Option<u64> {
+pub(super) async fn cosigned_size(client: &reqwest::Client, base: &str) -> Option<u64> {
     let hash = sha256(crate::support::ORIGIN.as_bytes()).to_hex();
     let response = client
         .get(format!("{base}/{hash}/checkpoint"))

@@ -19,6 +19,7 @@ pub mod rows;
 pub mod static_copy;
 pub mod tables;
 pub mod verify;
+pub mod witnesses;
 mod write;
 
 use std::fs;

@@ -38,6 +38,7 @@ use pennytrail_log::checkpoint::{Checkpoint, CheckpointError};
 use pennytrail_log::hash::Hash;
 use pennytrail_log::merkle::verify_consistency;
 use pennytrail_log::note::{MAX_NOTE_BYTES, NoteVerifier};
+use pennytrail_log::policy::Policy;
 use pennytrail_log::tiles::{TileCheckError, TileId, TileKind, TreeCheck, decode_bundle};
 
 /// The `format` member of every state file this version writes and reads.
@@ -84,6 +85,8 @@ pub enum MonitorError {
         key: String,
         error: CheckpointError,
     },
+    #[error("NOT WITNESSED: the checkpoint at {url} does not meet --policy: {reason}")]
+    NotWitnessed { url: String, reason: String },
     #[error("the log at {url} has {size} entries, fewer than --min-size {min_size}")]
     TooSmall {
         url: String,
@@ -211,6 +214,8 @@ pub enum Continuity {
 #[derive(Debug, Clone)]
 pub struct MonitorReport {
     pub checkpoint: Checkpoint,
+    /// The checkpoint as served: the signed note, with any cosignatures.
+    pub note: String,
     pub summary: Summary,
     pub continuity: Continuity,
 }
@@ -412,6 +417,53 @@ struct ConsistencyAnswer {
     hashes: Vec<String>,
 }
 
+/// The service's consistency proof from `from` to `to` (`/v1/proofs/consistency`) and
+/// its URL; `Ok(Err(sentence))` when the service refuses it (an HTTP error status).
+///
+/// # Errors
+/// The service cannot be reached, or answers something that is not such a proof.
+pub fn consistency_proof(
+    instance: &impl Fetch,
+    from: u64,
+    to: u64,
+) -> Result<Result<(Vec<Hash>, String), String>, MonitorError> {
+    let path = format!("/v1/proofs/consistency?from={from}&to={to}");
+    let proof_url = instance.url(&path);
+    let body = match instance.get(&path, MAX_PROOF_BYTES) {
+        Ok(body) => body,
+        Err(MonitorError::Status { status, detail, .. }) => {
+            return Ok(Err(format!(
+                "the log refuses a consistency proof ({proof_url} answered HTTP {status}: {detail})"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let answer: ConsistencyAnswer =
+        serde_json::from_slice(&body).map_err(|e| MonitorError::Body {
+            url: proof_url.clone(),
+            reason: format!("not a consistency proof: {e}"),
+        })?;
+    if (answer.from, answer.to) != (from, to) {
+        return Err(MonitorError::Body {
+            url: proof_url,
+            reason: format!(
+                "a proof from {} to {} instead of from {from} to {to}",
+                answer.from, answer.to
+            ),
+        });
+    }
+    let hashes = answer
+        .hashes
+        .iter()
+        .map(|h| Hash::from_base64(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| MonitorError::Body {
+            url: proof_url.clone(),
+            reason: "a proof hash is not base64 of 32 bytes".into(),
+        })?;
+    Ok(Ok((hashes, proof_url)))
+}
+
 /// What a failed derivation says, without the bundle's file and row wording.
 fn derive_reason(error: &DeriveError) -> String {
     match error {
@@ -432,6 +484,7 @@ pub fn verify_live(
     instance: &impl Fetch,
     reading: &Reading,
     verifier: &NoteVerifier,
+    policy: Option<&Policy>,
     state: &Path,
     min_size: Option<u64>,
     mut progress: impl FnMut(u64, u64),
@@ -449,8 +502,14 @@ pub fn verify_live(
         });
     }
 
-    let checkpoint_url = instance.url(&reading.checkpoint_path());
-    let note = instance.get(&reading.checkpoint_path(), MAX_NOTE_BYTES)?;
+    // With a policy, the JSON API is asked for its witnessed checkpoint; a service's tiles
+    // and a static copy of them serve only witnessed checkpoints on a witnessed log.
+    let checkpoint_path = match (reading, policy) {
+        (Reading::Api, Some(_)) => format!("{}?witnessed=true", reading.checkpoint_path()),
+        _ => reading.checkpoint_path(),
+    };
+    let checkpoint_url = instance.url(&checkpoint_path);
+    let note = instance.get(&checkpoint_path, MAX_NOTE_BYTES)?;
     let note = String::from_utf8(note).map_err(|_| MonitorError::Body {
         url: checkpoint_url.clone(),
         reason: "the checkpoint is not UTF-8".into(),
@@ -461,6 +520,14 @@ pub fn verify_live(
             key: verifier.to_text(),
             error,
         })?;
+    if let Some(policy) = policy {
+        policy
+            .require_quorum(&note)
+            .map_err(|reason| MonitorError::NotWitnessed {
+                url: checkpoint_url.clone(),
+                reason,
+            })?;
+    }
     if let Some(min_size) = min_size
         && checkpoint.size < min_size
     {
@@ -508,46 +575,11 @@ pub fn verify_live(
             from_root: old.root,
         },
         Some(old) => {
-            let path = format!(
-                "/v1/proofs/consistency?from={}&to={}",
-                old.size, checkpoint.size
-            );
-            let proof_url = instance.url(&path);
-            let body = match instance.get(&path, MAX_PROOF_BYTES) {
-                Ok(body) => body,
-                Err(MonitorError::Status { status, detail, .. }) => {
-                    return Err(fork(
-                        old,
-                        format!(
-                            "the log refuses a consistency proof ({proof_url} answered HTTP {status}: {detail})"
-                        ),
-                    ));
-                }
-                Err(e) => return Err(e),
+            let (hashes, proof_url) = match consistency_proof(instance, old.size, checkpoint.size)?
+            {
+                Ok(proof) => proof,
+                Err(refusal) => return Err(fork(old, refusal)),
             };
-            let answer: ConsistencyAnswer =
-                serde_json::from_slice(&body).map_err(|e| MonitorError::Body {
-                    url: proof_url.clone(),
-                    reason: format!("not a consistency proof: {e}"),
-                })?;
-            if (answer.from, answer.to) != (old.size, checkpoint.size) {
-                return Err(MonitorError::Body {
-                    url: proof_url,
-                    reason: format!(
-                        "a proof from {} to {} instead of from {} to {}",
-                        answer.from, answer.to, old.size, checkpoint.size
-                    ),
-                });
-            }
-            let hashes = answer
-                .hashes
-                .iter()
-                .map(|h| Hash::from_base64(h))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| MonitorError::Body {
-                    url: proof_url.clone(),
-                    reason: "a proof hash is not base64 of 32 bytes".into(),
-                })?;
             verify_consistency(
                 &hashes,
                 old.size,
@@ -660,6 +692,7 @@ pub fn verify_live(
     write_state(state, &StateFile::new(verifier, &checkpoint, &note))?;
     Ok(MonitorReport {
         checkpoint,
+        note,
         summary,
         continuity,
     })

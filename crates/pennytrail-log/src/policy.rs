@@ -229,6 +229,24 @@ impl Policy {
         }
     }
 
+    /// The fewest cosignatures that can meet the quorum (0 for `quorum none`): a
+    /// checkpoint with fewer cannot be witnessed under this policy.
+    pub fn fewest_cosigners(&self) -> usize {
+        self.quorum.as_ref().map_or(0, |member| self.fewest(member))
+    }
+
+    fn fewest(&self, member: &Member) -> usize {
+        match member {
+            Member::Witness(_) => 1,
+            Member::Group(index) => {
+                let group = &self.groups[*index];
+                let mut each: Vec<usize> = group.members.iter().map(|m| self.fewest(m)).collect();
+                each.sort_unstable();
+                each.iter().take(group.threshold).sum()
+            }
+        }
+    }
+
     fn witnessed(&self, member: &Member, cosigned: &BTreeSet<usize>) -> bool {
         match member {
             Member::Witness(index) => cosigned.contains(index),
@@ -256,6 +274,24 @@ impl Policy {
             }
         }
         Ok(found)
+    }
+
+    /// Checks that the checkpoint `note` carries cosignatures meeting the quorum, and
+    /// names the witnesses that cosigned it (in policy order).
+    ///
+    /// # Errors
+    /// A sentence saying which witnesses are missing, or which cosignature is malformed.
+    pub fn require_quorum(&self, note: &str) -> Result<Vec<&str>, String> {
+        let cosigned = self
+            .cosigners(note)
+            .map_err(|e| format!("the checkpoint's cosignatures: {e}"))?;
+        if let Some(missing) = self.missing(&cosigned) {
+            return Err(missing);
+        }
+        Ok(cosigned
+            .iter()
+            .map(|i| self.witnesses[*i].name.as_str())
+            .collect())
     }
 
     /// Says why `cosigned` does not meet the quorum: the groups and witnesses still
@@ -324,6 +360,26 @@ mod tests {
     }
 
     #[test]
+    fn fewest_cosigners_follows_the_groups() {
+        let log = NoteSigner::from_seed("example.com/log", [7; 32]).unwrap();
+        let fewest = |quorum: &str| {
+            Policy::parse(&policy_text(&log, quorum))
+                .unwrap()
+                .fewest_cosigners()
+        };
+        assert_eq!(fewest("quorum none"), 0);
+        assert_eq!(fewest("quorum W2"), 1);
+        assert_eq!(fewest("quorum both"), 2);
+        assert_eq!(fewest("quorum either"), 1);
+        let nested = format!(
+            "{}\ngroup two-of 2 both either W1\nquorum two-of\n",
+            policy_text(&log, "").trim_end()
+        );
+        // either (1) + W1 (1) is the cheapest pair.
+        assert_eq!(Policy::parse(&nested).unwrap().fewest_cosigners(), 2);
+    }
+
+    #[test]
     fn the_quorum_counts_valid_cosignatures() {
         let log = NoteSigner::from_seed("example.com/log", [7; 32]).unwrap();
         let policy = Policy::parse(&policy_text(&log, "quorum both")).unwrap();
@@ -348,6 +404,21 @@ mod tests {
         );
         assert!(policy.quorum_met(&policy.cosigners(&both).unwrap()));
         assert_eq!(policy.missing(&policy.cosigners(&both).unwrap()), None);
+        assert_eq!(policy.require_quorum(&both), Ok(vec!["W1", "W2"]));
+        let refused = policy.require_quorum(&one).unwrap_err();
+        assert!(refused.contains("missing: W2"), "{refused}");
+        // A cosignature line under W2's name and key id whose signature is wrong.
+        let line = witness(2).cosign(text, 101);
+        let (head, signature) = line.trim_end().rsplit_once(' ').unwrap();
+        let mut signature = signature.to_string();
+        let flipped = if &signature[30..31] == "A" { "B" } else { "A" };
+        signature.replace_range(30..31, flipped);
+        let forged = format!("{one}{head} {signature}\n");
+        let refused = policy.require_quorum(&forged).unwrap_err();
+        assert!(
+            refused.starts_with("the checkpoint's cosignatures"),
+            "{refused}"
+        );
 
         let either = Policy::parse(&policy_text(&log, "quorum either")).unwrap();
         assert!(either.quorum_met(&either.cosigners(&one).unwrap()));

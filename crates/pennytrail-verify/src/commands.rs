@@ -9,7 +9,10 @@ use pennytrail_bundle::monitor::{
     MonitorError, MonitorReport, Reading, detect_reading, verify_live,
 };
 use pennytrail_bundle::verify::{VerifyReport, verify_bundle};
+use pennytrail_bundle::witnesses::{WitnessView, compare};
+use pennytrail_log::checkpoint::Checkpoint;
 use pennytrail_log::note::NoteVerifier;
+use pennytrail_log::policy::Policy;
 use pennytrail_log::receipt::Receipt;
 
 use crate::http::HttpSource;
@@ -22,6 +25,47 @@ fn pinned_key(key: &str) -> anyhow::Result<NoteVerifier> {
     NoteVerifier::from_text(key).context("--key")
 }
 
+/// The pinned witness policy, as `--policy FILE` gives it: a tlog-policy whose `log`
+/// lines include the pinned key.
+///
+/// # Errors
+/// The file cannot be read, does not parse (naming the line), or does not list `key`.
+pub fn pinned_policy(path: Option<&Path>, key: &NoteVerifier) -> anyhow::Result<Option<Policy>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--policy: reading {}", path.display()))?;
+    let policy = Policy::parse(&text).with_context(|| format!("--policy {}", path.display()))?;
+    if policy.log_with_key(key).is_none() {
+        anyhow::bail!(
+            "--policy {}: its log lines do not list --key {} (a policy pins the log as well as its witnesses)",
+            path.display(),
+            key.to_text()
+        );
+    }
+    Ok(Some(policy))
+}
+
+/// Checks `note` against the pinned policy, if any; the line to print says who
+/// witnessed it.
+fn require_witnesses(policy: Option<&Policy>, note: &str) -> anyhow::Result<Option<String>> {
+    let Some(policy) = policy else {
+        return Ok(None);
+    };
+    let witnesses = policy
+        .require_quorum(note)
+        .map_err(|reason| failed(format!("NOT WITNESSED: {reason}")))?;
+    Ok(Some(if witnesses.is_empty() {
+        "witnessed: not required (the policy's quorum is none)".to_string()
+    } else {
+        format!(
+            "witnessed: cosigned by {} (the policy's quorum is met)",
+            witnesses.join(", ")
+        )
+    }))
+}
+
 fn failed(error: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("FAILED: {error}")
 }
@@ -31,15 +75,35 @@ fn failed(error: impl std::fmt::Display) -> anyhow::Error {
 ///
 /// # Errors
 /// The first fault found, naming file, row and field; or a bad `--key`.
-pub fn bundle(dir: &Path, key: &str, min_size: Option<u64>) -> anyhow::Result<()> {
+pub fn bundle(
+    dir: &Path,
+    key: &str,
+    min_size: Option<u64>,
+    policy: Option<&Path>,
+) -> anyhow::Result<()> {
     let verifier = pinned_key(key)?;
+    let policy = pinned_policy(policy, &verifier)?;
+    // The cosignatures are checked first: an unwitnessed bundle fails before the long work.
+    let witnessed = match &policy {
+        Some(policy) => {
+            let path = dir.join(pennytrail_bundle::CHECKPOINT_FILE);
+            let note = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            require_witnesses(Some(policy), &note)?
+        }
+        None => None,
+    };
     let mut progress = Progress::new("verify");
     let report = verify_bundle(dir, &verifier, min_size, |done, total| {
         progress.update(done, total)
     })
     .map_err(failed)?;
     progress.finish();
-    print_summary(&report)
+    print_summary(&report)?;
+    if let Some(line) = witnessed {
+        outln!("{line}");
+    }
+    Ok(())
 }
 
 /// What a monitor reads.
@@ -60,6 +124,7 @@ pub enum Live<'a> {
 pub fn monitor_url(
     live: Live<'_>,
     verifier: &NoteVerifier,
+    policy: Option<&Policy>,
     state: &Path,
     min_size: Option<u64>,
     progress: impl FnMut(u64, u64),
@@ -77,7 +142,9 @@ pub fn monitor_url(
             },
         ),
     };
-    let report = verify_live(&source, &reading, verifier, state, min_size, progress)?;
+    let report = verify_live(
+        &source, &reading, verifier, policy, state, min_size, progress,
+    )?;
     Ok((report, reading))
 }
 
@@ -86,12 +153,24 @@ pub fn monitor_url(
 ///
 /// # Errors
 /// As [`monitor_url`], with `FAILED:` in front; or a bad `--key`.
-pub fn url(live: Live<'_>, key: &str, state: &Path, min_size: Option<u64>) -> anyhow::Result<()> {
+pub fn url(
+    live: Live<'_>,
+    key: &str,
+    state: &Path,
+    min_size: Option<u64>,
+    policy: Option<&Path>,
+) -> anyhow::Result<()> {
     let verifier = pinned_key(key)?;
+    let policy = pinned_policy(policy, &verifier)?;
     let mut progress = Progress::new("verify");
-    let (report, reading) = monitor_url(live, &verifier, state, min_size, |done, total| {
-        progress.update(done, total)
-    })
+    let (report, reading) = monitor_url(
+        live,
+        &verifier,
+        policy.as_ref(),
+        state,
+        min_size,
+        |done, total| progress.update(done, total),
+    )
     .map_err(failed)?;
     progress.finish();
     print_summary(&VerifyReport {
@@ -111,7 +190,58 @@ pub fn url(live: Live<'_>, key: &str, state: &Path, min_size: Option<u64>) -> an
             )
         }
     }
+    if let Some(policy) = &policy {
+        if let Some(line) = require_witnesses(Some(policy), &report.note)? {
+            outln!("{line}");
+        }
+        compare_with_witnesses(live, policy, &verifier, &report.checkpoint)?;
+    }
     print_continuity(&report.checkpoint, &report.continuity, state)
+}
+
+/// Asks each witness of `policy` that has a URL what it cosigned of the log, and fails on
+/// a split view; a witness that cannot be asked is said, not a failure.
+fn compare_with_witnesses(
+    live: Live<'_>,
+    policy: &Policy,
+    verifier: &NoteVerifier,
+    checkpoint: &Checkpoint,
+) -> anyhow::Result<()> {
+    let instance = match live {
+        Live::Service(url) => Some(HttpSource::new(url).map_err(failed)?),
+        Live::Tiles(_) => None,
+    };
+    for witness in &policy.witnesses {
+        let Some(url) = &witness.url else {
+            outln!("witness {}: no URL in the policy, not asked", witness.name);
+            continue;
+        };
+        let view = match HttpSource::new(url) {
+            Ok(source) => compare(
+                instance.as_ref(),
+                &source,
+                &witness.name,
+                &witness.key,
+                verifier,
+                checkpoint,
+            )
+            .map_err(failed)?,
+            Err(error) => WitnessView::Unavailable(error.to_string()),
+        };
+        let said = match view {
+            WitnessView::Same => "cosigned this same checkpoint".to_string(),
+            WitnessView::Consistent { size } => {
+                format!("cosigned size {size}, consistent with this checkpoint (proof checked)")
+            }
+            WitnessView::NotCompared { size } => format!(
+                "cosigned size {size}; not compared (a static copy serves no consistency proofs)"
+            ),
+            WitnessView::NotSeen => "has not cosigned this log".to_string(),
+            WitnessView::Unavailable(reason) => format!("could not be asked: {reason}"),
+        };
+        outln!("witness {} ({url}): {said}", witness.name);
+    }
+    Ok(())
 }
 
 /// Checks a donor's receipt (C2SP tlog-proof) for the entry whose exact bytes are in
@@ -120,13 +250,20 @@ pub fn url(live: Live<'_>, key: &str, state: &Path, min_size: Option<u64>) -> an
 /// # Errors
 /// When a file cannot be read, the receipt does not parse, or it does not prove the
 /// entry under a checkpoint signed by the key.
-pub fn receipt(receipt: &Path, entry: &Path, key: &str) -> anyhow::Result<()> {
+pub fn receipt(
+    receipt: &Path,
+    entry: &Path,
+    key: &str,
+    policy: Option<&Path>,
+) -> anyhow::Result<()> {
     let verifier = pinned_key(key)?;
+    let policy = pinned_policy(policy, &verifier)?;
     let text = std::fs::read_to_string(receipt)
         .with_context(|| format!("reading {}", receipt.display()))?;
     let bytes = std::fs::read(entry).with_context(|| format!("reading {}", entry.display()))?;
     let parsed = Receipt::parse(&text).with_context(|| format!("{}", receipt.display()))?;
     let checkpoint = parsed.verify(&bytes, &verifier).map_err(failed)?;
+    let witnessed = require_witnesses(policy.as_ref(), &parsed.checkpoint_note)?;
     outln!(
         "ok: the entry is number {} of the log {} at size {}, signed by {}",
         parsed.index,
@@ -134,5 +271,8 @@ pub fn receipt(receipt: &Path, entry: &Path, key: &str) -> anyhow::Result<()> {
         checkpoint.size,
         verifier.to_text()
     );
+    if let Some(line) = witnessed {
+        outln!("{line}");
+    }
     Ok(())
 }

@@ -34,6 +34,10 @@ enum Command {
         /// Refuse a log with fewer entries (so an old bundle cannot pass for a current one).
         #[arg(long)]
         min_size: Option<u64>,
+        /// A tlog-policy file, from a source you trust, naming this log and the witnesses
+        /// whose cosignatures its checkpoint needs; without it, cosignatures are not checked.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
     },
     /// Check a donor's receipt (C2SP tlog-proof) for an entry, offline.
     Receipt {
@@ -45,6 +49,10 @@ enum Command {
         /// The log's verifier key, from a source you trust.
         #[arg(long)]
         key: String,
+        /// A tlog-policy file, from a source you trust, naming this log and the witnesses
+        /// whose cosignatures its checkpoint needs; without it, cosignatures are not checked.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
     },
     /// Monitor a live instance: verify the whole log and that it extends what the last run saw.
     #[command(group(clap::ArgGroup::new("source").required(true).args(["url", "tiles"])))]
@@ -67,30 +75,49 @@ enum Command {
         /// Refuse a log with fewer entries.
         #[arg(long)]
         min_size: Option<u64>,
+        /// A tlog-policy file, from a source you trust, naming this log and the witnesses
+        /// whose cosignatures its checkpoint needs; without it, cosignatures are not checked.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Bundle { dir, key, min_size } => commands::bundle(&dir, &key, min_size),
+        Command::Bundle {
+            dir,
+            key,
+            min_size,
+            policy,
+        } => commands::bundle(&dir, &key, min_size, policy.as_deref()),
         Command::Receipt {
             receipt,
             entry,
             key,
-        } => commands::receipt(&receipt, &entry, &key),
+            policy,
+        } => commands::receipt(&receipt, &entry, &key, policy.as_deref()),
         Command::Url {
             url,
             tiles,
             key,
             state,
             min_size,
+            policy,
         } => match (&url, &tiles) {
-            (_, Some(prefix)) => {
-                commands::url(commands::Live::Tiles(prefix), &key, &state, min_size)
-            }
-            (Some(url), None) => {
-                commands::url(commands::Live::Service(url), &key, &state, min_size)
-            }
+            (_, Some(prefix)) => commands::url(
+                commands::Live::Tiles(prefix),
+                &key,
+                &state,
+                min_size,
+                policy.as_deref(),
+            ),
+            (Some(url), None) => commands::url(
+                commands::Live::Service(url),
+                &key,
+                &state,
+                min_size,
+                policy.as_deref(),
+            ),
             // clap requires one of the two; said again should that change.
             (None, None) => Err(anyhow::anyhow!("give the service's URL, or --tiles PREFIX")),
         },

@@ -233,6 +233,7 @@ fn config(data_dir: &Path, db: Option<&PgDatabase>, log_key: Option<PathBuf>) ->
         faults: Default::default(),
         trusted_proxies: Vec::new(),
         tile_cache_bytes: pennytrail::read::tiles::DEFAULT_TILE_CACHE_MB * 1024 * 1024,
+        witness_policy: None,
     }
 }
 
