@@ -17,6 +17,7 @@ use super::{PageError, PageQuery, amount, layout};
 use crate::app::AppState;
 use crate::input::{ClientAddr, Id};
 use crate::read::MAX_TRACE_PAGE;
+use crate::read::donations::Trace;
 use crate::read::donations::{donation_view, donations_of_donor, find_donation, trace};
 
 /// The two lookup forms: by donation id (GET) and by donor reference (POST).
@@ -143,12 +144,19 @@ pub async fn lookup_page(
               receipt yourself: download it and the entry, then run <code>pennytrail \
               verify-receipt RECEIPT --entry ENTRY --key KEY</code>.</p></noscript>\n")
         .raw("<div id=\"key-status\" role=\"status\" aria-live=\"polite\"></div>\n")
+        .raw("<p id=\"witnessed\">")
+        .text(&witnessed_by(state.witness_policy.as_deref(), &trace))
+        .raw("</p>\n<div id=\"witness-status\" role=\"status\" aria-live=\"polite\"></div>\n")
         .raw("<details id=\"pin\" class=\"pin\" hidden>\n<summary>The log key you trust</summary>\n\
               <label for=\"pinned-key\">Paste the log key from the charity's own website or a \
               signed report</label>\n")
         .raw("<textarea id=\"pinned-key\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\"></textarea>\n")
-        .raw("<div class=\"buttons\"><button type=\"button\" id=\"pin-save\">Pin this key</button>\
-              <button type=\"button\" id=\"pin-forget\">Forget the pinned key</button></div>\n</details>\n")
+        .raw("<label for=\"pinned-policy\">Optionally, the witness policy you trust (a tlog-policy \
+              file: the log, its witnesses and how many must cosign), from the same kind of \
+              source; a policy this server hands out protects against nothing it does</label>\n\
+              <textarea id=\"pinned-policy\" rows=\"5\" spellcheck=\"false\" autocomplete=\"off\"></textarea>\n")
+        .raw("<div class=\"buttons\"><button type=\"button\" id=\"pin-save\">Pin</button>\
+              <button type=\"button\" id=\"pin-forget\">Forget what is pinned</button></div>\n</details>\n")
         .raw("<p id=\"verify-summary\" role=\"status\" aria-live=\"polite\"></p>\n")
         .raw("<div id=\"log-status\" role=\"status\" aria-live=\"polite\"></div>\n</section>\n");
 
@@ -315,4 +323,32 @@ pub async fn donor_lookup_form(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// Who witnessed the checkpoint the receipts use, as this server's policy names them (the
+/// browser checks the cosignatures against a policy the visitor pins).
+fn witnessed_by(policy: Option<&crate::log::policy::Policy>, trace: &Trace) -> String {
+    let Some(policy) = policy else {
+        return "This log is not witnessed: its checkpoints carry the log's signature only."
+            .to_string();
+    };
+    let size = trace.receipts_checkpoint.size;
+    if !trace.receipts_checkpoint.witnessed {
+        return format!(
+            "The receipts below use the checkpoint of {size} entries, which the witnesses have not cosigned yet; reload in a moment."
+        );
+    }
+    let names: Vec<String> = policy
+        .cosigners(&trace.checkpoint)
+        .unwrap_or_default()
+        .iter()
+        .map(|i| {
+            let witness = &policy.witnesses[*i];
+            format!("{} ({})", witness.name, witness.key.name())
+        })
+        .collect();
+    format!(
+        "The receipts below use the checkpoint of {size} entries, cosigned by the witnesses {}.",
+        names.join(", ")
+    )
 }

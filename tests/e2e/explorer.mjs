@@ -21,7 +21,7 @@
 // - the same verify.js, run in Node, accepts the receipts the Rust service produced.
 // Screenshots go to target/e2e-screenshots/ (or $PENNYTRAIL_E2E_SCREENSHOTS).
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -36,6 +36,7 @@ const ORG = 'clean-water-ke';
 const CAMPAIGN = 'wells-2026';
 const DEMO_DONATIONS = Number(process.env.PENNYTRAIL_E2E_DONATIONS || 200);
 const PINNED_KEY = 'pennytrail.pinned-key';
+const PINNED_POLICY = 'pennytrail.pinned-policy';
 const SEEN_PREFIX = 'pennytrail.checkpoint.';
 const TIMEOUT_MS = 30_000;
 
@@ -235,6 +236,36 @@ await check('a pasted key is pinned through the form and verifies; forgetting it
   await page.locator('#pin summary').click();
   await Promise.all([page.waitForNavigation(), page.click('#pin-forget')]);
   assert((await verificationState(page)).result === 'no-key', 'forgetting the key unverifies');
+  await ctx.close();
+});
+
+await check('a pinned witness policy is checked: quorum none passes, a quorum of an absent witness fails every step', async () => {
+  // This log has no witnesses; a real witness key from the shared vectors stands in for one.
+  const [witnessKey] = JSON.parse(readFileSync(join(here, 'witness-vectors.json'), 'utf8')).witness_keys;
+  const { ctx, page, errors } = await context({ storage: pinned });
+  await page.goto(BASE + LOOKUP);
+  await page.waitForSelector('#verification[data-state="done"]');
+  assert(await page.locator('#no-pinned-policy').isVisible(), 'the no-policy banner shows');
+  assert((await page.locator('#witnessed').textContent()).includes('not witnessed'), 'the page says the log is not witnessed');
+  await page.locator('#pin summary').click();
+  await page.fill('#pinned-policy', `log ${serverKey}\nwitness W1 ${witnessKey}\nquorum none\n`);
+  await Promise.all([page.waitForNavigation(), page.click('#pin-save')]);
+  let state = await verificationState(page);
+  assert(state.result === 'verified', `verified under quorum none, got ${state.result}`);
+  assert((await page.locator('#witness-status').textContent()).includes('requires no cosignature'), 'quorum none said');
+  await page.evaluate(([k, v]) => localStorage.setItem(k, v), [PINNED_POLICY, `log ${serverKey}\nwitness W1 ${witnessKey}\nquorum W1\n`]);
+  await page.reload();
+  state = await verificationState(page);
+  assert(state.result === 'failed', `failed under quorum W1, got ${state.result}`);
+  assert(state.steps.every((s) => s.result === 'failed' && s.text.includes('NOT WITNESSED')), JSON.stringify(state.steps));
+  assert(await page.locator('#not-witnessed').isVisible(), 'the not-witnessed banner shows');
+  await shot(page, 'lookup-not-witnessed');
+  await page.evaluate((k) => localStorage.setItem(k, 'quorum W9\n'), PINNED_POLICY);
+  await page.reload();
+  state = await verificationState(page);
+  assert(state.result === 'bad-policy', `a bad policy is refused, got ${state.result}`);
+  assert((await page.locator('#bad-pinned-policy').textContent()).includes('policy line 1'), 'names the line');
+  assert(errors.length === 0, errors.join('; '));
   await ctx.close();
 });
 

@@ -228,3 +228,47 @@ test('receipts, checkpoint bodies and entries parse strictly', () => {
   assert.equal(v.overlap(0, 10, 5, 10), 5);
   assert.equal(v.overlap(0, 10, 10, 5), 0);
 });
+
+// Witness cosignatures and policies, held to what Rust says of the same notes
+// (tests/e2e/witness-vectors.json, written and checked by pennytrail-log's policy tests).
+const witnessVectors = JSON.parse(readFileSync(new URL('./witness-vectors.json', import.meta.url), 'utf8'));
+
+test('witness policies and cosignatures are judged as in Rust (witness-vectors.json)', async () => {
+  const vkey = await v.parseVerifierKey(witnessVectors.log_key);
+  assert.equal(witnessVectors.cases.length, 16);
+  for (const c of witnessVectors.cases) {
+    const policy = await v.parsePolicy(c.policy);
+    assert.ok(policy.logs.some((log) => log.text === vkey.text), c.what);
+    await v.openCheckpoint(c.note, vkey);
+    if (c.ok) {
+      assert.deepEqual(await v.requireQuorum(policy, c.note), c.cosigned, c.what);
+    } else {
+      await assert.rejects(v.requireQuorum(policy, c.note), v.VerifyError, c.what);
+    }
+  }
+  for (const key of witnessVectors.witness_keys) {
+    assert.equal((await v.parseCosignerKey(key)).text, key);
+    await assert.rejects(v.parseVerifierKey(key), v.VerifyError, 'a witness key is not a log key');
+    await assert.rejects(v.parseCosignerKey(key.replace(/\+([0-9a-f])/, (m, c) => `+${c === '0' ? '1' : '0'}`)),
+      v.VerifyError, 'a wrong key id');
+  }
+});
+
+test('a missing witness is named, and bad policies name their line', async () => {
+  const both = witnessVectors.cases.find((c) => c.what === 'quorum both, note w1');
+  const policy = await v.parsePolicy(both.policy);
+  await assert.rejects(v.requireQuorum(policy, both.note), /NOT WITNESSED: 1 of 2 witnesses .*missing: W2/);
+  const [w1] = witnessVectors.witness_keys;
+  for (const [text, says] of [
+    ['log x\nquorum none\n', /policy line 1: the log key/],
+    [`witness W1 ${w1}\nquorum W2\n`, /policy line 2: quorum W2: not a witness or group defined above/],
+    [`witness W1 ${w1}\ngroup g 2 W1\nquorum g\n`, /policy line 2: group g: the threshold/],
+    [`witness W1 ${w1}\ngroup g any W1 W1\nquorum g\n`, /policy line 2: a member is listed twice/],
+    [`witness none ${w1}\nquorum none\n`, /policy line 1: none is reserved/],
+    [`witness W1 ${w1}\nquorum none\nquorum W1\n`, /policy line 3: a second quorum line/],
+    [`witness W1 ${w1}\n`, /no quorum line/],
+    ['frobnicate\nquorum none\n', /policy line 1: unknown line type/],
+  ]) {
+    await assert.rejects(v.parsePolicy(text), says, text);
+  }
+});

@@ -378,7 +378,7 @@ fn the_browser_verifier_passes_its_unit_tests_in_node() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("# pass 6") && stdout.contains("# fail 0"),
+        stdout.contains("# pass 8") && stdout.contains("# fail 0"),
         "{stdout}"
     );
 }

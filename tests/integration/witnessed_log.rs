@@ -307,6 +307,14 @@ async fn witnessed_by_two(backend: Backend) {
         .get_json(&format!("/v1/orgs/{}/donations/d1/trace", org.id))
         .await;
     assert_eq!(trace["receipts_checkpoint"]["witnessed"], true, "{trace}");
+    let page = app
+        .get(&format!("/lookup?org={}&donation=d1", org.id))
+        .await
+        .text();
+    assert!(
+        page.contains(&format!("cosigned by the witnesses W1 ({W1}), W2 ({W2})")),
+        "{page}"
+    );
 
     // W2 down: writes go on, the witnessed checkpoint waits.
     let before = witnessed_size(&app).await.unwrap();

@@ -426,6 +426,67 @@ mod tests {
         assert!(none.quorum_met(&BTreeSet::new()));
     }
 
+    /// The witness vectors the explorer's verifier (src/explorer/assets/verify.js) is held
+    /// to by tests/e2e/verify.test.mjs: notes cosigned by none, one or both of two
+    /// witnesses, one with a forged cosignature, and what Rust's policy check says of each.
+    /// Signatures are deterministic, so the file is exactly what this writes
+    /// (`UPDATE_SNAPSHOTS=1` rewrites it).
+    #[test]
+    fn the_browser_witness_vectors_are_what_rust_says() {
+        let log = NoteSigner::from_seed("example.com/log", [7; 32]).unwrap();
+        let note = log
+            .sign_note("example.com/log\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n")
+            .unwrap();
+        let text = log.verifier().open(&note).unwrap().to_string();
+        let one = format!("{note}{}", witness(1).cosign(&text, 1_700_000_000));
+        let both = format!("{one}{}", witness(2).cosign(&text, 1_700_000_001));
+        let line = witness(2).cosign(&text, 1_700_000_001);
+        let (head, signature) = line.trim_end().rsplit_once(' ').unwrap();
+        let mut signature = signature.to_string();
+        let flipped = if &signature[40..41] == "A" { "B" } else { "A" };
+        signature.replace_range(40..41, flipped);
+        let forged = format!("{one}{head} {signature}\n");
+        let notes = [
+            ("log-only", &note),
+            ("w1", &one),
+            ("both", &both),
+            ("forged-w2", &forged),
+        ];
+        let mut cases = Vec::new();
+        for quorum in ["both", "either", "W2", "none"] {
+            let policy_text = policy_text(&log, &format!("quorum {quorum}"));
+            let policy = Policy::parse(&policy_text).unwrap();
+            for (name, note) in notes {
+                let said = policy.require_quorum(note);
+                cases.push(serde_json::json!({
+                    "policy": policy_text,
+                    "note": note,
+                    "what": format!("quorum {quorum}, note {name}"),
+                    "ok": said.is_ok(),
+                    "cosigned": said.unwrap_or_default(),
+                }));
+            }
+        }
+        let vectors = serde_json::json!({
+            "log_key": log.verifier().to_text(),
+            "witness_keys": [witness(1).public().to_text(), witness(2).public().to_text()],
+            "cases": cases,
+        });
+        let written = format!("{}\n", serde_json::to_string_pretty(&vectors).unwrap());
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/e2e/witness-vectors.json"
+        );
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(path, &written).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(path).unwrap_or_default(),
+            written,
+            "{path} is not what Rust writes; rerun with UPDATE_SNAPSHOTS=1 and review"
+        );
+    }
+
     #[test]
     fn bad_policies_name_their_line() {
         let log = NoteSigner::from_seed("example.com/log", [7; 32]).unwrap();

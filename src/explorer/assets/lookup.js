@@ -7,6 +7,7 @@
 import * as v from './verify.js';
 
 const PINNED_KEY = 'pennytrail.pinned-key';
+const PINNED_POLICY = 'pennytrail.pinned-policy';
 const SEEN_PREFIX = 'pennytrail.checkpoint.';
 /** Entries fetched at once (a trace page has at most 101 steps). */
 const FETCH_CONCURRENCY = 6;
@@ -92,16 +93,22 @@ function markAllSteps(text) {
 function setupPinForm() {
   const form = document.getElementById('pin');
   const input = document.getElementById('pinned-key');
+  const policyInput = document.getElementById('pinned-policy');
   form.hidden = false;
   input.value = localStorage.getItem(PINNED_KEY) || '';
+  policyInput.value = localStorage.getItem(PINNED_POLICY) || '';
   document.getElementById('pin-save').addEventListener('click', () => {
     const key = input.value.trim();
     if (key) localStorage.setItem(PINNED_KEY, key);
     else localStorage.removeItem(PINNED_KEY);
+    const policy = policyInput.value.trim();
+    if (policy) localStorage.setItem(PINNED_POLICY, `${policy}\n`);
+    else localStorage.removeItem(PINNED_POLICY);
     location.reload();
   });
   document.getElementById('pin-forget').addEventListener('click', () => {
     localStorage.removeItem(PINNED_KEY);
+    localStorage.removeItem(PINNED_POLICY);
     location.reload();
   });
   return form;
@@ -215,6 +222,23 @@ async function run() {
       ` Receipts are checked against ${vkey.name}+${vkey.keyId.toString(16).padStart(8, '0')}.`);
   }
 
+  // A witness policy the visitor pinned: the checkpoint must carry its quorum.
+  const witnessStatus = document.getElementById('witness-status');
+  const pinnedPolicy = localStorage.getItem(PINNED_POLICY);
+  let policy = null;
+  if (pinnedPolicy) {
+    try {
+      policy = await v.parsePolicy(pinnedPolicy);
+    } catch (e) {
+      pinForm.open = true;
+      banner(witnessStatus, 'danger', 'bad-pinned-policy', 'The pinned witness policy is not valid.', ` ${e.message}`);
+      markAllSteps('not verified: the pinned witness policy is invalid');
+      summary.textContent = 'Not verified: fix or forget the pinned witness policy.';
+      panel.dataset.result = 'bad-policy';
+      return;
+    }
+  }
+
   const org = encodeURIComponent(panel.dataset.org);
   const donation = encodeURIComponent(panel.dataset.donation);
   const after = panel.dataset.after ? `?after=${encodeURIComponent(panel.dataset.after)}` : '';
@@ -228,7 +252,20 @@ async function run() {
       // Reported by the step as "could not be fetched".
     }
   });
-  const result = await v.verifyTrace(trace, entries, vkey);
+  const result = await v.verifyTrace(trace, entries, vkey, policy);
+  if (!policy) {
+    banner(witnessStatus, 'warn', 'no-pinned-policy', 'No witness policy pinned: witnesses are not checked.',
+      ' The log signature alone cannot show that everyone sees this same log. Pin the witness policy the ' +
+        'charity publishes to have your browser check that witnesses you trust cosigned it.');
+  } else if (result.witnesses) {
+    banner(witnessStatus, 'good', 'witnessed', 'Witnessed as your policy requires.',
+      result.witnesses.length
+        ? ` Cosigned by ${result.witnesses.join(', ')}: they saw no other history of this log.`
+        : ' Your policy requires no cosignature (quorum none).');
+  } else {
+    banner(witnessStatus, 'danger', 'not-witnessed', 'NOT WITNESSED as your policy requires.',
+      ` ${result.checkpointError}`);
+  }
   for (const step of result.steps) showStep(step.seq, step.ok, step.reason);
   const failed = result.steps.filter((s) => !s.ok).length;
   if (failed === 0) {

@@ -184,6 +184,172 @@ export async function openNote(note, vkey) {
   return text;
 }
 
+// ---------- witnesses (src/log/cosignature.rs, src/log/policy.rs) ----------
+
+const ALG_COSIGNATURE_V1 = 0x04;
+const MAX_POLICY_BYTES = 64 * 1024;
+const MAX_POLICY_DEFINITIONS = 256;
+
+/** Key id of a witness key: the first 4 bytes of SHA-256(name || 0x0A || 0x04 || key). */
+async function cosignerKeyId(name, publicKey) {
+  const h = await sha256(concat(encoder.encode(name), Uint8Array.of(0x0a, ALG_COSIGNATURE_V1), publicKey));
+  return ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0;
+}
+
+/** Parses a witness's verifier key `<name>+<8 hex id>+<base64(0x04 || key)>` (C2SP tlog-cosignature). */
+export async function parseCosignerKey(text) {
+  const trimmed = String(text).trim();
+  const parts = trimmed.split('+');
+  if (parts.length !== 3) throw new VerifyError('a witness key must be <name>+<id>+<key>');
+  const [name, idText, keyText] = parts;
+  if (!isValidName(name)) throw new VerifyError(`the witness key's name ${JSON.stringify(name)} is invalid`);
+  if (!/^[0-9a-fA-F]{8}$/.test(idText)) throw new VerifyError("the witness key's id is not 8 hex digits");
+  const raw = b64decode(keyText, "the witness key's public part");
+  if (raw.length !== 33 || raw[0] !== ALG_COSIGNATURE_V1) {
+    throw new VerifyError('a witness key must be 0x04 followed by a 32-byte Ed25519 public key');
+  }
+  const publicKey = raw.slice(1);
+  const actual = await cosignerKeyId(name, publicKey);
+  if ((parseInt(idText, 16) >>> 0) !== actual) {
+    throw new VerifyError(`the witness key's id ${idText} does not match the key`);
+  }
+  return { name, keyId: actual, publicKey, text: trimmed };
+}
+
+/**
+ * Parses a C2SP tlog-policy file: `log <vkey> [url]`, `witness <name> <vkey> [url]`,
+ * `group <name> all|any|<k> <member>...`, `quorum <name>|none`, as src/log/policy.rs does.
+ * Every error names its line.
+ */
+export async function parsePolicy(text) {
+  if (encoder.encode(text).length > MAX_POLICY_BYTES) throw new VerifyError('the policy is larger than 64 KiB');
+  const policy = { logs: [], witnesses: [], groups: [], quorum: null };
+  const names = new Map();
+  let quorumLine = 0;
+  const lines = String(text).split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const bad = (reason) => new VerifyError(`policy line ${i + 1}: ${reason}`);
+    if (/[\u0000-\u0008\u000a-\u001f]/.test(lines[i])) throw bad('control character');
+    const trimmed = lines[i].replace(/^[ \t]+|[ \t]+$/g, '');
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const items = trimmed.split(/[ \t]+/);
+    if (policy.logs.length + policy.witnesses.length + policy.groups.length >= MAX_POLICY_DEFINITIONS) {
+      throw bad(`more than ${MAX_POLICY_DEFINITIONS} definitions`);
+    }
+    const define = (name) => {
+      if (name === 'none') throw bad('none is reserved (quorum none)');
+      if (names.has(name)) throw bad(`${name} is defined twice`);
+    };
+    const [keyword, ...rest] = items;
+    if (keyword === 'log' && (rest.length === 1 || rest.length === 2)) {
+      let key;
+      try {
+        key = await parseVerifierKey(rest[0]);
+      } catch (e) {
+        throw bad(`the log key: ${e.message}`);
+      }
+      policy.logs.push(key);
+    } else if (keyword === 'witness' && (rest.length === 2 || rest.length === 3)) {
+      const [name, vkey] = rest;
+      define(name);
+      let key;
+      try {
+        key = await parseCosignerKey(vkey);
+      } catch (e) {
+        throw bad(`the key of witness ${name}: ${e.message}`);
+      }
+      names.set(name, { witness: policy.witnesses.length });
+      policy.witnesses.push({ name, key });
+    } else if (keyword === 'group' && rest.length >= 3) {
+      const [name, thresholdText, ...members] = rest;
+      define(name);
+      if (new Set(members).size !== members.length) throw bad(`a member is listed twice in group ${name}`);
+      const resolved = members.map((m) => {
+        if (!names.has(m)) throw bad(`group ${name}: ${m} is not a witness or group defined above`);
+        return names.get(m);
+      });
+      let threshold;
+      if (thresholdText === 'all') threshold = members.length;
+      else if (thresholdText === 'any') threshold = 1;
+      else if (/^[1-9][0-9]*$/.test(thresholdText) && Number(thresholdText) <= members.length) {
+        threshold = Number(thresholdText);
+      } else {
+        throw bad(`group ${name}: the threshold must be all, any or a number from 1 to ${members.length}`);
+      }
+      names.set(name, { group: policy.groups.length });
+      policy.groups.push({ name, threshold, members: resolved });
+    } else if (keyword === 'quorum' && rest.length === 1) {
+      if (quorumLine) throw bad(`a second quorum line (the first is line ${quorumLine})`);
+      quorumLine = i + 1;
+      if (rest[0] !== 'none') {
+        if (!names.has(rest[0])) throw bad(`quorum ${rest[0]}: not a witness or group defined above`);
+        policy.quorum = names.get(rest[0]);
+      }
+    } else if (['log', 'witness', 'group', 'quorum'].includes(keyword)) {
+      throw bad(`a ${keyword} line has the wrong number of items`);
+    } else {
+      throw bad(`unknown line type ${JSON.stringify(keyword)}`);
+    }
+  }
+  if (!quorumLine) throw new VerifyError('the policy has no quorum line (use `quorum none` for none)');
+  return policy;
+}
+
+/**
+ * The names of the policy's witnesses whose valid cosignature (cosignature/v1) `note`
+ * carries. A line under a known witness's name and key id whose signature fails is an
+ * error, as in Rust.
+ */
+export async function cosigners(policy, note) {
+  const split = note.lastIndexOf('\n\n');
+  if (split < 0) throw new VerifyError('the note has no blank line before its signatures');
+  const text = note.slice(0, split + 1);
+  const found = new Set();
+  for (const line of note.slice(split + 2).split('\n')) {
+    if (!line.startsWith(SIG_PREFIX)) continue;
+    const rest = line.slice(SIG_PREFIX.length);
+    const space = rest.indexOf(' ');
+    if (space < 0) continue;
+    const name = rest.slice(0, space);
+    const sig = b64decode(rest.slice(space + 1), 'a signature');
+    if (sig.length < 4) continue;
+    const id = ((sig[0] << 24) | (sig[1] << 16) | (sig[2] << 8) | sig[3]) >>> 0;
+    for (const witness of policy.witnesses) {
+      if (witness.key.name !== name || witness.key.keyId !== id) continue;
+      if (sig.length !== 4 + 8 + 64) throw new VerifyError(`the cosignature of witness ${witness.name} is malformed`);
+      let timestamp = 0n;
+      for (const b of sig.slice(4, 12)) timestamp = (timestamp << 8n) | BigInt(b);
+      if (timestamp >= 1n << 63n) throw new VerifyError(`the cosignature of witness ${witness.name} is malformed`);
+      const message = encoder.encode(`cosignature/v1\ntime ${timestamp}\n${text}`);
+      if (!(await ed25519Verify(witness.key.publicKey, sig.slice(12), message))) {
+        throw new VerifyError(`the cosignature of witness ${witness.name} is invalid`);
+      }
+      found.add(witness.name);
+    }
+  }
+  return found;
+}
+
+function memberMet(policy, member, cosigned) {
+  if (member.witness !== undefined) return cosigned.has(policy.witnesses[member.witness].name);
+  const group = policy.groups[member.group];
+  return group.members.filter((m) => memberMet(policy, m, cosigned)).length >= group.threshold;
+}
+
+/**
+ * Checks that `note` carries cosignatures meeting the policy's quorum. Returns the
+ * names of the witnesses that cosigned; throws a VerifyError naming the missing ones.
+ */
+export async function requireQuorum(policy, note) {
+  const cosigned = await cosigners(policy, note);
+  const names = policy.witnesses.map((w) => w.name).filter((n) => cosigned.has(n));
+  if (policy.quorum === null || memberMet(policy, policy.quorum, cosigned)) return names;
+  const missing = policy.witnesses.map((w) => w.name).filter((n) => !cosigned.has(n));
+  throw new VerifyError(
+    `NOT WITNESSED: ${cosigned.size} of ${policy.witnesses.length} witnesses cosigned, too few for the ` +
+      `policy's quorum; missing: ${missing.join(', ')}`);
+}
+
 // ---------- checkpoints and receipts (src/log/checkpoint.rs, receipt.rs) ----------
 
 const ORIGIN = /^[A-Za-z0-9._/:-]{1,128}$/;
@@ -404,14 +570,22 @@ async function verifyStep(step, receiptText, entryBytes, checkpoint, trace, dona
  * @param trace the trace JSON
  * @param entries Map of seq (number) to the entry's exact bytes (Uint8Array)
  * @param vkey a parsed verifier key (parseVerifierKey)
- * @returns {{checkpoint, checkpointError, steps: {seq, ok, reason}[]}}
+ * @param policy a parsed witness policy (parsePolicy) the checkpoint's cosignatures must meet, or null
+ * @returns {{checkpoint, checkpointError, witnesses: string[]|null, steps: {seq, ok, reason}[]}}
  */
-export async function verifyTrace(trace, entries, vkey) {
+export async function verifyTrace(trace, entries, vkey, policy = null) {
   const steps = [{ seq: trace.seq }, ...trace.flows.map((flow) => ({ seq: flow.seq, flow }))];
   let checkpoint = null;
   let checkpointError = null;
+  let witnesses = null;
   try {
     checkpoint = await openCheckpoint(trace.checkpoint, vkey);
+    if (policy) {
+      if (!policy.logs.some((log) => log.text === vkey.text)) {
+        throw new VerifyError('the pinned witness policy does not list the pinned log key');
+      }
+      witnesses = await requireQuorum(policy, trace.checkpoint);
+    }
   } catch (e) {
     checkpointError = e instanceof VerifyError ? e.message : String(e);
   }
@@ -431,5 +605,5 @@ export async function verifyTrace(trace, entries, vkey) {
       results.push({ seq: step.seq, ok: false, reason: e instanceof VerifyError ? e.message : String(e) });
     }
   }
-  return { checkpoint, checkpointError, steps: results };
+  return { checkpoint, checkpointError, witnesses, steps: results };
 }
