@@ -588,3 +588,88 @@ async fn one_process_of_several_on_postgres_asks_the_witnesses() {
     w1.kill().await;
     db.drop_database().await;
 }
+
+/// A witness that answers 404 (it does not witness this log) is an alarm: an ERROR line
+/// naming it and `pennytrail_witness_failures_total{status="404"}`, then no resubmission
+/// for the alarm back-off, while the log goes on taking writes.
+#[pennytrail_test]
+async fn a_witness_refusing_the_log_raises_an_alarm_not_a_retry() {
+    use crate::support::ServiceProcess;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("log.key");
+    let log_vkey = pennytrail::keys::generate_signer(ORIGIN, &key)
+        .unwrap()
+        .verifier()
+        .to_text();
+    // The witness's own policy names another log.
+    let other =
+        pennytrail::keys::generate_signer("other.example/log", &dir.path().join("other.key"))
+            .unwrap()
+            .verifier()
+            .to_text();
+    let w_dir = dir.path().join("w");
+    std::fs::create_dir_all(&w_dir).unwrap();
+    let witness = spawn_witness(&w_dir, free_port(), W1, &other).await;
+    let policy = dir.path().join("log.policy");
+    std::fs::write(
+        &policy,
+        format!(
+            "log {log_vkey}\nwitness W1 {} {}\nquorum W1\n",
+            witness.vkey().await,
+            witness.base
+        ),
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let service = ServiceProcess::start(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--log-key",
+        key.to_str().unwrap(),
+        "--origin",
+        ORIGIN,
+        "--witness-policy",
+        policy.to_str().unwrap(),
+    ])
+    .await
+    .unwrap();
+    let token = std::fs::read_to_string(data.path().join("operator.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let client = reqwest::Client::new();
+    for i in 0..5 {
+        register_at(&client, &service.base, &token, &format!("org{i}")).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let metrics = client
+        .get(format!("{}/metrics", service.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "pennytrail_witness_failures_total{witness=\"W1\",status=\"404\"} 1"),
+        "one 404, not retried as the log grew: {metrics}"
+    );
+    let log = service.log.lock().unwrap().join("\n");
+    assert!(
+        log.lines().any(|l| l.contains("\"level\":\"ERROR\"")
+            && l.contains("refused this log's checkpoint")
+            && l.contains("W1")),
+        "{log}"
+    );
+    let answer = client
+        .get(format!("{}/v1/checkpoint?witnessed=true", service.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+    assert!(answer.headers().contains_key("retry-after"));
+    service.kill9().await;
+    witness.kill().await;
+}
