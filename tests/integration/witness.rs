@@ -12,6 +12,7 @@ use pennytrail::witness::state::WitnessState;
 use pennytrail::witness::{RunningWitness, WitnessConfig, start};
 use serde_json::Value;
 
+use super::witnessed_log::{WitnessProcess, spawn_witness};
 use crate::support::{Backend, PgDatabase, TestApp, pennytrail_test};
 
 /// A witness for `app`'s log, its state in `dir` (or in a PostgreSQL database).
@@ -344,38 +345,17 @@ async fn a_witness_killed_at_any_moment_never_cosigns_a_fork() {
     let proofs: ProofCache = Default::default();
 
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("policy"),
-        format!("log {}\nquorum none\n", app.verifier.to_text()),
-    )
-    .unwrap();
     let client = reqwest::Client::new();
     let mut largest_acknowledged = 0u64;
     let mut rounds_with_answers = 0;
     for round in 0..20u64 {
-        let port = free_port();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"))
-            .args(["witness", "--name", "witness.test/crash", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("--policy")
-            .arg(dir.path().join("policy"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut up = false;
-        for _ in 0..200 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                up = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        assert!(up, "round {round}: the witness did not start");
+        let WitnessProcess { mut child, base } = spawn_witness(
+            dir.path(),
+            free_port(),
+            "witness.test/crash",
+            &app.verifier.to_text(),
+        )
+        .await;
         if round == 0 {
             // The log's first checkpoint first, so the fork has nothing to win.
             let (size, note) = &real[0];

@@ -15,14 +15,19 @@ const W1: &str = "w1.test/witness";
 const W2: &str = "w2.test/witness";
 
 /// A `pennytrail witness` child process.
-struct WitnessProcess {
-    child: tokio::process::Child,
-    base: String,
+pub(super) struct WitnessProcess {
+    pub(super) child: tokio::process::Child,
+    pub(super) base: String,
 }
 
 /// Starts `pennytrail witness --name NAME` on `port` with its state in `dir`, cosigning
 /// the log whose key is `log_vkey`; waits until it answers.
-async fn spawn_witness(dir: &Path, port: u16, name: &str, log_vkey: &str) -> WitnessProcess {
+pub(super) async fn spawn_witness(
+    dir: &Path,
+    port: u16,
+    name: &str,
+    log_vkey: &str,
+) -> WitnessProcess {
     let policy = dir.join("policy");
     std::fs::write(&policy, format!("log {log_vkey}\nquorum none\n")).unwrap();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"))
@@ -497,6 +502,48 @@ async fn submits(client: &reqwest::Client, base: &str) -> bool {
     metrics.contains("pennytrail_witness_cosigned_size{witness=\"W1\"}")
 }
 
+/// A log key and one witness `W1` in `dir`, and the log's policy needing W1's
+/// cosignature. The witness cosigns this log, or (`cosigns_this_log` false) only another.
+struct OneWitness {
+    key: PathBuf,
+    policy: PathBuf,
+    witness: WitnessProcess,
+}
+
+async fn one_witness(dir: &Path, cosigns_this_log: bool) -> OneWitness {
+    let key = dir.join("log.key");
+    let log_vkey = pennytrail::keys::generate_signer(ORIGIN, &key)
+        .unwrap()
+        .verifier()
+        .to_text();
+    let witnessed = if cosigns_this_log {
+        log_vkey.clone()
+    } else {
+        pennytrail::keys::generate_signer("other.example/log", &dir.join("other.key"))
+            .unwrap()
+            .verifier()
+            .to_text()
+    };
+    let w_dir = dir.join("w1");
+    std::fs::create_dir_all(&w_dir).unwrap();
+    let witness = spawn_witness(&w_dir, free_port(), W1, &witnessed).await;
+    let policy = dir.join("log.policy");
+    std::fs::write(
+        &policy,
+        format!(
+            "log {log_vkey}\nwitness W1 {} {}\nquorum W1\n",
+            witness.vkey().await,
+            witness.base
+        ),
+    )
+    .unwrap();
+    OneWitness {
+        key,
+        policy,
+        witness,
+    }
+}
+
 /// Two `pennytrail serve` processes on one PostgreSQL database, both with the policy: one
 /// of them (the holder of the advisory lock) submits; killed, the other takes over.
 #[pennytrail_test(postgres)]
@@ -504,26 +551,14 @@ async fn one_process_of_several_on_postgres_asks_the_witnesses() {
     use crate::support::{PgDatabase, ServiceProcess};
     let db = PgDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("log.key");
-    let log_vkey = pennytrail::keys::generate_signer(ORIGIN, &key)
-        .unwrap()
-        .verifier()
-        .to_text();
+    let OneWitness {
+        key,
+        policy,
+        witness: w1,
+        ..
+    } = one_witness(dir.path(), true).await;
     let secret = dir.path().join("donor.secret");
     pennytrail::keys::load_or_create_donor_secret(&secret, true).unwrap();
-    let w1_dir = dir.path().join("w1");
-    std::fs::create_dir_all(&w1_dir).unwrap();
-    let w1 = spawn_witness(&w1_dir, free_port(), W1, &log_vkey).await;
-    let policy = dir.path().join("log.policy");
-    std::fs::write(
-        &policy,
-        format!(
-            "log {log_vkey}\nwitness W1 {} {}\nquorum W1\n",
-            w1.vkey().await,
-            w1.base
-        ),
-    )
-    .unwrap();
     let data: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
     let mut services = Vec::new();
     for data_dir in &data {
@@ -596,30 +631,13 @@ async fn one_process_of_several_on_postgres_asks_the_witnesses() {
 async fn a_witness_refusing_the_log_raises_an_alarm_not_a_retry() {
     use crate::support::ServiceProcess;
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("log.key");
-    let log_vkey = pennytrail::keys::generate_signer(ORIGIN, &key)
-        .unwrap()
-        .verifier()
-        .to_text();
     // The witness's own policy names another log.
-    let other =
-        pennytrail::keys::generate_signer("other.example/log", &dir.path().join("other.key"))
-            .unwrap()
-            .verifier()
-            .to_text();
-    let w_dir = dir.path().join("w");
-    std::fs::create_dir_all(&w_dir).unwrap();
-    let witness = spawn_witness(&w_dir, free_port(), W1, &other).await;
-    let policy = dir.path().join("log.policy");
-    std::fs::write(
-        &policy,
-        format!(
-            "log {log_vkey}\nwitness W1 {} {}\nquorum W1\n",
-            witness.vkey().await,
-            witness.base
-        ),
-    )
-    .unwrap();
+    let OneWitness {
+        key,
+        policy,
+        witness,
+        ..
+    } = one_witness(dir.path(), false).await;
     let data = tempfile::tempdir().unwrap();
     let service = ServiceProcess::start(&[
         "--data-dir",
