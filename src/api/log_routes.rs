@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::input::PathParams;
 use crate::log::merkle::{consistency_proof, consistency_proof_indexes};
 use crate::read::entries::receipt;
-use crate::read::witnessed::{RETRY_AFTER_S, latest_witnessed};
+use crate::read::witnessed::{RETRY_AFTER_S, latest_witnessed, witnessed_at};
 use crate::store::{StoreError, StoredCheckpoint};
 
 /// Default and largest page of `GET /v1/entries`. 1,000 entries of at most 16 KiB
@@ -69,12 +69,7 @@ pub async fn witnessed_checkpoint(
     state: &AppState,
     min_size: u64,
 ) -> Result<StoredCheckpoint, ApiError> {
-    let Some(policy) = state.witness_policy.as_deref() else {
-        return Err(ApiError::not_found(
-            "this log is not witnessed (the service runs without --witness-policy)",
-        )
-        .with_field("witnessed"));
-    };
+    let policy = witness_policy(state)?;
     match latest_witnessed(&state.store, policy, min_size).await? {
         Some(witnessed) => Ok(witnessed.into_stored()),
         None => {
@@ -95,6 +90,14 @@ pub async fn witnessed_checkpoint(
             Err(error)
         }
     }
+}
+
+/// The log's witness policy; 404 naming `witnessed` on a log without one.
+fn witness_policy(state: &AppState) -> Result<&crate::log::policy::Policy, ApiError> {
+    state.witness_policy.as_deref().ok_or_else(|| {
+        ApiError::not_found("this log is not witnessed (the service runs without --witness-policy)")
+            .with_field("witnessed")
+    })
 }
 
 /// `GET /v1/checkpoint[?witnessed=true]`: the latest signed checkpoint, verbatim.
@@ -220,23 +223,24 @@ pub async fn list_entries(
         proof hashes and the signed checkpoint they lead to. Without `size` it is against \
         the latest checkpoint; with `size` against the stored checkpoint of that size; with \
         `witnessed=true` against the latest checkpoint that includes the entry and whose \
-        cosignatures meet the log's witness policy (they follow the log's signature).",
+        cosignatures meet the log's witness policy (they follow the log's signature); with \
+        both, against the checkpoint of that size if it is witnessed.",
     params(
         ("seq" = u64, Path, description = "The entry's index in the log."),
         ("size" = Option<u64>, Query,
             description = "Tree size of a stored checkpoint to prove against."),
         ("witnessed" = Option<bool>, Query,
-            description = "true to prove against the latest witnessed checkpoint (not with \
-                `size`)."),
+            description = "true to prove against a witnessed checkpoint: the latest, or the \
+                one of `size`."),
     ),
     responses(
         (status = 200, description = "A C2SP tlog-proof receipt.", body = String,
             content_type = "text/plain; charset=utf-8"),
-        (status = 400, description = "`seq`, `size` or `witnessed` is malformed, both `size` \
-            and `witnessed=true` are given, or the query has an unknown parameter.",
-            body = Problem, content_type = PROBLEM_JSON),
-        (status = 404, description = "No checkpoint of that size is stored, the entry is not \
-            in that tree, or `witnessed=true` on a log without a witness policy.",
+        (status = 400, description = "`seq`, `size` or `witnessed` is malformed, or the query \
+            has an unknown parameter.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No checkpoint of that size is stored (or, with \
+            `witnessed=true`, none of that size is witnessed), the entry is not in that tree, \
+            or `witnessed=true` on a log without a witness policy.",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 503, response = problem::NotWitnessedYet),
     ),
@@ -249,11 +253,17 @@ pub async fn get_inclusion_proof(
     query.only(&["size", "witnessed"])?;
     let witnessed = query.bool("witnessed")? == Some(true);
     let checkpoint = match query.u64("size")? {
-        Some(_) if witnessed => {
-            return Err(ApiError::bad_parameter(
-                "witnessed",
-                "give size or witnessed=true, not both",
-            ));
+        Some(size) if witnessed => {
+            let policy = witness_policy(&state)?;
+            witnessed_at(&state.store, policy, size)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "no checkpoint of size {size} cosigned by the witness quorum is stored"
+                    ))
+                    .with_field("size")
+                })?
+                .into_stored()
         }
         Some(size) => state.store.checkpoint_at(size).await?.ok_or_else(|| {
             ApiError::not_found(format!("no signed checkpoint of size {size} is stored"))

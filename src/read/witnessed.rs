@@ -40,6 +40,26 @@ pub async fn latest_witnessed(
     Ok(None)
 }
 
+/// The stored checkpoint of `size`, carrying its cosignatures, when they meet `policy`'s
+/// quorum; `None` when it is not stored or not witnessed.
+///
+/// # Errors
+/// A store failure.
+pub async fn witnessed_at(
+    store: &Store,
+    policy: &Policy,
+    size: u64,
+) -> StoreResult<Option<CosignedCheckpoint>> {
+    Ok(store
+        .cosigned_checkpoint_at(size)
+        .await?
+        .filter(|candidate| {
+            policy
+                .cosigners(&candidate.note())
+                .is_ok_and(|cosigned| policy.quorum_met(&cosigned))
+        }))
+}
+
 /// Which checkpoint a view's receipts prove inclusion in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReceiptsCheckpoint {

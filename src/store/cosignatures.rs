@@ -69,6 +69,23 @@ impl Store {
         Ok(())
     }
 
+    /// The stored checkpoint of `size` with the cosignatures recorded for it (none: an
+    /// empty list); `None` when no checkpoint of that size is stored.
+    pub async fn cosigned_checkpoint_at(
+        &self,
+        size: u64,
+    ) -> StoreResult<Option<CosignedCheckpoint>> {
+        let Some(checkpoint) = self.checkpoint_at(size).await? else {
+            return Ok(None);
+        };
+        let sql = "SELECT witness, line FROM cosignatures WHERE size = $1 ORDER BY witness";
+        let lines: Vec<(String, String)> = dispatch!(self, pool => sqlx::query_as(sql)
+            .bind(to_i64(size))
+            .fetch_all(pool)
+            .await?);
+        Ok(Some(CosignedCheckpoint { checkpoint, lines }))
+    }
+
     /// The `limit` largest checkpoints of size at least `min_size` that carry at least
     /// `fewest` cosignatures, largest first, each with its lines.
     pub async fn cosigned_checkpoints(

@@ -339,6 +339,21 @@ async fn witnessed_by_two(backend: Backend) {
         .get(&format!("/v1/entries/{last}/proof?witnessed=true"))
         .await;
     assert_eq!(waiting.status, 503, "{}", waiting.text());
+    assert!(waiting.content_type.starts_with("application/problem+json"));
+    // The checkpoint of that size exists, but is not witnessed; the earlier one is.
+    let size = last + 1;
+    app.get(&format!(
+        "/v1/entries/{last}/proof?size={size}&witnessed=true"
+    ))
+    .await
+    .assert_problem(404, Some("size"));
+    let earlier = app
+        .get(&format!(
+            "/v1/entries/{seq}/proof?size={before}&witnessed=true"
+        ))
+        .await;
+    assert_eq!(earlier.status, 200, "{}", earlier.text());
+    assert!(earlier.text().contains(&format!("\u{2014} {W2} ")));
     let trace = app
         .get_json(&format!("/v1/orgs/{}/donations/down2/trace", org.id))
         .await;
