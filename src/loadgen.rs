@@ -404,7 +404,7 @@ async fn witness_submission(
         .next()
         .and_then(|l| l.parse().ok())
         .context("a checkpoint without a size")?;
-    let hash = hex::encode(crate::log::hash::sha256(origin.as_bytes()).0);
+    let hash = crate::log::hash::sha256(origin.as_bytes()).to_hex();
     let held = client
         .get(format!("{witness}/{hash}/checkpoint"))
         .send()

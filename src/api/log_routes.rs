@@ -270,7 +270,8 @@ pub async fn get_inclusion_proof(
                 .with_field("size")
         })?,
         None if witnessed => {
-            if state.store.entry(seq).await?.is_none() {
+            // An entry that does not exist is a 404, not a wait for witnesses.
+            if seq >= state.store.latest_checkpoint().await?.size {
                 return Err(
                     ApiError::not_found(format!("entry {seq} does not exist")).with_field("seq")
                 );

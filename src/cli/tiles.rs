@@ -53,17 +53,17 @@ struct StoreTiles {
 
 impl StoreTiles {
     async fn answer(&self, path: &str) -> Result<Vec<u8>, String> {
-        let latest = self
-            .store
-            .latest_checkpoint()
-            .await
-            .map_err(|e| e.to_string())?;
         if path == "/checkpoint" {
             let checkpoint = export_checkpoint(&self.store, self.witness_policy.as_ref())
                 .await
                 .map_err(|e| format!("{e:#}"))?;
             return Ok(checkpoint.note.into_bytes());
         }
+        let latest = self
+            .store
+            .latest_checkpoint()
+            .await
+            .map_err(|e| e.to_string())?;
         let tile = path
             .strip_prefix('/')
             .and_then(|p| TileId::parse(p).ok())

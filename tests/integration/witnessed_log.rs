@@ -217,6 +217,10 @@ async fn witnessed_by_two(backend: Backend) {
         .await;
     assert_eq!(receipt.status, 200, "{}", receipt.text());
     let receipt = receipt.text();
+    // An entry that does not exist is not waited for.
+    app.get("/v1/entries/999999/proof?witnessed=true")
+        .await
+        .assert_problem(404, Some("seq"));
     let entry = app.get(&format!("/v1/entries/{seq}")).await.body;
     let (ok, said) = verify_receipt(dir.path(), &receipt, &entry, &log_vkey, Some(&policy));
     assert!(ok, "{said}");

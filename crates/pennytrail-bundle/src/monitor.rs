@@ -216,6 +216,9 @@ pub struct MonitorReport {
     pub checkpoint: Checkpoint,
     /// The checkpoint as served: the signed note, with any cosignatures.
     pub note: String,
+    /// With a policy: the witnesses (in policy order) whose cosignatures the checkpoint
+    /// carries, which met its quorum.
+    pub witnessed_by: Option<Vec<String>>,
     pub summary: Summary,
     pub continuity: Continuity,
 }
@@ -520,14 +523,20 @@ pub fn verify_live(
             key: verifier.to_text(),
             error,
         })?;
-    if let Some(policy) = policy {
-        policy
-            .require_quorum(&note)
-            .map_err(|reason| MonitorError::NotWitnessed {
-                url: checkpoint_url.clone(),
-                reason,
-            })?;
-    }
+    let witnessed_by = match policy {
+        Some(policy) => Some(
+            policy
+                .require_quorum(&note)
+                .map_err(|reason| MonitorError::NotWitnessed {
+                    url: checkpoint_url.clone(),
+                    reason,
+                })?
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        ),
+        None => None,
+    };
     if let Some(min_size) = min_size
         && checkpoint.size < min_size
     {
@@ -693,6 +702,7 @@ pub fn verify_live(
     Ok(MonitorReport {
         checkpoint,
         note,
+        witnessed_by,
         summary,
         continuity,
     })

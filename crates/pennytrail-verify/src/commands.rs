@@ -56,14 +56,20 @@ fn require_witnesses(policy: Option<&Policy>, note: &str) -> anyhow::Result<Opti
     let witnesses = policy
         .require_quorum(note)
         .map_err(|reason| failed(format!("NOT WITNESSED: {reason}")))?;
-    Ok(Some(if witnesses.is_empty() {
+    Ok(Some(witnessed_line(&witnesses)))
+}
+
+/// What is printed of a checkpoint that met the pinned policy's quorum.
+fn witnessed_line(witnesses: &[impl AsRef<str>]) -> String {
+    if witnesses.is_empty() {
         "witnessed: not required (the policy's quorum is none)".to_string()
     } else {
+        let names: Vec<&str> = witnesses.iter().map(AsRef::as_ref).collect();
         format!(
             "witnessed: cosigned by {} (the policy's quorum is met)",
-            witnesses.join(", ")
+            names.join(", ")
         )
-    }))
+    }
 }
 
 fn failed(error: impl std::fmt::Display) -> anyhow::Error {
@@ -190,10 +196,10 @@ pub fn url(
             )
         }
     }
+    if let Some(witnesses) = &report.witnessed_by {
+        outln!("{}", witnessed_line(witnesses));
+    }
     if let Some(policy) = &policy {
-        if let Some(line) = require_witnesses(Some(policy), &report.note)? {
-            outln!("{line}");
-        }
         compare_with_witnesses(live, policy, &verifier, &report.checkpoint)?;
     }
     print_continuity(&report.checkpoint, &report.continuity, state)
