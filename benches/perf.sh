@@ -4,6 +4,7 @@
 #   benches/perf.sh            # all rows; the 10M-entry rows take ~15-25 min
 #   benches/perf.sh quick      # skip the 10M-entry log (proofs, memory, restart)
 #   benches/perf.sh big        # only the 10M-entry rows
+#   benches/perf.sh caps       # only the cost of published caps (1M payouts, ~10 min)
 #
 # Builds the release binary, starts fresh services (SQLite in a temp folder; PostgreSQL in
 # a database of its own that is dropped afterwards), drives them with `pennytrail
@@ -23,7 +24,9 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  dropdb -h 127.0.0.1 -U postgres --if-exists "$PGDB" 2>/dev/null || true
+  for db in "$PGDB" "${PGDB}"_{1..4}; do
+    dropdb -h 127.0.0.1 -U postgres --if-exists "$db" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -54,6 +57,38 @@ loadgen() {
 }
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+if [ "$MODE" = caps ]; then
+# 1,000,000 payouts of 1 cent to 100,000 people at random, in batches of 1,000, to a
+# campaign without caps and to one with every cap, each on a fresh service, per backend.
+payouts() {
+  local name="$1" port="$2"; shift 2
+  "$BIN" loadgen --url "http://127.0.0.1:$port" --token-file "$WORK/$name/operator.token" \
+    --seconds 1800 --workload payout-batches --people 100000 --batch-size 1000 \
+    --concurrency 4 --max-items 1000000 "$@"
+}
+n=0
+for backend in sqlite pg; do
+  for caps in "" --capped; do
+    n=$((n + 1)); port=$((18190 + n)); name="caps$n"
+    echo
+    echo "== 9. 1,000,000 payouts to 100,000 people, $backend, campaign ${caps:-without caps}"
+    if [ "$backend" = pg ]; then
+      createdb -h 127.0.0.1 -U postgres "${PGDB}_$n"
+      start "$name" "$port" --database-url "postgres://postgres@127.0.0.1:5432/${PGDB}_$n"
+    else
+      start "$name" "$port"
+    fi
+    payouts "$name" "$port" $caps
+    kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+    [ "$backend" = pg ] && dropdb -h 127.0.0.1 -U postgres "${PGDB}_$n"
+  done
+done
+echo
+echo "== 9. the same in memory (check, verifier, monitor)"
+cargo bench --locked --quiet --bench caps
+exit 0
+fi
 
 if [ "$MODE" != big ]; then
 echo

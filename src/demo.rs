@@ -81,6 +81,11 @@ const CHARITIES: [Charity; 3] = [
     },
 ];
 
+/// What each person is paid, once, from a campaign: a quarter of its typical gift.
+fn stipend(charity: &Charity) -> i64 {
+    (charity.gift / 4).max(1)
+}
+
 /// Persons paid small amounts directly (pseudonymous: no personal data on the log).
 const PERSONS_PER_ORG: usize = 40;
 
@@ -184,7 +189,10 @@ pub async fn seed(url: &str, operator_token: &str, donations_per_org: usize) -> 
                 &format!("{org}/campaigns"),
                 &token,
                 &json!({"id": charity.campaign, "title": charity.title, "purpose": charity.purpose,
-                        "currency": charity.currency, "beneficiaries": named}),
+                        "currency": charity.currency, "beneficiaries": named,
+                        // Published caps on stipends to people (see `stipend-*` below).
+                        "max_per_person_per_month": stipend(charity) * 4,
+                        "max_payouts_per_person_per_day": 2}),
             )
             .await?;
         let persons: Vec<String> = (0..PERSONS_PER_ORG)
@@ -247,7 +255,7 @@ pub async fn seed(url: &str, operator_token: &str, donations_per_org: usize) -> 
             .copied()
             .filter(|b| *b != "overhead" && *b != "refunds")
             .collect();
-        let per_person = (charity.gift / 4).max(1);
+        let per_person = stipend(charity);
         let person_total = per_person * PERSONS_PER_ORG as i64;
         let mut rest = budget - overhead - charity.gift - person_total;
         let mut k = 0;

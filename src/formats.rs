@@ -214,6 +214,8 @@ formats! {
     /// An amount of money in minor units, at least 1.
     PositiveMinorUnits => integer(1, "An amount in minor units of the currency (2 decimals \
         for EUR: 150 is 1.50 EUR)");
+    /// A number of payouts, at least 1.
+    PayoutCount => integer(1, "A number of payouts, at least 1");
     /// What a beneficiary says of a disbursement.
     AckStatusName => string()
         .enum_values(Some(AckStatus::ALL.map(AckStatus::as_str)))

@@ -100,7 +100,7 @@ impl From<BeneficiaryInput> for records::BeneficiaryInput {
 /// A campaign (restricted fund) an org opens.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"id": "wells-2026", "title": "Clean water 2026", "purpose": "Drill and maintain village wells in Kisumu County", "currency": "EUR", "beneficiaries": ["well-project-7"]}))]
+#[schema(example = json!({"id": "wells-2026", "title": "Clean water 2026", "purpose": "Drill and maintain village wells in Kisumu County", "currency": "EUR", "beneficiaries": ["well-project-7"], "max_per_person_per_day": 2000}))]
 pub struct CampaignInput {
     /// The campaign's id within its org.
     #[schema(value_type = crate::formats::Id)]
@@ -118,6 +118,19 @@ pub struct CampaignInput {
     /// state more later).
     #[schema(value_type = crate::formats::OpeningBeneficiaryIds)]
     pub beneficiaries: Vec<String>,
+    /// A published cap: most minor units each beneficiary of kind `person` may receive
+    /// from the campaign per UTC day (of the payout's `occurred_at`, else its time).
+    #[serde(default)]
+    #[schema(value_type = Option<crate::formats::PositiveMinorUnits>)]
+    pub max_per_person_per_day: Option<i64>,
+    /// A published cap: most minor units each `person` may receive per UTC month.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::formats::PositiveMinorUnits>)]
+    pub max_per_person_per_month: Option<i64>,
+    /// A published cap: most payouts each `person` may receive per UTC day.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::formats::PayoutCount>)]
+    pub max_payouts_per_person_per_day: Option<i64>,
 }
 
 impl From<CampaignInput> for records::CampaignInput {
@@ -128,6 +141,9 @@ impl From<CampaignInput> for records::CampaignInput {
             purpose,
             currency,
             beneficiaries,
+            max_per_person_per_day,
+            max_per_person_per_month,
+            max_payouts_per_person_per_day,
         } = input;
         records::CampaignInput {
             id,
@@ -135,6 +151,9 @@ impl From<CampaignInput> for records::CampaignInput {
             purpose,
             currency,
             beneficiaries,
+            max_per_person_per_day,
+            max_per_person_per_month,
+            max_payouts_per_person_per_day,
         }
     }
 }
@@ -246,6 +265,12 @@ pub struct DisbursementInput {
     #[serde(default)]
     #[schema(value_type = Option<crate::formats::Sha256Hex>)]
     pub evidence_sha256: Option<String>,
+    /// When the payout was made, if before it is logged (an import of last month's
+    /// payouts): UTC with milliseconds, never later than the entry's time. Caps count a
+    /// payout in the day and month it occurred.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::formats::Timestamp>)]
+    pub occurred_at: Option<String>,
 }
 
 impl From<DisbursementInput> for records::DisbursementInput {
@@ -257,6 +282,7 @@ impl From<DisbursementInput> for records::DisbursementInput {
             amount,
             purpose,
             evidence_sha256,
+            occurred_at,
         } = input;
         records::DisbursementInput {
             id,
@@ -265,6 +291,7 @@ impl From<DisbursementInput> for records::DisbursementInput {
             amount,
             purpose,
             evidence_sha256,
+            occurred_at,
         }
     }
 }

@@ -272,8 +272,13 @@ pub async fn loadgen(args: LoadgenArgs) -> anyhow::Result<()> {
         preload,
         max_items,
         witness,
+        people,
+        capped,
     } = args;
     let url = service_url(&url)?;
+    if !(1..=1_000_000).contains(&people) {
+        anyhow::bail!("--people must be between 1 and 1000000");
+    }
     let witness = witness
         .map(|w| {
             pennytrail_verify::http::base_url(&w)
@@ -296,6 +301,8 @@ pub async fn loadgen(args: LoadgenArgs) -> anyhow::Result<()> {
         preload,
         max_items,
         witness,
+        people,
+        capped,
     };
     let report = loadgen::run(&config).await?;
     outln!("{report}");

@@ -313,7 +313,7 @@ struct LoadgenArgs {
     seconds: u64,
     #[arg(long, value_enum, default_value = "donations")]
     workload: Workload,
-    /// Donations per request for donation-batches (at most 1000).
+    /// Items per request for donation-batches and payout-batches (at most 1000).
     #[arg(long, default_value_t = 1000)]
     batch_size: usize,
     /// Donations preloaded into the campaign for the traces workload.
@@ -325,6 +325,13 @@ struct LoadgenArgs {
     /// For the add-checkpoint workload: the submission URL of a witness of this log.
     #[arg(long)]
     witness: Option<String>,
+    /// For payout-batches: people the payouts are spread over, at random (1 to 1000000).
+    #[arg(long, default_value_t = 100_000)]
+    people: usize,
+    /// For payout-batches: the campaign publishes caps on payouts to people (high enough
+    /// that every payout passes them), so each payout is checked against them.
+    #[arg(long)]
+    capped: bool,
 }
 
 /// Runs the subcommand.

@@ -1,12 +1,14 @@
 //! `/orgs/{org}/campaigns/{campaign}`: one campaign — its totals (received, paid out,
 //! held), what the beneficiaries acknowledged, a flow diagram from the donations to the
-//! stated beneficiaries (overhead and fees visible), and the latest payouts.
+//! stated beneficiaries (overhead and fees visible), the limits it published on payouts to
+//! people, and the latest payouts.
 
 use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Response;
 
+use super::caps;
 use super::html::Html;
 use super::sankey::{self, Diagram, Flow, FlowKind};
 use super::{PageError, PagePath, amount, layout, permille};
@@ -240,6 +242,14 @@ pub async fn campaign_page(
               overhead, refunds, payment fees and what is still held (right); each band is \
               as wide as its amount.</figcaption>\n</figure>\n</section>\n",
         );
+
+    if !view.limits.is_none() {
+        let spread = state
+            .store
+            .monthly_spread(&org, &id, caps::SPREAD_BARS)
+            .await?;
+        main.append(caps::limits_section(&view.currency, &view.limits, &spread));
+    }
 
     main.raw("<section aria-labelledby=\"stated\"><h2 id=\"stated\">Stated beneficiaries</h2>\n")
         .raw(

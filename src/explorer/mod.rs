@@ -11,6 +11,7 @@
 
 pub mod assets;
 mod campaign;
+mod caps;
 mod downloads;
 mod home;
 pub mod html;

@@ -19,6 +19,26 @@ pub struct CampaignTotalsView {
     pub disbursements: u64,
 }
 
+/// The caps a campaign published on payouts to each of its `person` beneficiaries, by UTC
+/// day and month of a payout's `occurred_at` (else its time); `null` is no cap.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PayoutLimitsView {
+    /// Most minor units one person may receive from the campaign per UTC day.
+    pub max_per_person_per_day: Option<i64>,
+    /// Most minor units one person may receive from the campaign per UTC month.
+    pub max_per_person_per_month: Option<i64>,
+    /// Most payouts one person may receive from the campaign per UTC day.
+    pub max_payouts_per_person_per_day: Option<i64>,
+}
+
+impl PayoutLimitsView {
+    pub fn is_none(&self) -> bool {
+        self.max_per_person_per_day.is_none()
+            && self.max_per_person_per_month.is_none()
+            && self.max_payouts_per_person_per_day.is_none()
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct StatedBeneficiaryView {
     pub beneficiary: String,
@@ -40,6 +60,7 @@ pub struct CampaignView {
     pub opened_at: String,
     pub corrections: Vec<u64>,
     pub totals: CampaignTotalsView,
+    pub limits: PayoutLimitsView,
     /// Up to 500 stated beneficiaries, in the order they were stated.
     pub beneficiaries: Vec<StatedBeneficiaryView>,
     /// What the beneficiaries themselves said of the payouts (signed acknowledgements).
@@ -126,6 +147,11 @@ pub async fn campaign_view(
             held: row.net - row.disbursed,
             donations: row.donations,
             disbursements: row.disbursements,
+        },
+        limits: PayoutLimitsView {
+            max_per_person_per_day: row.max_per_person_per_day,
+            max_per_person_per_month: row.max_per_person_per_month,
+            max_payouts_per_person_per_day: row.max_payouts_per_person_per_day,
         },
         beneficiaries,
         org: row.org,

@@ -27,6 +27,11 @@ pub struct DisbursementRecordView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub evidence_sha256: Option<String>,
+    /// When the payout was made, where the org said (never after `disbursed_at`); caps
+    /// count it in that day and month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub occurred_at: Option<String>,
     pub seq: u64,
     pub disbursed_at: String,
     pub corrections: Vec<u64>,
@@ -64,6 +69,7 @@ pub async fn disbursement_view(
         currency: text(&e.fields, "currency").unwrap_or_default(),
         purpose: text(&e.fields, "purpose").unwrap_or_default(),
         evidence_sha256: text(&e.fields, "evidence_sha256"),
+        occurred_at: text(&e.fields, "occurred_at"),
         disbursed_at: e.time,
         corrections: e.corrections,
         org: row.org,

@@ -91,7 +91,14 @@ async fn sequence_job(
         }
 
         let header = batch.chain.next_header(batch.clock);
-        let derived = match rules::apply(&mut batch.ledger, &req.org, header.seq, &req.record) {
+        let applied = rules::apply(
+            &mut batch.ledger,
+            &req.org,
+            header.seq,
+            header.time,
+            &req.record,
+        );
+        let derived = match applied {
             Ok(d) => d,
             Err(violation) => return Ok(Err(AppendError::Rule { index, violation })),
         };
@@ -182,6 +189,20 @@ impl SequencerTask {
         state_keys.sort();
         state_keys.dedup();
         let missing: Vec<&StateKey> = batch.ledger.missing(&state_keys);
+        for (key, value) in reads.load_state(&missing).await? {
+            batch.ledger.load(key, value);
+        }
+        // Every entry of the batch takes the same time, so the periods a capped payout
+        // counts in are known now.
+        let time = batch.chain.next_header(batch.clock).time;
+        let mut dependent: Vec<StateKey> = pending
+            .iter()
+            .flat_map(|p| p.job.items.iter())
+            .flat_map(|r| rules::dependent_state_keys(&batch.ledger, &r.org, &r.record, time))
+            .collect();
+        dependent.sort();
+        dependent.dedup();
+        let missing: Vec<&StateKey> = batch.ledger.missing(&dependent);
         for (key, value) in reads.load_state(&missing).await? {
             batch.ledger.load(key, value);
         }

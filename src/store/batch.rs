@@ -62,6 +62,7 @@ fn is_stored(key: &StateKey, value: &StateValue) -> StoreResult<bool> {
         (StateKey::Beneficiary(..), StateValue::Beneficiary(v)) => Ok(v.is_some()),
         (StateKey::Campaign(..), StateValue::Campaign(v)) => Ok(v.is_some()),
         (StateKey::Stated(..), StateValue::Stated(v)) => Ok(v.is_some()),
+        (StateKey::PersonPayouts(..), StateValue::PersonPayouts(v)) => Ok(v.is_some()),
         (
             StateKey::Org(_)
             | StateKey::Entry(_)
@@ -292,9 +293,11 @@ macro_rules! push_statements {
                 (StateKey::Campaign(org, id), StateValue::Campaign(Some(t))) => {
                     $q.push(
                         "INSERT INTO campaigns (org, id, currency, seq, received, fees, net, \
-                         disbursed, donations_count, disbursements_count) ",
+                         disbursed, donations_count, disbursements_count, max_per_person_per_day, \
+                         max_per_person_per_month, max_payouts_per_person_per_day) ",
                     );
                     $q.push_values(std::iter::once(t), |mut row, t| {
+                        let limits = &t.limits;
                         row.push_bind(org)
                             .push_bind(id)
                             .push_bind(t.currency.code())
@@ -304,7 +307,10 @@ macro_rules! push_statements {
                             .push_bind(t.net.minor_units())
                             .push_bind(t.disbursed.minor_units())
                             .push_bind(to_i64(t.donations))
-                            .push_bind(to_i64(t.disbursements));
+                            .push_bind(to_i64(t.disbursements))
+                            .push_bind(limits.max_per_person_per_day.map(|a| a.minor_units()))
+                            .push_bind(limits.max_per_person_per_month.map(|a| a.minor_units()))
+                            .push_bind(limits.max_payouts_per_person_per_day.map(to_i64));
                     });
                     $q.push(
                         " ON CONFLICT (org, id) DO UPDATE SET received = excluded.received, \
@@ -330,6 +336,27 @@ macro_rules! push_statements {
                         " ON CONFLICT (org, campaign, beneficiary) DO UPDATE SET \
                          disbursed = excluded.disbursed, \
                          disbursements_count = excluded.disbursements_count",
+                    );
+                }
+                (
+                    StateKey::PersonPayouts(org, campaign, beneficiary, period),
+                    StateValue::PersonPayouts(Some(p)),
+                ) => {
+                    $q.push(
+                        "INSERT INTO person_payouts (org, campaign, beneficiary, period, paid, \
+                         payouts) ",
+                    );
+                    $q.push_values(std::iter::once(p), |mut row, p| {
+                        row.push_bind(org)
+                            .push_bind(campaign)
+                            .push_bind(beneficiary)
+                            .push_bind(period.as_str())
+                            .push_bind(p.paid.minor_units())
+                            .push_bind(to_i64(p.payouts));
+                    });
+                    $q.push(
+                        " ON CONFLICT (org, campaign, beneficiary, period) DO UPDATE SET \
+                         paid = excluded.paid, payouts = excluded.payouts",
                     );
                 }
                 _ => unreachable!("stored_state yields only these"),

@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::append::{AppendTx, on_tx};
 use super::{StoreError, StoreResult, to_u64};
+use crate::ledger::caps::{PayoutLimits, PersonPayouts};
 use crate::ledger::money::{Amount, Currency};
 use crate::ledger::records::{BeneficiaryKind, Record, Scope};
 use crate::ledger::rules::{
@@ -96,7 +97,8 @@ impl AppendTx {
                 }
                 StateKey::Campaign(org, id) => {
                     let totals = on_tx!(self, c => match sqlx::query(
-                        "SELECT currency, seq, received, fees, net, disbursed, donations_count, disbursements_count \
+                        "SELECT currency, seq, received, fees, net, disbursed, donations_count, disbursements_count, \
+                         max_per_person_per_day, max_per_person_per_month, max_payouts_per_person_per_day \
                          FROM campaigns WHERE org = $1 AND id = $2"
                     ).bind(org).bind(id).fetch_optional(c).await? {
                         None => None,
@@ -104,6 +106,8 @@ impl AppendTx {
                             currency: Currency::parse("currency", &r.try_get::<String, _>(0)?)
                                 .map_err(|e| corrupt(&e.to_string()))?,
                             seq: to_u64(r.try_get(1)?, "seq")?,
+                            limits: PayoutLimits::parse(r.try_get(8)?, r.try_get(9)?, r.try_get(10)?)
+                                .map_err(|e| corrupt(&e.to_string()))?,
                             received: amount(r.try_get(2)?, "received")?,
                             fees: amount(r.try_get(3)?, "fees")?,
                             net: amount(r.try_get(4)?, "net")?,
@@ -126,6 +130,22 @@ impl AppendTx {
                                 stated_at: to_u64(stated_at, "stated_at")?,
                                 disbursed: amount(disbursed, "disbursed")?,
                                 disbursements: to_u64(count, "disbursements_count")?,
+                            })
+                        })
+                        .transpose()?,
+                    )
+                }
+                StateKey::PersonPayouts(org, campaign, beneficiary, period) => {
+                    let row: Option<(i64, i64)> = on_tx!(self, c => sqlx::query(
+                        "SELECT paid, payouts FROM person_payouts \
+                         WHERE org = $1 AND campaign = $2 AND beneficiary = $3 AND period = $4"
+                    ).bind(org).bind(campaign).bind(beneficiary).bind(period.as_str())
+                        .fetch_optional(c).await?.map(|r| (r.get(0), r.get(1))));
+                    StateValue::PersonPayouts(
+                        row.map(|(paid, payouts)| {
+                            Ok::<_, StoreError>(PersonPayouts {
+                                paid: amount(paid, "paid")?,
+                                payouts: to_u64(payouts, "payouts")?,
                             })
                         })
                         .transpose()?,

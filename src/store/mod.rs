@@ -31,7 +31,9 @@ pub use append::{AppendTx, HeadMoved};
 pub use batch::BatchRows;
 pub use ledger::{AckRow, CorrectionRow, DisbursementRow, DonationRow};
 pub use open::{StoreConfig, open};
-pub use queries::{BeneficiaryRow, CampaignRow, DisbursementView, DonationView, StatedRow};
+pub use queries::{
+    BeneficiaryRow, CampaignRow, DisbursementView, DonationView, SpreadBar, StatedRow,
+};
 pub use recent_ids::{MAX_RECENT_IDS, RecentIds, waits as id_waits};
 pub use tree_file::{
     Appended, MAX_PENDING_APPENDS, TREE_FILE, TreeFile, follow as follow_tree_file,

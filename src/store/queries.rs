@@ -21,6 +21,18 @@ pub struct CampaignRow {
     pub disbursed: i64,
     pub donations: u64,
     pub disbursements: u64,
+    /// The caps it published on payouts to each person (minor units, minor units, count).
+    pub max_per_person_per_day: Option<i64>,
+    pub max_per_person_per_month: Option<i64>,
+    pub max_payouts_per_person_per_day: Option<i64>,
+}
+
+/// A bar of a histogram: how many person-months received an amount in `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpreadBar {
+    pub from: i64,
+    pub to: i64,
+    pub count: u64,
 }
 
 /// A beneficiary stated for a campaign, with what it received from it.
@@ -65,8 +77,9 @@ pub struct DisbursementView {
     pub disbursed_before: i64,
 }
 
-const CAMPAIGN_COLUMNS: &str =
-    "org, id, currency, seq, received, fees, net, disbursed, donations_count, disbursements_count";
+const CAMPAIGN_COLUMNS: &str = "org, id, currency, seq, received, fees, net, disbursed, \
+     donations_count, disbursements_count, max_per_person_per_day, max_per_person_per_month, \
+     max_payouts_per_person_per_day";
 const DONATION_COLUMNS: &str = "org, id, campaign, seq, amount, fee, net, received_before";
 const DISBURSEMENT_COLUMNS: &str =
     "d.org, d.id, d.campaign, d.beneficiary, b.kind, d.seq, d.amount, d.disbursed_before";
@@ -84,6 +97,9 @@ macro_rules! campaign_row {
             disbursed: $r.try_get(7)?,
             donations: to_u64($r.try_get(8)?, "count")?,
             disbursements: to_u64($r.try_get(9)?, "count")?,
+            max_per_person_per_day: $r.try_get(10)?,
+            max_per_person_per_month: $r.try_get(11)?,
+            max_payouts_per_person_per_day: $r.try_get(12)?,
         }
     };
 }
@@ -163,6 +179,41 @@ impl Store {
                 .bind(after_seq.map(to_i64).unwrap_or(-1)).bind(to_i64(limit)).fetch_all(pool).await?;
             rows.iter().map(|r| Ok(campaign_row!(r))).collect()
         })
+    }
+
+    /// How much each person received from a capped campaign per UTC month, as `bars`
+    /// equal bars from 0 to the largest amount (two aggregate queries over the campaign's
+    /// rows of `person_payouts`; none when it paid no person).
+    pub async fn monthly_spread(
+        &self,
+        org: &str,
+        campaign: &str,
+        bars: i64,
+    ) -> StoreResult<Vec<SpreadBar>> {
+        let largest: Option<i64> = dispatch!(self, pool => sqlx::query(
+            "SELECT MAX(paid) FROM person_payouts \
+             WHERE org = $1 AND campaign = $2 AND length(period) = 7"
+        ).bind(org).bind(campaign).fetch_one(pool).await?.try_get(0))?;
+        let Some(largest) = largest.filter(|l| *l > 0) else {
+            return Ok(Vec::new());
+        };
+        // Bars of a whole number of minor units, the last one ending just past the largest.
+        let width = largest / bars + 1;
+        let counts: Vec<(i64, i64)> = dispatch!(self, pool => sqlx::query(
+            "SELECT paid / $3 AS bar, COUNT(*) FROM person_payouts \
+             WHERE org = $1 AND campaign = $2 AND length(period) = 7 GROUP BY bar"
+        ).bind(org).bind(campaign).bind(width).fetch_all(pool).await?
+            .into_iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<StoreResult<_>>())?;
+        Ok((0..bars)
+            .map(|bar| SpreadBar {
+                from: bar * width,
+                to: (bar + 1) * width,
+                count: counts
+                    .iter()
+                    .find(|(b, _)| *b == bar)
+                    .map_or(0, |(_, n)| *n as u64),
+            })
+            .collect())
     }
 
     /// The stated beneficiaries of a campaign, in the order they were stated.

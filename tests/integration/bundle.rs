@@ -772,10 +772,10 @@ async fn forged_edits_are_refused_and_located() {
 }
 
 /// A log built entry by entry, as the sequencer would, but without its rules.
-struct SynthLog {
+pub(crate) struct SynthLog {
     head: ChainHead,
-    frontier: Frontier,
-    entries: Vec<Vec<u8>>,
+    pub(crate) frontier: Frontier,
+    pub(crate) entries: Vec<Vec<u8>>,
     clock: i64,
 }
 
@@ -789,7 +789,7 @@ impl SynthLog {
         }
     }
 
-    fn push(&mut self, kind: &str, body: Value) {
+    pub(crate) fn push(&mut self, kind: &str, body: Value) {
         self.clock += 1000;
         let header = self.head.next_header(UnixMillis(self.clock));
         self.push_with(header, kind, body);
@@ -1014,6 +1014,171 @@ async fn logs_signed_with_the_real_key_that_break_a_money_rule_are_refused() {
         Some(good as u64 + 1),
         Some("entry"),
         "time 2026-01-01T00:00:05.999Z is earlier than the previous entry's",
+    );
+    f.assert_none();
+}
+
+/// A validly signed log with a capped campaign: org o, person p, EUR campaign k (EUR 0.50
+/// a day, EUR 0.80 a month, 3 payouts a day) stating p, a donation of EUR 10.00 and two
+/// payouts of EUR 0.20 to p on the log's first day (2026-01-01).
+pub(crate) fn capped_log() -> SynthLog {
+    let mut log = SynthLog::new();
+    log.push(
+        "org.registered",
+        json!({"org": "o", "name": "O", "country": "DE"}),
+    );
+    log.push(
+        "beneficiary.registered",
+        json!({"org": "o", "beneficiary": "p", "label": "P", "beneficiary_kind": "person",
+               "country": "KE"}),
+    );
+    log.push(
+        "campaign.opened",
+        json!({"org": "o", "campaign": "k", "title": "T", "purpose": "P", "currency": "EUR",
+               "beneficiaries": ["p"], "max_per_person_per_day": 50,
+               "max_per_person_per_month": 80, "max_payouts_per_person_per_day": 3}),
+    );
+    log.push(
+        "donation.received",
+        json!({"org": "o", "donation": "d", "campaign": "k", "currency": "EUR",
+               "amount": 1000, "fee": 0, "net": 1000, "received_before": 0, "channel": "card"}),
+    );
+    for (id, before) in [("x1", 0), ("x2", 20)] {
+        log.push("disbursement.made", capped_payout(id, 20, before, None));
+    }
+    log
+}
+
+pub(crate) fn capped_payout(
+    id: &str,
+    amount: i64,
+    before: i64,
+    occurred_at: Option<&str>,
+) -> Value {
+    let mut body = json!({"org": "o", "disbursement": id, "campaign": "k", "currency": "EUR",
+                          "beneficiary": "p", "amount": amount, "disbursed_before": before,
+                          "purpose": "Bus ride"});
+    if let Some(at) = occurred_at {
+        body["occurred_at"] = json!(at);
+    }
+    body
+}
+
+#[pennytrail_test]
+async fn logs_signed_with_the_real_key_that_break_a_published_cap_are_refused() {
+    let mut app = TestApp::start(Backend::Sqlite).await;
+    app.stop_service().await;
+    let signer = pennytrail::keys::read_signer(&app.data_dir.path().join("log.key")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+
+    // The control: up to every cap (a third payout that fills the day, a payout dated in
+    // December that fills that month) verifies, and the bundle shows the caps.
+    let mut control = capped_log();
+    control.push("disbursement.made", capped_payout("x3", 10, 40, None));
+    for (i, day) in ["01", "02"].iter().enumerate() {
+        let at = format!("2025-12-{day}T00:00:00.000Z");
+        control.push(
+            "disbursement.made",
+            capped_payout(&format!("m{i}"), 40, 50 + 40 * i as i64, Some(&at)),
+        );
+    }
+    let n = control.entries.len();
+    control.write_bundle(&tmp.path().join("control"), n, &signer);
+    verify(&tmp.path().join("control"), &app.verifier).expect("a log within its caps verifies");
+    let campaigns = fs::read_to_string(tmp.path().join("control/campaigns.csv")).unwrap();
+    assert!(
+        campaigns.contains(
+            ",max_per_person_per_day,max_per_person_per_month,max_payouts_per_person_per_day,"
+        ) && campaigns.contains(",50,80,3,"),
+        "{campaigns}"
+    );
+    let payouts = fs::read_to_string(tmp.path().join("control/disbursements.csv")).unwrap();
+    assert!(payouts.contains(",2025-12-02T00:00:00.000Z,"), "{payouts}");
+
+    // Each case: the payouts after the capped log's two, the field named, and what the
+    // refusal says (the limit's name for a cap).
+    let cases: [(&str, Vec<Value>, &str, &str); 4] = [
+        (
+            "a day's amount",
+            vec![capped_payout("x3", 11, 40, None)],
+            "entry.amount",
+            "max_per_person_per_day",
+        ),
+        (
+            "a day's payouts",
+            vec![
+                capped_payout("x3", 1, 40, None),
+                capped_payout("x4", 1, 41, None),
+            ],
+            "entry.beneficiary",
+            "max_payouts_per_person_per_day",
+        ),
+        (
+            "a month's amount by occurred_at",
+            vec![
+                capped_payout("m1", 50, 40, Some("2025-12-01T00:00:00.000Z")),
+                capped_payout("m2", 30, 90, Some("2025-12-31T23:59:59.999Z")),
+                capped_payout("m3", 1, 120, Some("2025-12-15T00:00:00.000Z")),
+            ],
+            "entry.amount",
+            "max_per_person_per_month",
+        ),
+        (
+            "occurred after its entry",
+            vec![capped_payout("f", 1, 40, Some("2026-01-02T00:00:00.000Z"))],
+            "entry.occurred_at",
+            "rule occurred-after-time",
+        ),
+    ];
+    let mut f = Findings::default();
+    for (name, payouts, field, says) in cases {
+        let mut log = capped_log();
+        let good = log.entries.len() + payouts.len() - 1;
+        for payout in payouts {
+            log.push("disbursement.made", payout);
+        }
+        let dir = tmp.path().join(name.replace([' ', '\''], "-"));
+        log.write_bundle(&dir, good, &signer);
+        // A cap's refusal names its rule, then the limit.
+        let (rule, limit) = match says.strip_prefix("rule ") {
+            Some(_) => (says.to_string(), ""),
+            None => ("rule cap-exceeded".to_string(), says),
+        };
+        let refused = f.located(
+            name,
+            verify(&dir, &app.verifier),
+            "entries.csv",
+            Some(good as u64 + 1),
+            Some(field),
+            &rule,
+        );
+        if let Some(error) = refused
+            && !error.message.contains(limit)
+        {
+            f.0.push(format!("{name}: {limit} not named in {error}"));
+        }
+    }
+
+    // A cap of 0 is refused as a request's would be, naming the field.
+    let mut log = SynthLog::new();
+    log.push(
+        "org.registered",
+        json!({"org": "o", "name": "O", "country": "DE"}),
+    );
+    log.push(
+        "campaign.opened",
+        json!({"org": "o", "campaign": "k", "title": "T", "purpose": "P", "currency": "EUR",
+               "beneficiaries": [], "max_payouts_per_person_per_day": 0}),
+    );
+    let dir = tmp.path().join("zero-cap");
+    log.write_bundle(&dir, 1, &signer);
+    f.located(
+        "a cap of 0",
+        verify(&dir, &app.verifier),
+        "entries.csv",
+        Some(2),
+        Some("entry.max_payouts_per_person_per_day"),
+        "at least 1",
     );
     f.assert_none();
 }

@@ -11,6 +11,7 @@ mod support;
 mod api;
 mod auth;
 mod bundle;
+mod caps;
 mod crash;
 mod docs;
 mod explorer;

@@ -637,6 +637,47 @@ async fn a_server_that_lies_is_refused() {
 }
 
 #[pennytrail_test]
+async fn a_live_log_that_breaks_a_published_cap_is_refused() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let signer = log_signer(&app);
+    let dir = tempfile::tempdir().unwrap();
+    // A validly signed log whose last payout passes the day's EUR 0.50 for one person.
+    let mut log = crate::bundle::capped_log();
+    let lawful = log.entries.len() as u64;
+    log.push(
+        "disbursement.made",
+        crate::bundle::capped_payout("x3", 11, 40, None),
+    );
+    let checkpoint = Checkpoint {
+        origin: ORIGIN.into(),
+        size: log.entries.len() as u64,
+        root: log.frontier.root(),
+    };
+    let url = serve_fake(Fake {
+        note: checkpoint.sign(&signer).unwrap(),
+        entries: log.entries.clone(),
+        proof: None,
+        page_suffix: Vec::new(),
+    })
+    .await;
+    let state = dir.path().join("capped.json");
+    let err = monitor(&url, &app.verifier, &state, None, |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, MonitorError::Entry { seq, .. } if seq == lawful),
+        "{err}"
+    );
+    let said = err.to_string();
+    assert!(
+        said.contains("cap-exceeded") && said.contains("max_per_person_per_day"),
+        "{said}"
+    );
+    assert!(!state.exists(), "a refused log is never remembered");
+    app.finish().await;
+}
+
+#[pennytrail_test]
 async fn unreachable_and_unhealthy_instances_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");

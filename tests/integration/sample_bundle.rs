@@ -1,6 +1,7 @@
 //! The published bundles verify: `exports/sample` at the current format (so the format
-//! and the code never drift apart), and `tests/fixtures/bundle-v1`, a bundle of the first
-//! format, so a bundle a journalist downloaded before the format grew still verifies.
+//! and the code never drift apart), and `tests/fixtures/bundle-v<N>`, a bundle of each
+//! earlier format, so a bundle a journalist downloaded before the format grew still
+//! verifies.
 //! The service's `pennytrail verify` and the standalone `pennytrail-verify bundle` print
 //! the same report for them, and refuse the same tampered copies with the same words.
 
@@ -63,10 +64,15 @@ fn the_sample_bundle_is_of_the_current_format_and_verifies() {
 }
 
 #[pennytrail_test]
-fn a_bundle_of_the_first_format_still_verifies() {
-    let (dir, key) = published("tests/fixtures/bundle-v1", "tests/fixtures/bundle-v1.key");
-    assert_eq!(declared_format(&dir), BundleFormat::V1);
-    check_demo_figures(&verify(&dir, &key));
+fn bundles_of_every_earlier_format_still_verify() {
+    for (number, format) in [(1, BundleFormat::V1), (2, BundleFormat::V2)] {
+        let (dir, key) = published(
+            &format!("tests/fixtures/bundle-v{number}"),
+            &format!("tests/fixtures/bundle-v{number}.key"),
+        );
+        assert_eq!(declared_format(&dir), format);
+        check_demo_figures(&verify(&dir, &key));
+    }
 }
 
 /// The standalone verifier's binary: built beside `pennytrail` by `cargo test` (or
@@ -148,6 +154,7 @@ fn both_verifiers_print_the_same_report_and_refuse_the_same_tampering() {
     for (dir, key_file) in [
         ("exports/sample", "exports/sample.key"),
         ("tests/fixtures/bundle-v1", "tests/fixtures/bundle-v1.key"),
+        ("tests/fixtures/bundle-v2", "tests/fixtures/bundle-v2.key"),
     ] {
         let (dir, key) = published(dir, key_file);
         let (ok, report, stderr) = both(&dir, &key);

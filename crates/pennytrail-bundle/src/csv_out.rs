@@ -6,6 +6,7 @@ use std::io::Write;
 
 use pennytrail_log::canonical::format_int;
 
+use crate::BundleFormat;
 use crate::tables::{Column, Table};
 
 /// Characters that make a spreadsheet treat a cell as a formula (or strip it).
@@ -50,6 +51,7 @@ fn writer<W: Write>(sink: W) -> csv::Writer<W> {
 pub struct CsvOut<W: Write> {
     writer: csv::Writer<W>,
     table: &'static Table,
+    format: BundleFormat,
     pub rows: u64,
 }
 
@@ -64,12 +66,24 @@ fn fits(column: &Column, cell: &Cell<'_>) -> bool {
 }
 
 impl<W: Write> CsvOut<W> {
+    /// A file of the current format.
     pub fn new(sink: W, table: &'static Table) -> std::io::Result<CsvOut<W>> {
+        CsvOut::of_format(sink, table, BundleFormat::CURRENT)
+    }
+
+    /// A file of `format`: rows are given with every column of the table, and the columns
+    /// the format does not have are left out.
+    pub fn of_format(
+        sink: W,
+        table: &'static Table,
+        format: BundleFormat,
+    ) -> std::io::Result<CsvOut<W>> {
         let mut writer = writer(sink);
-        writer.write_record(table.columns.iter().map(|c| c.name))?;
+        writer.write_record(table.columns_in(format).map(|c| c.name))?;
         Ok(CsvOut {
             writer,
             table,
+            format,
             rows: 0,
         })
     }
@@ -94,7 +108,10 @@ impl<W: Write> CsvOut<W> {
         // Field by field, without a String per cell: this runs for every row of every
         // file the verifier regenerates.
         let mut digits = [0u8; 20];
-        for cell in cells {
+        for (column, cell) in columns.iter().zip(cells) {
+            if column.since > self.format {
+                continue;
+            }
             match cell {
                 Cell::Text(t) | Cell::Opt(Some(t)) if t.starts_with(FORMULA_STARTS) => {
                     self.writer.write_field(neutralise(t))?
@@ -153,27 +170,46 @@ mod tests {
                 Column {
                     name: "a",
                     integer: false,
+                    since: BundleFormat::V1,
                 },
                 Column {
                     name: "b",
                     integer: true,
+                    since: BundleFormat::V1,
+                },
+                Column {
+                    name: "c",
+                    integer: true,
+                    since: BundleFormat::V3,
                 },
             ],
             primary_key: &[],
             foreign_keys: &[],
         };
-        let mut out = CsvOut::new(Vec::new(), &TABLE).unwrap();
-        out.row(&[Cell::Text("x,y"), Cell::Int(3)]).unwrap();
-        out.row(&[Cell::Plain("{\"k\":1}"), Cell::Opt(None)])
+        let mut out = CsvOut::of_format(Vec::new(), &TABLE, BundleFormat::V2).unwrap();
+        out.row(&[Cell::Text("x,y"), Cell::Int(3), Cell::Int(9)])
+            .unwrap();
+        out.row(&[Cell::Plain("{\"k\":1}"), Cell::Opt(None), Cell::Plain("")])
             .unwrap();
         // Rows of another shape are refused.
-        assert!(out.row(&[Cell::Int(1), Cell::Int(3)]).is_err());
-        assert!(out.row(&[Cell::Plain("x")]).is_err());
-        assert!(out.row(&[Cell::Plain("x"), Cell::Plain("7")]).is_err());
+        assert!(
+            out.row(&[Cell::Int(1), Cell::Int(3), Cell::Int(3)])
+                .is_err()
+        );
+        assert!(out.row(&[Cell::Plain("x"), Cell::Int(3)]).is_err());
+        assert!(
+            out.row(&[Cell::Plain("x"), Cell::Plain("7"), Cell::Int(3)])
+                .is_err()
+        );
         let bytes = out.finish().unwrap();
+        // Format 2 has no column c.
         assert_eq!(
             String::from_utf8(bytes).unwrap(),
             "a,b\n\"x,y\",3\n\"{\"\"k\"\":1}\",\n"
         );
+        let mut out = CsvOut::new(Vec::new(), &TABLE).unwrap();
+        out.row(&[Cell::Text("x"), Cell::Int(3), Cell::Int(9)])
+            .unwrap();
+        assert_eq!(out.finish().unwrap(), b"a,b,c\nx,3,9\n");
     }
 }

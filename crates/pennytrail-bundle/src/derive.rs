@@ -9,6 +9,7 @@ use std::io::Write;
 use super::csv_out::{Cell, CsvOut};
 use super::rows::{self, CampaignLine, Flow, RowSink};
 use super::tables::TABLES;
+use crate::BundleFormat;
 use pennytrail_ledger::Rule;
 use pennytrail_ledger::records::{Derived, Record, Scope};
 use pennytrail_ledger::replay::{ReplayError, Replayer};
@@ -127,6 +128,15 @@ impl<W: Write> Deriver<W> {
     /// each CSV file.
     pub fn new(
         origin: &str,
+        open: impl FnMut(&'static str) -> std::io::Result<W>,
+    ) -> Result<Deriver<W>, DeriveError> {
+        Deriver::of_format(origin, BundleFormat::CURRENT, open)
+    }
+
+    /// A deriver of the files as bundle format `format` lays them out.
+    pub fn of_format(
+        origin: &str,
+        format: BundleFormat,
         mut open: impl FnMut(&'static str) -> std::io::Result<W>,
     ) -> Result<Deriver<W>, DeriveError> {
         let mut files = Vec::with_capacity(TABLES.len());
@@ -134,7 +144,8 @@ impl<W: Write> Deriver<W> {
             let name = table.file;
             let sink = open(name).map_err(|error| DeriveError::Io { file: name, error })?;
             files.push(Some(
-                CsvOut::new(sink, table).map_err(|error| DeriveError::Io { file: name, error })?,
+                CsvOut::of_format(sink, table, format)
+                    .map_err(|error| DeriveError::Io { file: name, error })?,
             ));
         }
         Ok(Deriver {

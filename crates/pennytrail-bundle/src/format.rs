@@ -18,10 +18,13 @@ impl BundleFormat {
     pub const V1: BundleFormat = BundleFormat(1);
     /// The files of format 1; `datapackage.json` and `README.txt` name the format.
     pub const V2: BundleFormat = BundleFormat(2);
+    /// Published caps on payouts to people: `campaigns.csv` gains the limits a campaign
+    /// opened with, `disbursements.csv` a payout's `occurred_at`.
+    pub const V3: BundleFormat = BundleFormat(3);
     /// What the exporter writes.
-    pub const CURRENT: BundleFormat = BundleFormat::V2;
+    pub const CURRENT: BundleFormat = BundleFormat::V3;
     /// Every format this verifier checks, oldest first.
-    pub const KNOWN: [BundleFormat; 2] = [BundleFormat::V1, BundleFormat::V2];
+    pub const KNOWN: [BundleFormat; 3] = [BundleFormat::V1, BundleFormat::V2, BundleFormat::V3];
 
     /// The format's number, as `bundle_format` spells it.
     pub fn number(self) -> u32 {
@@ -70,16 +73,20 @@ mod tests {
             BundleFormat::of_package(&json!({"bundle_format": 2})),
             Ok(BundleFormat::V2)
         );
+        assert_eq!(
+            BundleFormat::of_package(&json!({"bundle_format": 3})),
+            Ok(BundleFormat::V3)
+        );
         for bad in [
             json!(1),
-            json!(3),
+            json!(4),
             json!("2"),
             json!(2.0),
             json!(null),
             json!(-1),
         ] {
             let error = BundleFormat::of_package(&json!({ "bundle_format": bad })).unwrap_err();
-            assert!(error.contains("checks formats 1, 2"), "{error}");
+            assert!(error.contains("checks formats 1, 2, 3"), "{error}");
         }
         assert_eq!(BundleFormat::CURRENT, *BundleFormat::KNOWN.last().unwrap());
     }

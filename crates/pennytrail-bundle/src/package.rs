@@ -15,10 +15,9 @@ use pennytrail_log::hash::Hash;
 
 /// The Table Schema of one of the bundle's CSVs: its columns' types, its primary and
 /// foreign keys, from its description in [`crate::tables`].
-pub fn schema(table: &Table) -> Value {
+pub fn schema(table: &Table, format: BundleFormat) -> Value {
     let fields: Vec<Value> = table
-        .columns
-        .iter()
+        .columns_in(format)
         .map(|c| json!({"name": c.name, "type": if c.integer { "integer" } else { "string" }}))
         .collect();
     let mut schema =
@@ -89,7 +88,7 @@ pub fn datapackage(
         r["mediatype"] = json!("text/csv");
         r["encoding"] = json!("utf-8");
         r["dialect"] = json!({"delimiter": ",", "lineTerminator": "\n", "quoteChar": "\"", "doubleQuote": true, "header": true});
-        r["schema"] = schema(table);
+        r["schema"] = schema(table, format);
         resources.push(r);
     }
     for (file, media) in [(CHECKPOINT_FILE, "text/plain"), (README_FILE, "text/plain")] {
@@ -145,6 +144,14 @@ pub fn readme(format: BundleFormat, origin: &str, verifier_key: &str, size: u64)
         return readme_v1(origin, verifier_key, size);
     }
     let number = format.number();
+    let caps = if format >= BundleFormat::V3 {
+        "campaigns.csv carries the caps a campaign published on payouts to each person\n\
+         (max_per_person_per_day, max_per_person_per_month in minor units,\n\
+         max_payouts_per_person_per_day; empty when none), counted per UTC day and month of a\n\
+         payout's occurred_at (disbursements.csv) or else its time.\n"
+    } else {
+        ""
+    };
     format!(
         "pennytrail export bundle\n\
          ========================\n\n\
@@ -165,6 +172,7 @@ pub fn readme(format: BundleFormat, origin: &str, verifier_key: &str, size: u64)
          - datapackage.json: column types, keys, the bundle format, and the SHA-256 and size of\n\
            every file.\n\n\
          Money columns are integers in the currency's minor units (cents for EUR).\n\
+         {caps}\
          Text cells starting with = + - @ tab CR or ' carry one extra leading ' so spreadsheets\n\
          do not run them as formulas; remove that one character to get the original text.\n\n\
          Verify\n  pennytrail-verify bundle <this folder> --key '<verifier key you trust>' [--min-size N]\n\

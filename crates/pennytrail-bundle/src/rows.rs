@@ -8,6 +8,11 @@ use pennytrail_ledger::records::{Derived, Record};
 use pennytrail_log::entry::Entry;
 use pennytrail_log::hash::Hash;
 
+/// An integer cell that may be empty.
+fn optional_int<'a>(value: Option<i64>) -> Cell<'a> {
+    value.map_or(Cell::Plain(""), Cell::Int)
+}
+
 /// Where rows go: `file` is one of [`crate::tables::TABLES`].
 pub trait RowSink {
     type Error;
@@ -215,6 +220,7 @@ pub fn record_rows<S: RowSink>(
                 Cell::Int(disbursed_before.minor_units()),
                 Cell::Text(&x.purpose),
                 Cell::Opt(x.evidence_sha256.as_deref()),
+                Cell::Opt(x.occurred_at.as_deref()),
                 Cell::Int(seq),
                 Cell::Plain(&time),
             ],
@@ -362,6 +368,9 @@ pub fn campaign_row<S: RowSink>(
             Cell::Int(t.held()),
             Cell::Int(t.donations as i64),
             Cell::Int(t.disbursements as i64),
+            optional_int(t.limits.max_per_person_per_day.map(|a| a.minor_units())),
+            optional_int(t.limits.max_per_person_per_month.map(|a| a.minor_units())),
+            optional_int(t.limits.max_payouts_per_person_per_day.map(|n| n as i64)),
             Cell::Int(c.seq as i64),
             Cell::Plain(&c.time),
         ],

@@ -4,6 +4,8 @@
 //! Table Schemas of `datapackage.json` and the explorer's list of downloads all come
 //! from here.
 
+use crate::BundleFormat;
+
 /// A bundle CSV.
 #[derive(Debug)]
 pub struct Table {
@@ -15,11 +17,13 @@ pub struct Table {
     pub foreign_keys: &'static [ForeignKey],
 }
 
-/// A column: integers (money in minor units, counts and seqs), or text.
+/// A column: integers (money in minor units, counts and seqs), or text, and the bundle
+/// format that added it.
 #[derive(Debug)]
 pub struct Column {
     pub name: &'static str,
     pub integer: bool,
+    pub since: BundleFormat,
 }
 
 /// Columns of a table that name a row of another.
@@ -35,6 +39,7 @@ const fn int(name: &'static str) -> Column {
     Column {
         name,
         integer: true,
+        since: BundleFormat::V1,
     }
 }
 
@@ -42,13 +47,26 @@ const fn text(name: &'static str) -> Column {
     Column {
         name,
         integer: false,
+        since: BundleFormat::V1,
     }
 }
 
+/// A column added by format `since`.
+const fn added(column: Column, since: BundleFormat) -> Column {
+    Column { since, ..column }
+}
+
 impl Table {
-    /// The header line's names, in order.
+    /// The header line's names in the current format, in order.
     pub fn header(&self) -> Vec<&'static str> {
-        self.columns.iter().map(|c| c.name).collect()
+        self.columns_in(BundleFormat::CURRENT)
+            .map(|c| c.name)
+            .collect()
+    }
+
+    /// The columns a file of `format` has, in order.
+    pub fn columns_in(&self, format: BundleFormat) -> impl Iterator<Item = &'static Column> {
+        self.columns.iter().filter(move |c| c.since <= format)
     }
 }
 
@@ -129,6 +147,9 @@ pub const TABLES: [Table; 13] = [
             int("held"),
             int("donations"),
             int("disbursements"),
+            added(int("max_per_person_per_day"), BundleFormat::V3),
+            added(int("max_per_person_per_month"), BundleFormat::V3),
+            added(int("max_payouts_per_person_per_day"), BundleFormat::V3),
             int("seq"),
             text("time"),
         ],
@@ -201,6 +222,7 @@ pub const TABLES: [Table; 13] = [
             int("disbursed_before"),
             text("purpose"),
             text("evidence_sha256"),
+            added(text("occurred_at"), BundleFormat::V3),
             int("seq"),
             text("time"),
         ],

@@ -116,7 +116,7 @@ struct Comparator {
     /// so the first fault is the one reported.
     failed: bool,
     file: &'static str,
-    table: Option<&'static Table>,
+    table: Option<(&'static Table, BundleFormat)>,
     reader: BufReader<File>,
     pending: Vec<u8>,
     /// The bundle's line being compared (reused between lines).
@@ -125,7 +125,11 @@ struct Comparator {
     slot: Slot,
 }
 
-fn first_differing_field(table: Option<&Table>, expected: &[u8], found: &[u8]) -> Option<String> {
+fn first_differing_field(
+    table: Option<(&'static Table, BundleFormat)>,
+    expected: &[u8],
+    found: &[u8],
+) -> Option<String> {
     let parse = |line: &[u8]| -> Vec<String> {
         csv::ReaderBuilder::new()
             .has_headers(false)
@@ -141,7 +145,7 @@ fn first_differing_field(table: Option<&Table>, expected: &[u8], found: &[u8]) -
         .find(|i| a.get(*i) != b.get(*i))
         .map(|i| {
             table
-                .and_then(|t| t.columns.get(i))
+                .and_then(|(t, format)| t.columns_in(format).nth(i))
                 .map(|c| c.name.to_string())
                 .unwrap_or_else(|| format!("column {}", i + 1))
         })
@@ -228,18 +232,25 @@ impl Write for Comparator {
     }
 }
 
-/// Checks `datapackage.json`: every listed file's size and SHA-256, no file missing or
-/// unlisted, and the package byte-equal to the one these files imply.
-fn check_datapackage(
-    dir: &Path,
-    checkpoint: &Checkpoint,
-    verifier: &NoteVerifier,
-) -> Result<(), VerifyError> {
+/// `datapackage.json`'s bytes, as JSON, and the format it declares.
+fn read_package(dir: &Path) -> Result<(Vec<u8>, Value, BundleFormat), VerifyError> {
     let text =
         read_file(dir, DATAPACKAGE_FILE).map_err(|e| fault(DATAPACKAGE_FILE, format!("{e:#}")))?;
     let package: Value = serde_json::from_slice(&text)
         .map_err(|e| fault(DATAPACKAGE_FILE, format!("not JSON: {e}")))?;
     let format = BundleFormat::of_package(&package).map_err(|e| fault(DATAPACKAGE_FILE, e))?;
+    Ok((text, package, format))
+}
+
+/// Checks `datapackage.json`: every listed file's size and SHA-256, no file missing or
+/// unlisted, and the package byte-equal to the one these files imply.
+fn check_datapackage(
+    dir: &Path,
+    (text, package, format): &(Vec<u8>, Value, BundleFormat),
+    checkpoint: &Checkpoint,
+    verifier: &NoteVerifier,
+) -> Result<(), VerifyError> {
+    let format = *format;
     let resources = package["resources"]
         .as_array()
         .ok_or_else(|| fault(DATAPACKAGE_FILE, "no resources list"))?;
@@ -303,7 +314,7 @@ fn check_datapackage(
     )
     .unwrap_or_default();
     regenerated.push('\n');
-    if regenerated.as_bytes() != text {
+    if regenerated.as_bytes() != text.as_slice() {
         return Err(fault(
             DATAPACKAGE_FILE,
             "differs from the package these files and this key imply (schemas or metadata edited)",
@@ -351,6 +362,8 @@ pub fn verify_bundle(
             ),
         ));
     }
+    let package = read_package(dir)?;
+    let format = package.2;
     // On a large bundle the files' hashes are checked on a second core while the
     // entries are derived; a datapackage fault still comes first, as if checked first.
     // A small bundle is checked in order, so a bad hash stops it before any deriving.
@@ -358,16 +371,16 @@ pub fn verify_bundle(
         .is_ok_and(|m| m.len() >= PARALLEL_HASHING_FROM_BYTES);
     let summary = if large {
         std::thread::scope(|scope| {
-            let package = scope.spawn(|| check_datapackage(dir, &checkpoint, verifier));
-            let derived = derive_and_compare(dir, &checkpoint, &mut progress);
+            let package = scope.spawn(|| check_datapackage(dir, &package, &checkpoint, verifier));
+            let derived = derive_and_compare(dir, format, &checkpoint, &mut progress);
             package.join().unwrap_or_else(|_| {
                 Err(fault(DATAPACKAGE_FILE, "the check failed unexpectedly"))
             })?;
             derived
         })?
     } else {
-        check_datapackage(dir, &checkpoint, verifier)?;
-        derive_and_compare(dir, &checkpoint, &mut progress)?
+        check_datapackage(dir, &package, &checkpoint, verifier)?;
+        derive_and_compare(dir, format, &checkpoint, &mut progress)?
     };
     progress(summary.entries, checkpoint.size);
     Ok(VerifyReport {
@@ -380,17 +393,18 @@ pub fn verify_bundle(
 /// entries' count and root with the checkpoint.
 fn derive_and_compare(
     dir: &Path,
+    format: BundleFormat,
     checkpoint: &Checkpoint,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<Summary, VerifyError> {
     let slot: Slot = Arc::default();
     let mut comparators_header = Vec::new();
-    let mut deriver = Deriver::new(&checkpoint.origin, |name| {
+    let mut deriver = Deriver::of_format(&checkpoint.origin, format, |name| {
         comparators_header.push(name);
         Ok(Comparator {
             failed: false,
             file: name,
-            table: table(name),
+            table: table(name).map(|t| (t, format)),
             reader: BufReader::new(File::open(dir.join(name))?),
             pending: Vec::new(),
             found: Vec::new(),

@@ -3,6 +3,7 @@
 
 pub mod allocation;
 pub mod attestations;
+pub mod caps;
 pub mod donor;
 pub mod fields;
 pub mod iso;
@@ -15,6 +16,7 @@ pub mod report_book;
 pub mod rule;
 pub mod rules;
 pub mod state;
+pub mod state_keys;
 
 pub use fields::FieldError;
 pub use rule::Rule;

@@ -9,6 +9,7 @@ use super::attestations::{
     Acknowledgement, KIND_DISBURSEMENT_ACKNOWLEDGED, KIND_ORG_KEY_ROTATED, KIND_REPORT_PUBLISHED,
     KeyRotation, Report,
 };
+use super::caps;
 use super::fields::FieldError;
 use super::money::{Amount, Currency};
 use super::org::{KIND_ORG_REGISTERED, OrgRegistration};
@@ -135,6 +136,7 @@ impl Record {
                 put(&mut b, "purpose", c.purpose.clone());
                 put(&mut b, "currency", c.currency.code());
                 put(&mut b, "beneficiaries", c.beneficiaries.clone());
+                c.limits.write(&mut b);
             }
             (Record::Statement(s), _) => {
                 put(&mut b, "campaign", s.campaign.clone());
@@ -179,6 +181,9 @@ impl Record {
                 put(&mut b, "purpose", x.purpose.clone());
                 if let Some(e) = &x.evidence_sha256 {
                     put(&mut b, "evidence_sha256", e.clone());
+                }
+                if let Some(t) = &x.occurred_at {
+                    put(&mut b, "occurred_at", t.clone());
                 }
             }
             (Record::Correction(c), _) => {
@@ -226,6 +231,10 @@ impl Record {
                 purpose: reader.text("purpose")?,
                 currency: reader.text("currency")?,
                 beneficiaries: reader.texts("beneficiaries")?,
+                max_per_person_per_day: reader.optional_int(caps::MAX_PER_PERSON_PER_DAY)?,
+                max_per_person_per_month: reader.optional_int(caps::MAX_PER_PERSON_PER_MONTH)?,
+                max_payouts_per_person_per_day: reader
+                    .optional_int(caps::MAX_PAYOUTS_PER_PERSON_PER_DAY)?,
             })?),
             KIND_BENEFICIARIES_STATED => Record::Statement(Statement::parse(
                 &reader.text("campaign")?,
@@ -268,6 +277,7 @@ impl Record {
                     amount: reader.int("amount")?,
                     purpose: reader.text("purpose")?,
                     evidence_sha256: reader.optional_text("evidence_sha256")?,
+                    occurred_at: reader.optional_text("occurred_at")?,
                 })?;
                 derived = Derived::Disbursement {
                     currency: Currency::parse("currency", &reader.text("currency")?)?,
@@ -373,6 +383,13 @@ impl<'a> EntryReader<'a> {
         self.entry
             .int_field(field)
             .ok_or_else(|| FieldError::new(field, "must be an integer"))
+    }
+
+    fn optional_int(&self, field: &str) -> Result<Option<i64>, FieldError> {
+        match self.entry.fields.get(field) {
+            None => Ok(None),
+            Some(_) => self.int(field).map(Some),
+        }
     }
 
     fn texts(&self, field: &str) -> Result<Vec<String>, FieldError> {

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 pub use super::attestations::{
     KIND_DISBURSEMENT_ACKNOWLEDGED, KIND_ORG_KEY_ROTATED, KIND_REPORT_PUBLISHED,
 };
+use super::caps::PayoutLimits;
 use super::fields::{self, FieldError, MAX_NAME_CHARS};
 pub use super::logged::{Derived, Record};
 use super::money::{Amount, Currency};
@@ -195,6 +196,12 @@ pub struct CampaignInput {
     /// Ids of registered beneficiaries who may receive its money (at most 100, no repeats;
     /// state more later).
     pub beneficiaries: Vec<String>,
+    /// Most minor units each `person` beneficiary may receive from it per UTC day.
+    pub max_per_person_per_day: Option<i64>,
+    /// Most minor units each `person` beneficiary may receive from it per UTC month.
+    pub max_per_person_per_month: Option<i64>,
+    /// Most payouts each `person` beneficiary may receive from it per UTC day.
+    pub max_payouts_per_person_per_day: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,6 +211,7 @@ pub struct Campaign {
     pub purpose: String,
     pub currency: Currency,
     pub beneficiaries: Vec<String>,
+    pub limits: PayoutLimits,
 }
 
 /// A list of beneficiary ids: valid ids, no repeats, at most [`MAX_STATED_PER_ENTRY`].
@@ -238,6 +246,11 @@ impl Campaign {
             purpose: fields::text("purpose", &input.purpose, MAX_PURPOSE_CHARS)?,
             currency: Currency::parse("currency", &input.currency)?,
             beneficiaries: beneficiary_ids("beneficiaries", &input.beneficiaries)?,
+            limits: PayoutLimits::parse(
+                input.max_per_person_per_day,
+                input.max_per_person_per_month,
+                input.max_payouts_per_person_per_day,
+            )?,
         })
     }
 }
@@ -324,6 +337,13 @@ fn hex_digest(field: &str, value: &str) -> Result<String, FieldError> {
         .map_err(|_| FieldError::new(field, "must be 64 lowercase hex digits"))
 }
 
+/// An `occurred_at` time, exactly as entries write times.
+fn time_text(text: String) -> Result<String, FieldError> {
+    pennytrail_log::time::UnixMillis::parse(&text)
+        .map(|_| text)
+        .map_err(|e| FieldError::new("occurred_at", e.to_string()))
+}
+
 impl Donation {
     /// Validates a donation; `commit_donor_ref` turns a donor reference into its
     /// commitment (it needs the server's secret), so the reference itself goes no further.
@@ -365,14 +385,7 @@ impl Donation {
             channel: fields::id("channel", &input.channel)
                 .and_then(|c| fields::text("channel", &c, MAX_CHANNEL_CHARS))?,
             donor_commitment,
-            occurred_at: input
-                .occurred_at
-                .map(|t| {
-                    pennytrail_log::time::UnixMillis::parse(&t)
-                        .map(|_| t)
-                        .map_err(|e| FieldError::new("occurred_at", e.to_string()))
-                })
-                .transpose()?,
+            occurred_at: input.occurred_at.map(time_text).transpose()?,
         })
     }
 
@@ -409,6 +422,9 @@ pub struct DisbursementInput {
     pub purpose: String,
     /// SHA-256 (64 lowercase hex digits) of an invoice or other evidence kept elsewhere.
     pub evidence_sha256: Option<String>,
+    /// When the payout was made, if earlier than it is logged: UTC with milliseconds,
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, never later than the entry's `time`.
+    pub occurred_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -419,6 +435,7 @@ pub struct Disbursement {
     pub amount: Amount,
     pub purpose: String,
     pub evidence_sha256: Option<String>,
+    pub occurred_at: Option<String>,
 }
 
 impl Disbursement {
@@ -433,6 +450,7 @@ impl Disbursement {
                 .evidence_sha256
                 .map(|e| hex_digest("evidence_sha256", &e))
                 .transpose()?,
+            occurred_at: input.occurred_at.map(time_text).transpose()?,
         })
     }
 }

@@ -45,8 +45,8 @@ pub fn replay_entry<S: LedgerState>(
     })?;
     let (record, logged) = Record::from_entry(entry)
         .map_err(|e| error(e.field.clone(), Rule::InvalidField, e.message.clone()))?;
-    let derived =
-        apply(state, org, entry.seq, &record).map_err(|v| error(v.field, v.rule, v.message))?;
+    let derived = apply(state, org, entry.seq, entry.time, &record)
+        .map_err(|v| error(v.field, v.rule, v.message))?;
     if logged != Derived::Nothing && logged != derived {
         let (field, said, implied) = first_difference(&logged, &derived);
         return Err(error(

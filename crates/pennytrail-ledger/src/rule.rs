@@ -69,6 +69,10 @@ rules! {
     ReportRange = "report-range",
     /// A report states a figure other than the log implies.
     ReportFigure = "report-figure",
+    /// A payout to a person would pass a limit its campaign published.
+    CapExceeded = "cap-exceeded",
+    /// A payout's `occurred_at` is later than its entry's `time`.
+    OccurredAfterTime = "occurred-after-time",
     /// A logged entry's field is not one a request could have given.
     InvalidField = "invalid-field",
     /// A logged entry's derived field (`net`, `received_before`, …) is not what the log implies.

@@ -8,10 +8,12 @@
 //! bundle (with a view in memory) and compares the derived fields with the entry's.
 
 use super::attestations::{AckStatus, Acknowledgement, KeyRotation, signature_valid};
+use super::caps::{self, PayoutLimits, Period, PersonPayouts};
 use super::money::{Amount, Currency};
 use super::records::{BeneficiaryKind, Derived, Record, correctable_fields};
 use super::rule::Rule;
 use pennytrail_log::hash::Hash;
+use pennytrail_log::time::UnixMillis;
 
 /// A rule an entry breaks: which rule, which field, and what the numbers were.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,12 +32,14 @@ fn violation(rule: Rule, field: impl Into<String>, message: impl Into<String>) -
     }
 }
 
-/// A campaign's running totals, all in its currency's minor units.
+/// A campaign's running totals, all in its currency's minor units, with the limits on
+/// payouts to people it opened with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CampaignTotals {
     pub currency: Currency,
     /// Seq of the `campaign.opened` entry.
     pub seq: u64,
+    pub limits: PayoutLimits,
     pub received: Amount,
     pub fees: Amount,
     pub net: Amount,
@@ -114,61 +118,25 @@ pub trait LedgerState {
     fn put_beneficiary_key(&mut self, org: &str, id: &str, key: &str);
     fn disbursement(&self, org: &str, id: &str) -> Option<DisbursementFacts>;
     fn put_disbursement(&mut self, org: &str, id: &str, facts: DisbursementFacts);
+    /// What a person received from a capped campaign within a period (zero if nothing).
+    fn person_payouts(
+        &self,
+        org: &str,
+        campaign: &str,
+        beneficiary: &str,
+        period: &Period,
+    ) -> PersonPayouts;
+    fn put_person_payouts(
+        &mut self,
+        org: &str,
+        campaign: &str,
+        beneficiary: &str,
+        period: &Period,
+        payouts: PersonPayouts,
+    );
 }
 
-/// A piece of state a record's rules read.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum StateKey {
-    Org(String),
-    Beneficiary(String, String),
-    Campaign(String, String),
-    Stated(String, String, String),
-    Entry(u64),
-    OrgKey(String),
-    BeneficiaryKey(String, String),
-    Disbursement(String, String),
-}
-
-/// Every piece of state [`apply`] reads for `record` in `org`.
-pub fn state_keys(org: &str, record: &Record) -> Vec<StateKey> {
-    let o = || org.to_string();
-    let mut keys = vec![StateKey::Org(o())];
-    match record {
-        Record::Org(_) => {}
-        Record::Beneficiary(b) => keys.push(StateKey::Beneficiary(o(), b.id.clone())),
-        Record::Campaign(c) => {
-            keys.push(StateKey::Campaign(o(), c.id.clone()));
-            for b in &c.beneficiaries {
-                keys.push(StateKey::Beneficiary(o(), b.clone()));
-                keys.push(StateKey::Stated(o(), c.id.clone(), b.clone()));
-            }
-        }
-        Record::Statement(s) => {
-            keys.push(StateKey::Campaign(o(), s.campaign.clone()));
-            for b in &s.beneficiaries {
-                keys.push(StateKey::Beneficiary(o(), b.clone()));
-                keys.push(StateKey::Stated(o(), s.campaign.clone(), b.clone()));
-            }
-        }
-        Record::Donation(d) => keys.push(StateKey::Campaign(o(), d.campaign.clone())),
-        Record::Disbursement(x) => {
-            keys.push(StateKey::Campaign(o(), x.campaign.clone()));
-            keys.push(StateKey::Beneficiary(o(), x.beneficiary.clone()));
-            keys.push(StateKey::Stated(
-                o(),
-                x.campaign.clone(),
-                x.beneficiary.clone(),
-            ));
-        }
-        Record::Correction(c) => keys.push(StateKey::Entry(c.corrects)),
-        Record::Acknowledgement(a) => {
-            keys.push(StateKey::Disbursement(o(), a.disbursement.clone()));
-            keys.push(StateKey::BeneficiaryKey(o(), a.beneficiary.clone()));
-        }
-        Record::Report(_) | Record::KeyRotation(_) => keys.push(StateKey::OrgKey(o())),
-    }
-    keys
-}
+pub use super::state_keys::{StateKey, dependent_state_keys, state_keys};
 
 fn campaign_of<S: LedgerState>(
     state: &S,
@@ -232,16 +200,17 @@ fn state_beneficiaries<S: LedgerState>(
     Ok(())
 }
 
-/// Checks `record`, which takes seq `seq` in `org`, against the state; updates the state
-/// and returns the fields the log derives. On error the state may be partly updated: the
-/// caller discards it (the sequencer rolls back the job, the verifier stops).
+/// Checks `record`, which takes seq `seq` at `time` in `org`, against the state; updates
+/// the state and returns the fields the log derives. On error the state may be partly
+/// updated: the caller discards it (the sequencer rolls back the job, the verifier stops).
 pub fn apply<S: LedgerState>(
     state: &mut S,
     org: &str,
     seq: u64,
+    time: UnixMillis,
     record: &Record,
 ) -> Result<Derived, RuleViolation> {
-    let derived = apply_rules(state, org, seq, record)?;
+    let derived = apply_rules(state, org, seq, time, record)?;
     if !correctable_fields(record.kind()).is_empty() {
         state.note_entry(
             seq,
@@ -258,6 +227,7 @@ fn apply_rules<S: LedgerState>(
     state: &mut S,
     org: &str,
     seq: u64,
+    time: UnixMillis,
     record: &Record,
 ) -> Result<Derived, RuleViolation> {
     if let Record::Org(_) = record {
@@ -320,6 +290,7 @@ fn apply_rules<S: LedgerState>(
                 CampaignTotals {
                     currency: c.currency,
                     seq,
+                    limits: c.limits,
                     received: Amount::ZERO,
                     fees: Amount::ZERO,
                     net: Amount::ZERO,
@@ -369,7 +340,8 @@ fn apply_rules<S: LedgerState>(
         }
         Record::Disbursement(x) => {
             let mut campaign = campaign_of(state, org, &x.campaign)?;
-            if state.beneficiary(org, &x.beneficiary).is_none() {
+            let counted_at = caps::counted_at(x.occurred_at.as_deref(), time)?;
+            let Some(kind) = state.beneficiary(org, &x.beneficiary) else {
                 return Err(violation(
                     Rule::UnknownBeneficiary,
                     "beneficiary",
@@ -378,7 +350,7 @@ fn apply_rules<S: LedgerState>(
                         x.beneficiary
                     ),
                 ));
-            }
+            };
             let Some(mut stated) = state.stated(org, &x.campaign, &x.beneficiary) else {
                 return Err(violation(
                     Rule::UnstatedBeneficiary,
@@ -401,6 +373,18 @@ fn apply_rules<S: LedgerState>(
                         x.amount
                     ),
                 ));
+            }
+            if kind == BeneficiaryKind::Person && !campaign.limits.is_none() {
+                caps::count_payout(
+                    state,
+                    org,
+                    &x.campaign,
+                    &x.beneficiary,
+                    &campaign.limits,
+                    campaign.currency,
+                    x.amount,
+                    counted_at,
+                )?;
             }
             let disbursed_before = campaign.disbursed;
             campaign.disbursed = add(campaign.disbursed, x.amount, "amount")?;
@@ -649,6 +633,7 @@ mod tests {
         let totals = CampaignTotals {
             currency: eur(),
             seq: 0,
+            limits: PayoutLimits::default(),
             received: Amount::non_negative("x", 10).unwrap(),
             fees: Amount::ZERO,
             net: Amount::non_negative("x", 10).unwrap(),
@@ -678,17 +663,34 @@ mod tests {
             public_key: None,
         })
         .unwrap();
-        apply(&mut state, "o", 0, &Record::Org(org)).unwrap();
+        apply(&mut state, "o", 0, UnixMillis(0), &Record::Org(org)).unwrap();
         let campaign = Campaign::parse(CampaignInput {
             id: "c".into(),
             title: "T".into(),
             purpose: "P".into(),
             currency: "EUR".into(),
             beneficiaries: vec![],
+            max_per_person_per_day: None,
+            max_per_person_per_month: None,
+            max_payouts_per_person_per_day: None,
         })
         .unwrap();
-        apply(&mut state, "o", 1, &Record::Campaign(campaign)).unwrap();
-        let refused = apply(&mut state, "o", 2, &Record::Donation(donation)).unwrap_err();
+        apply(
+            &mut state,
+            "o",
+            1,
+            UnixMillis(0),
+            &Record::Campaign(campaign),
+        )
+        .unwrap();
+        let refused = apply(
+            &mut state,
+            "o",
+            2,
+            UnixMillis(0),
+            &Record::Donation(donation),
+        )
+        .unwrap_err();
         assert_eq!(
             (refused.rule, refused.field.as_str()),
             (Rule::InvalidFee, "fee")

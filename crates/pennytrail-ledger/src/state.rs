@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::caps::{Period, PersonPayouts};
 use super::records::BeneficiaryKind;
 use super::rules::{
     CampaignTotals, DisbursementFacts, EntrySummary, LedgerState, OrgKeyState, StateKey,
@@ -25,6 +26,7 @@ pub enum StateValue {
     OrgKey(Option<OrgKeyState>),
     BeneficiaryKey(Option<String>),
     Disbursement(Option<DisbursementFacts>),
+    PersonPayouts(Option<PersonPayouts>),
 }
 
 /// Ledger state keyed by [`StateKey`], with an undo journal.
@@ -259,5 +261,41 @@ impl LedgerState for LedgerMemory {
             StateKey::Disbursement(o, i),
             StateValue::Disbursement(Some(facts)),
         );
+    }
+
+    fn person_payouts(
+        &self,
+        org: &str,
+        campaign: &str,
+        beneficiary: &str,
+        period: &Period,
+    ) -> PersonPayouts {
+        let key = StateKey::PersonPayouts(
+            org.to_string(),
+            campaign.to_string(),
+            beneficiary.to_string(),
+            period.clone(),
+        );
+        match self.get(&key) {
+            Some(StateValue::PersonPayouts(Some(p))) => *p,
+            _ => PersonPayouts::default(),
+        }
+    }
+
+    fn put_person_payouts(
+        &mut self,
+        org: &str,
+        campaign: &str,
+        beneficiary: &str,
+        period: &Period,
+        payouts: PersonPayouts,
+    ) {
+        let key = StateKey::PersonPayouts(
+            org.to_string(),
+            campaign.to_string(),
+            beneficiary.to_string(),
+            period.clone(),
+        );
+        self.set(key, StateValue::PersonPayouts(Some(payouts)));
     }
 }

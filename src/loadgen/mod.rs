@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 
 use crate::metrics::AppendStage;
 
+mod setup;
+use setup::{Target, setup};
+
 /// What each request does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Workload {
@@ -26,6 +29,9 @@ pub enum Workload {
     Donations,
     /// `POST …/donations/batch`, `--batch-size` donations per request (sequential ids).
     DonationBatches,
+    /// `POST …/disbursements/batch`, `--batch-size` payouts of 1 cent each to people
+    /// picked at random among `--people`, from a campaign with caps (`--capped`) or none.
+    PayoutBatches,
     /// `GET /v1/entries/{seq}/proof` for random entries of the log.
     Proofs,
     /// `GET /log/tile/0/{N}` for random full level-0 tiles of the log (C2SP tlog-tiles).
@@ -52,6 +58,10 @@ pub struct LoadConfig {
     pub max_items: Option<u64>,
     /// The witness the add-checkpoint workload submits to (its submission prefix).
     pub witness: Option<String>,
+    /// People the payout-batches workload pays.
+    pub people: usize,
+    /// Whether the payout-batches campaign publishes caps.
+    pub capped: bool,
 }
 
 /// Runs longer than this print a progress line every [`PROGRESS_EVERY`].
@@ -262,201 +272,6 @@ impl std::fmt::Display for StageMeans {
     }
 }
 
-/// What the workers need: the org they write to, and what exists to read.
-#[derive(Debug, Clone, Default)]
-struct Target {
-    org: String,
-    org_token: String,
-    campaign: String,
-    /// Donation ids `pre-{0..preloaded}` exist.
-    preloaded: usize,
-    log_size: u64,
-    /// The add-checkpoint request the witness workload sends.
-    submission: String,
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    let response = client
-        .post(url)
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .with_context(|| format!("POST {url}"))?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    if !status.is_success() {
-        bail!("POST {url}: {status}: {text}");
-    }
-    Ok(serde_json::from_str(&text)?)
-}
-
-async fn setup(
-    client: &reqwest::Client,
-    config: &LoadConfig,
-    run_id: &str,
-) -> anyhow::Result<Target> {
-    let url = &config.url;
-    let org = format!("load-{run_id}");
-    let registered = post(
-        client,
-        &format!("{url}/v1/admin/orgs"),
-        &config.operator_token,
-        &json!({"id": org, "name": "Load test", "country": "NL"}),
-    )
-    .await?;
-    let org_token = registered["api_token"]
-        .as_str()
-        .context("no api_token")?
-        .to_string();
-    let base = format!("{url}/v1/orgs/{org}");
-    for (id, kind) in [("supplier", "supplier"), ("overhead", "overhead")] {
-        post(
-            client,
-            &format!("{base}/beneficiaries"),
-            &org_token,
-            &json!({"id": id, "label": id, "kind": kind, "country": "NL"}),
-        )
-        .await?;
-    }
-    let campaign = "load".to_string();
-    post(
-        client,
-        &format!("{base}/campaigns"),
-        &org_token,
-        &json!({"id": campaign, "title": "Load",
-        "purpose": "Load test", "currency": "EUR", "beneficiaries": ["supplier", "overhead"]}),
-    )
-    .await?;
-    let mut target = Target {
-        org,
-        org_token,
-        campaign,
-        ..Target::default()
-    };
-    if config.workload == Workload::Traces {
-        // Preload donations of 10 minor units and, after every 1,000 of them, one
-        // disbursement of 9,000: traces then cross the whole line.
-        let started = Instant::now();
-        let chunk = 1000;
-        for start in (0..config.preload).step_by(chunk) {
-            let items: Vec<Value> = (start..(start + chunk).min(config.preload))
-                .map(|i| json!({"id": format!("pre-{i}"), "campaign": target.campaign, "amount": 10, "fee": 0, "channel": "card"}))
-                .collect();
-            post(
-                client,
-                &format!("{base}/donations/batch"),
-                &target.org_token,
-                &json!({"donations": items}),
-            )
-            .await?;
-            post(client, &format!("{base}/disbursements"), &target.org_token, &json!({"id": format!("pay-{start}"),
-                "campaign": target.campaign, "beneficiary": "supplier", "amount": 9000, "purpose": "Invoice"})).await?;
-            if start % 100_000 == 0 {
-                eprintln!(
-                    "  preloaded {start} donations ({:.0} s)",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        }
-        target.preloaded = config.preload;
-    }
-    let log: Value = client
-        .get(format!("{url}/v1/log"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    target.log_size = log["size"].as_u64().unwrap_or(0);
-    if config.workload == Workload::AddCheckpoint {
-        let witness = config
-            .witness
-            .as_deref()
-            .context("the add-checkpoint workload needs --witness URL")?;
-        target.submission = witness_submission(client, url, witness).await?;
-    }
-    Ok(target)
-}
-
-/// Brings the witness to the service's latest checkpoint (submitting it with a
-/// consistency proof from the size the witness holds) and returns the request that
-/// submits it again.
-async fn witness_submission(
-    client: &reqwest::Client,
-    url: &str,
-    witness: &str,
-) -> anyhow::Result<String> {
-    let note = client
-        .get(format!("{url}/v1/checkpoint"))
-        .send()
-        .await?
-        .error_for_status()?
-        .text()
-        .await?;
-    let mut lines = note.lines();
-    let origin = lines.next().context("an empty checkpoint")?;
-    let size: u64 = lines
-        .next()
-        .and_then(|l| l.parse().ok())
-        .context("a checkpoint without a size")?;
-    let hash = crate::log::hash::sha256(origin.as_bytes()).to_hex();
-    let held = client
-        .get(format!("{witness}/{hash}/checkpoint"))
-        .send()
-        .await?;
-    let held: u64 = if held.status() == reqwest::StatusCode::NOT_FOUND {
-        0
-    } else {
-        held.error_for_status()?
-            .text()
-            .await?
-            .lines()
-            .nth(1)
-            .and_then(|l| l.parse().ok())
-            .context("the witness's checkpoint has no size")?
-    };
-    let mut first = format!("old {held}\n");
-    if held > 0 && held < size {
-        let proof: Value = client
-            .get(format!("{url}/v1/proofs/consistency?from={held}&to={size}"))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        for hash in proof["hashes"]
-            .as_array()
-            .context("a proof without hashes")?
-        {
-            first.push_str(hash.as_str().context("a proof hash")?);
-            first.push('\n');
-        }
-    }
-    let submit = |body: String| {
-        let client = client.clone();
-        async move {
-            let response = client
-                .post(format!("{witness}/add-checkpoint"))
-                .body(body)
-                .send()
-                .await?;
-            let status = response.status();
-            let text = response.text().await?;
-            anyhow::ensure!(status.is_success(), "the witness answered {status}: {text}");
-            Ok(())
-        }
-    };
-    submit(format!("{first}\n{note}")).await?;
-    let again = format!("old {size}\n\n{note}");
-    submit(again.clone()).await?;
-    Ok(again)
-}
-
 /// Runs one workload for the configured duration.
 pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
     let client = reqwest::Client::builder()
@@ -479,7 +294,10 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
     }
     let writes = matches!(
         config.workload,
-        Workload::RegisterOrgs | Workload::Donations | Workload::DonationBatches
+        Workload::RegisterOrgs
+            | Workload::Donations
+            | Workload::DonationBatches
+            | Workload::PayoutBatches
     );
     let stages_at_start = if writes {
         StageTotals::fetch(&client, &config.url).await
@@ -534,6 +352,15 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<LoadReport> {
                             .collect();
                         (client.post(format!("{base}/donations/batch")).bearer_auth(&target.org_token)
                             .json(&json!({"donations": items})), config.batch_size as u64)
+                    }
+                    Workload::PayoutBatches => {
+                        let items: Vec<Value> = (0..config.batch_size)
+                            .map(|i| json!({"id": format!("x-{worker}-{n}-{i}"), "campaign": target.campaign,
+                                "beneficiary": format!("person-{}", random(target.people as u64)),
+                                "amount": 1, "purpose": "Reward"}))
+                            .collect();
+                        (client.post(format!("{base}/disbursements/batch")).bearer_auth(&target.org_token)
+                            .json(&json!({"disbursements": items})), config.batch_size as u64)
                     }
                     Workload::Proofs => (
                         client.get(format!("{}/v1/entries/{}/proof", config.url, random(target.log_size))),

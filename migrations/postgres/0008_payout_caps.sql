@@ -1,0 +1,17 @@
+-- Published caps on payouts to people (issue "Incentive programmes whose rules anyone can
+-- check"): the limits a campaign opened with, and what each person received from a capped
+-- campaign per UTC day (period YYYY-MM-DD) and month (YYYY-MM), counted at the payout's
+-- occurred_at or else its time. Like the other ledger tables, rebuilt from the entries.
+ALTER TABLE campaigns ADD COLUMN max_per_person_per_day BIGINT;
+ALTER TABLE campaigns ADD COLUMN max_per_person_per_month BIGINT;
+ALTER TABLE campaigns ADD COLUMN max_payouts_per_person_per_day BIGINT;
+
+CREATE TABLE person_payouts (
+    org TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    beneficiary TEXT NOT NULL,
+    period TEXT NOT NULL,
+    paid BIGINT NOT NULL,
+    payouts BIGINT NOT NULL,
+    PRIMARY KEY (org, campaign, beneficiary, period)
+);
