@@ -295,9 +295,16 @@ pub async fn campaign_page(
                 .text(&d.beneficiary_kind)
                 .raw("</small></td><td class=\"num\" data-label=\"Amount\">")
                 .text(&money(d.amount))
-                .raw("</td><td data-label=\"When\">")
-                .text(&d.disbursed_at)
-                .raw("</td><td data-label=\"Beneficiary says\">");
+                .raw("</td><td data-label=\"When\">");
+            if let Some(occurred) = &d.occurred_at {
+                main.text(occurred)
+                    .raw("<br><small class=\"muted\">logged ");
+            }
+            main.text(&d.disbursed_at);
+            if d.occurred_at.is_some() {
+                main.raw("</small>");
+            }
+            main.raw("</td><td data-label=\"Beneficiary says\">");
             match &d.acknowledgement {
                 Some(a) if a.status == "received" => {
                     main.raw("<span class=\"ok\">received</span>");

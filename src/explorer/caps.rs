@@ -50,8 +50,9 @@ pub fn limits_section(currency: &str, limits: &PayoutLimitsView, spread: &[Sprea
     }
     html.raw(
         "</dl>\n<p id=\"caps-cannot\"><strong>What a limit cannot stop.</strong> A limit \
-         counts per beneficiary as the charity registered them, not per human being: one \
-         person holding two pseudonyms can be paid twice the limit. And the date a payout \
+         counts per beneficiary as the charity registered them and per campaign, not per \
+         human being: one person holding two pseudonyms, or paid from two campaigns, can be \
+         paid twice the limit. And the date a payout \
          happened is the charity's word; the log only refuses one dated after it was logged, \
          so a payout dated falsely into another day or month is counted there.</p>\n",
     );

@@ -277,7 +277,39 @@ macro_rules! push_statements {
             $q.push(MOVE_TO_RECORD_IDS);
             $done
         }
-        for (key, value) in stored_state(rows.state).filter(|_| rest) {
+        // What people were paid per period: many per batch of payouts, so one upsert per
+        // chunk rather than one per row.
+        let people: Vec<_> = stored_state(rows.state)
+            .filter_map(|(key, value)| match (key, value) {
+                (
+                    StateKey::PersonPayouts(org, campaign, beneficiary, period),
+                    StateValue::PersonPayouts(Some(p)),
+                ) => Some((org, campaign, beneficiary, period, p)),
+                _ => None,
+            })
+            .collect();
+        for chunk in people.chunks(PREPARED_ROWS).filter(|_| rest) {
+            $q.push(
+                "INSERT INTO person_payouts (org, campaign, beneficiary, period, paid, payouts) ",
+            );
+            $q.push_values(chunk, |mut row, (org, campaign, beneficiary, period, p)| {
+                row.push_bind(*org)
+                    .push_bind(*campaign)
+                    .push_bind(*beneficiary)
+                    .push_bind(period.as_str())
+                    .push_bind(p.paid.minor_units())
+                    .push_bind(to_i64(p.payouts));
+            });
+            $q.push(
+                " ON CONFLICT (org, campaign, beneficiary, period) DO UPDATE SET \
+                 paid = excluded.paid, payouts = excluded.payouts",
+            );
+            $done
+        }
+        for (key, value) in stored_state(rows.state)
+            .filter(|(key, _)| !matches!(key, StateKey::PersonPayouts(..)))
+            .filter(|_| rest)
+        {
             match (key, value) {
                 (StateKey::Beneficiary(org, id), StateValue::Beneficiary(Some((kind, seq)))) => {
                     $q.push("INSERT INTO beneficiaries (org, id, kind, seq) VALUES (")
@@ -336,27 +368,6 @@ macro_rules! push_statements {
                         " ON CONFLICT (org, campaign, beneficiary) DO UPDATE SET \
                          disbursed = excluded.disbursed, \
                          disbursements_count = excluded.disbursements_count",
-                    );
-                }
-                (
-                    StateKey::PersonPayouts(org, campaign, beneficiary, period),
-                    StateValue::PersonPayouts(Some(p)),
-                ) => {
-                    $q.push(
-                        "INSERT INTO person_payouts (org, campaign, beneficiary, period, paid, \
-                         payouts) ",
-                    );
-                    $q.push_values(std::iter::once(p), |mut row, p| {
-                        row.push_bind(org)
-                            .push_bind(campaign)
-                            .push_bind(beneficiary)
-                            .push_bind(period.as_str())
-                            .push_bind(p.paid.minor_units())
-                            .push_bind(to_i64(p.payouts));
-                    });
-                    $q.push(
-                        " ON CONFLICT (org, campaign, beneficiary, period) DO UPDATE SET \
-                         paid = excluded.paid, payouts = excluded.payouts",
                     );
                 }
                 _ => unreachable!("stored_state yields only these"),

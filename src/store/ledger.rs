@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::append::{AppendTx, on_tx};
 use super::{StoreError, StoreResult, to_u64};
-use crate::ledger::caps::{PayoutLimits, PersonPayouts};
+use crate::ledger::caps::PayoutLimits;
 use crate::ledger::money::{Amount, Currency};
 use crate::ledger::records::{BeneficiaryKind, Record, Scope};
 use crate::ledger::rules::{
@@ -73,7 +73,11 @@ impl AppendTx {
         &mut self,
         keys: &[&StateKey],
     ) -> StoreResult<Vec<(StateKey, StateValue)>> {
-        let mut out = Vec::with_capacity(keys.len());
+        let (people, keys): (Vec<&StateKey>, Vec<&StateKey>) = keys
+            .iter()
+            .partition(|k| matches!(k, StateKey::PersonPayouts(..)));
+        let mut out = self.load_person_payouts(&people).await?;
+        out.reserve(keys.len());
         for key in keys {
             let value = match key {
                 StateKey::Org(org) => {
@@ -135,22 +139,7 @@ impl AppendTx {
                         .transpose()?,
                     )
                 }
-                StateKey::PersonPayouts(org, campaign, beneficiary, period) => {
-                    let row: Option<(i64, i64)> = on_tx!(self, c => sqlx::query(
-                        "SELECT paid, payouts FROM person_payouts \
-                         WHERE org = $1 AND campaign = $2 AND beneficiary = $3 AND period = $4"
-                    ).bind(org).bind(campaign).bind(beneficiary).bind(period.as_str())
-                        .fetch_optional(c).await?.map(|r| (r.get(0), r.get(1))));
-                    StateValue::PersonPayouts(
-                        row.map(|(paid, payouts)| {
-                            Ok::<_, StoreError>(PersonPayouts {
-                                paid: amount(paid, "paid")?,
-                                payouts: to_u64(payouts, "payouts")?,
-                            })
-                        })
-                        .transpose()?,
-                    )
-                }
+                StateKey::PersonPayouts(..) => unreachable!("loaded above, for the batch"),
                 StateKey::Entry(seq) => {
                     let summary = match self.entry(*seq).await? {
                         None => None,
@@ -236,7 +225,7 @@ impl AppendTx {
                     }
                 }
             };
-            out.push(((*key).clone(), value));
+            out.push((key.clone(), value));
         }
         Ok(out)
     }

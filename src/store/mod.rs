@@ -121,6 +121,7 @@ macro_rules! dispatch {
 }
 
 mod cosignatures;
+mod person_payouts;
 pub use cosignatures::CosignedCheckpoint;
 pub(crate) use dispatch;
 

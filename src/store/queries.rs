@@ -35,6 +35,21 @@ pub struct SpreadBar {
     pub count: u64,
 }
 
+/// The width of at most `bars` bars that cover 0 to `largest` minor units: the smallest
+/// 1, 2 or 5 times a power of ten that does it, so bars read as round amounts.
+fn bar_width(largest: i64, bars: i64) -> i64 {
+    let needed = (largest / bars.max(1)) + 1;
+    let mut power = 1i64;
+    loop {
+        for step in [1, 2, 5] {
+            if step * power >= needed {
+                return step * power;
+            }
+        }
+        power = power.saturating_mul(10);
+    }
+}
+
 /// A beneficiary stated for a campaign, with what it received from it.
 #[derive(Debug, Clone)]
 pub struct StatedRow {
@@ -181,9 +196,9 @@ impl Store {
         })
     }
 
-    /// How much each person received from a capped campaign per UTC month, as `bars`
-    /// equal bars from 0 to the largest amount (two aggregate queries over the campaign's
-    /// rows of `person_payouts`; none when it paid no person).
+    /// How much each person received from a capped campaign per UTC month, as at most
+    /// `bars` equal bars of a round width from 0 past the largest amount (two aggregate
+    /// queries over the campaign's rows of `person_payouts`; none when it paid no person).
     pub async fn monthly_spread(
         &self,
         org: &str,
@@ -197,14 +212,13 @@ impl Store {
         let Some(largest) = largest.filter(|l| *l > 0) else {
             return Ok(Vec::new());
         };
-        // Bars of a whole number of minor units, the last one ending just past the largest.
-        let width = largest / bars + 1;
+        let width = bar_width(largest, bars);
         let counts: Vec<(i64, i64)> = dispatch!(self, pool => sqlx::query(
             "SELECT paid / $3 AS bar, COUNT(*) FROM person_payouts \
              WHERE org = $1 AND campaign = $2 AND length(period) = 7 GROUP BY bar"
         ).bind(org).bind(campaign).bind(width).fetch_all(pool).await?
             .into_iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<StoreResult<_>>())?;
-        Ok((0..bars)
+        Ok((0..=largest / width)
             .map(|bar| SpreadBar {
                 from: bar * width,
                 to: (bar + 1) * width,
@@ -540,5 +554,25 @@ impl Store {
         ).bind(&token_hash.0[..]).fetch_optional(pool).await?.map(|r| (r.get(0), r.get(1))));
         row.map(|(org, hash)| Ok((org, to_hash(&hash, "org token hash")?)))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bar_width;
+
+    #[test]
+    fn bars_are_round_and_at_most_as_many_as_asked() {
+        for (largest, width) in [
+            (0, 1),
+            (9, 1),
+            (10, 2),
+            (12, 2),
+            (500, 100),
+            (1_000_000, 200_000),
+        ] {
+            assert_eq!(bar_width(largest, 10), width, "{largest}");
+            assert!(largest / width < 10);
+        }
     }
 }

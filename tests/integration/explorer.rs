@@ -44,7 +44,8 @@ fn bad_field(answer: &Answer, field: &str) -> String {
 }
 
 /// A charity with a hostile name, a EUR campaign paid out in part (to a supplier with a
-/// hostile label and to overhead), and a JPY and a KWD campaign with one donation each.
+/// hostile label and to overhead), and a JPY and a KWD campaign with one donation each;
+/// the JPY one caps what a person gets a month and paid a person in two months.
 async fn seed(app: &TestApp) {
     let answer = app
         .register_org(&json!({"id": ORG, "name": HOSTILE_NAME, "country": "DE"}))
@@ -69,14 +70,12 @@ async fn seed(app: &TestApp) {
         ("yen", "Yen fund", "JPY"),
         ("fils", "Fils fund", "KWD"),
     ] {
-        app.org_create(
-            &token,
-            ORG,
-            "/campaigns",
-            &json!({"id": id, "title": title, "purpose": "Meals & more", "currency": currency,
-                    "beneficiaries": ["school", "admin", "pupil-1"]}),
-        )
-        .await;
+        let mut campaign = json!({"id": id, "title": title, "purpose": "Meals & more",
+            "currency": currency, "beneficiaries": ["school", "admin", "pupil-1"]});
+        if id == "yen" {
+            campaign["max_per_person_per_month"] = json!(500);
+        }
+        app.org_create(&token, ORG, "/campaigns", &campaign).await;
     }
     for (id, campaign, amount, fee) in [
         ("d1", "lunch", 123_456, 1_000),
@@ -89,6 +88,20 @@ async fn seed(app: &TestApp) {
             donation["donor_ref"] = json!(DONOR_REF);
         }
         app.org_create(&token, ORG, "/donations", &donation).await;
+    }
+    for (id, amount, at) in [
+        ("yen-1", 300, "2026-01-10T09:00:00.000Z"),
+        ("yen-2", 200, "2026-01-20T09:00:00.000Z"),
+        ("yen-3", 100, "2026-02-01T09:00:00.000Z"),
+    ] {
+        app.org_create(
+            &token,
+            ORG,
+            "/disbursements",
+            &json!({"id": id, "campaign": "yen", "beneficiary": "pupil-1", "amount": amount,
+                    "purpose": "Stipend", "occurred_at": at}),
+        )
+        .await;
     }
     for (id, beneficiary, amount) in [("pay-1", "school", 100_000), ("pay-2", "admin", 2_000)] {
         app.org_create(
@@ -155,6 +168,22 @@ async fn pages_read_without_javascript_and_escape_everything(app: TestApp) {
         campaign.find("<code>pay-1</code>").unwrap(),
     );
     assert!(newest < oldest, "latest payouts come first");
+    assert!(!campaign.contains("id=\"limits\""), "no caps, no section");
+
+    // A capped campaign: its cap, what a cap cannot stop, the spread of what the person
+    // got per month (2 person-months), and when each payout happened beside when logged.
+    let capped = page(&app.get(&format!("/orgs/{ORG}/campaigns/yen")).await, 200);
+    for expected in [
+        "Per person per month</dt><dd>JPY 500</dd>",
+        "two pseudonyms",
+        "dated falsely",
+        "2 person-months",
+        "JPY 100 to JPY 199</td><td class=\"num\">1</td>",
+        "JPY 500 to JPY 599</td><td class=\"num\">1</td>",
+        "2026-02-01T09:00:00.000Z<br><small class=\"muted\">logged ",
+    ] {
+        assert!(capped.contains(expected), "{expected}: {capped}");
+    }
 
     // The lookup: the trace in full without JavaScript, every step "not checked" until
     // the browser checks it, and the verifier script wired to this donation.
