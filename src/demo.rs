@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::drafts;
 use crate::ledger::attestations::AckStatus;
+use crate::ledger::money::Currency;
 use crate::log::hash::sha256;
 use crate::log::note::NoteSigner;
 
@@ -316,11 +317,10 @@ pub async fn seed(url: &str, operator_token: &str, donations_per_org: usize) -> 
             bail!("publishing the report of {}: {code} {body}", charity.id);
         }
         eprintln!(
-            "{}: {} donations ({} {} net), {} disbursements; trace one at {}/v1/orgs/{}/donations/don-000000/trace",
+            "{}: {} donations ({} net), {} disbursements; trace one at {}/v1/orgs/{}/donations/don-000000/trace",
             charity.id,
             donations_per_org,
-            net_total,
-            charity.currency,
+            Currency::parse("currency", charity.currency)?.format(net_total),
             payouts.len(),
             client.url,
             charity.id

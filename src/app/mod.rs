@@ -31,6 +31,21 @@ pub use state::{AppState, LogIdentity};
 /// Origin of a new log when `--origin` is not given.
 pub const DEFAULT_ORIGIN: &str = "localhost/pennytrail";
 
+/// Says which origin a new log was created with: it names every checkpoint and receipt
+/// and can never change, so a defaulted one is said loudly, with how to choose another.
+fn announce_new_log(origin: &str, defaulted: bool) {
+    if defaulted {
+        tracing::warn!(
+            %origin,
+            "created a new log named {origin:?}, the default because no --origin was given; \
+             a log's origin can never change: for a log others will read, stop now, remove \
+             the new data and start again with --origin <public host>/log"
+        );
+    } else {
+        tracing::info!(%origin, "created a new log named {origin:?}");
+    }
+}
+
 /// Everything `pennytrail serve` is told.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -205,6 +220,7 @@ pub async fn open_log(config: &ServeConfig) -> anyhow::Result<OpenedLog> {
             if now_meta != log_meta {
                 bail!("another process created this log with a different identity: {now_meta:?}");
             }
+            announce_new_log(&origin, config.origin.is_none());
         }
     }
 

@@ -54,3 +54,28 @@ fn the_readme_opens_with_its_two_commands_and_stays_short() {
         );
     }
 }
+
+/// Every section says `pennytrail …` or `pennytrail-verify …`, so the README says how to
+/// get each program without building the service by hand, what each gives, and how long
+/// installing it takes.
+#[pennytrail_test]
+fn the_readme_says_how_to_install_each_program() {
+    let readme = read("README.md");
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Install"))
+        .expect("README.md has an Install section");
+    for command in [
+        "cargo install --locked --path .",
+        "cargo install --locked --path crates/pennytrail-verify",
+    ] {
+        assert!(
+            section.contains(command),
+            "the Install section lacks `{command}`"
+        );
+    }
+    assert!(
+        section.matches(" min").count() >= 2,
+        "it says how long each takes: {section}"
+    );
+}

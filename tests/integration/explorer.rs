@@ -428,11 +428,15 @@ async fn the_explorer_verifies_in_headless_chromium() {
         .output()
         .await
         .expect("run pennytrail demo");
-    assert!(
-        seeded.status.success(),
-        "demo: {}",
-        String::from_utf8_lossy(&seeded.stderr)
-    );
+    let demo_said = String::from_utf8_lossy(&seeded.stderr);
+    assert!(seeded.status.success(), "demo: {demo_said}");
+    // Amounts people read are in major units with the currency's digits.
+    for expected in [
+        "school-meals-nl: 200 donations (EUR ",
+        "clean-water-ke: 200 donations (KES ",
+    ] {
+        assert!(demo_said.contains(expected), "{expected}: {demo_said}");
+    }
     let run = tokio::process::Command::new("node")
         .arg("explorer.mjs")
         .current_dir(&e2e)

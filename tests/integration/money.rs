@@ -278,12 +278,17 @@ async fn every_rule_is_enforced_and_named(app: TestApp) {
         async move { app.org_post(token, ORG, path, &body).await }
     };
 
-    // Overspend: the campaign holds 1000.
+    // Overspend: the campaign holds 1000, said in major units.
     let a = post(
         "/disbursements",
         disbursement("x1", "meals", "school", 1001),
     )
     .await;
+    let detail = a.json()["detail"].as_str().unwrap_or_default().to_string();
+    assert!(
+        detail.contains("holds EUR 10.00; cannot disburse EUR 10.01"),
+        "{detail}"
+    );
     assert_refused(&app, a, 422, "amount", Some("overspend"), size).await;
     // Not stated for the campaign (registered, though), then stated, then allowed.
     let a = post("/disbursements", disbursement("x1", "meals", "late", 10)).await;

@@ -2435,9 +2435,13 @@ fn regression_totals_over_campaigns_beyond_i64() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Amounts people read are in major units, even past i64.
+    let full = pennytrail::ledger::money::Currency::parse("currency", "EUR")
+        .unwrap()
+        .format(full);
     assert!(
         stdout.contains(&format!(
-            "EUR: received {full} (fees 0, net {full}), disbursed {full} = 100.0% of net"
+            "EUR: received {full} (fees EUR 0.00, net {full}), disbursed {full} = 100.0% of net"
         )),
         "{stdout}"
     );

@@ -415,3 +415,52 @@ async fn startup_errors_name_the_problem() {
     let error = ServiceProcess::start(&args).await.err().expect("refused");
     assert!(error.contains("is not a directory"), "{error}");
 }
+
+/// The origin names every checkpoint and can never change, so the first start says which
+/// one it chose: loudly, with how to choose another, when it is the default; a restart of
+/// an existing log says nothing of it.
+#[pennytrail_test]
+async fn the_first_start_says_which_origin_it_chose() {
+    let said = |log: &[String], level: &str| -> Option<String> {
+        log.iter()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|v| {
+                v["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("created a new log named"))
+            })
+            .map(|v| {
+                assert_eq!(v["level"], level, "{v}");
+                v["fields"]["message"].as_str().unwrap().to_string()
+            })
+    };
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let service = ServiceProcess::start(&["--data-dir", dir]).await.unwrap();
+    let log = service.log.lock().unwrap().clone();
+    let message = said(&log, "WARN").expect("the first start names the origin");
+    for words in [
+        "\"localhost/pennytrail\"",
+        "--origin <public host>/log",
+        "never change",
+    ] {
+        assert!(message.contains(words), "{words:?} not in {message:?}");
+    }
+    service.terminate().await;
+    let again = ServiceProcess::start(&["--data-dir", dir]).await.unwrap();
+    assert_eq!(said(&again.log.lock().unwrap(), "WARN"), None, "said once");
+    again.terminate().await;
+
+    let chosen = tempfile::tempdir().unwrap();
+    let service = ServiceProcess::start(&[
+        "--data-dir",
+        chosen.path().to_str().unwrap(),
+        "--origin",
+        "charity.example.org/log",
+    ])
+    .await
+    .unwrap();
+    let message = said(&service.log.lock().unwrap(), "INFO").expect("named");
+    assert!(message.contains("\"charity.example.org/log\""), "{message}");
+    service.terminate().await;
+}

@@ -108,8 +108,11 @@ impl Currency {
 
     /// `minor_units` written for people: the ISO code (unambiguous, unlike `$`), then the
     /// amount with as many decimals as the currency's exponent and its thousands grouped
-    /// by commas: `EUR 1,234.50`, `JPY 1,200`, `KWD 0.005`. Integer arithmetic only.
-    pub fn format(&self, minor_units: i64) -> String {
+    /// by commas: `EUR 1,234.50`, `JPY 1,200`, `KWD 0.005`. Integer arithmetic only. The
+    /// one formatter of amounts people read (CLI output, error details, the explorer);
+    /// it takes sums past `i64` too (a verifier's totals over many campaigns).
+    pub fn format(&self, minor_units: impl Into<i128>) -> String {
+        let minor_units: i128 = minor_units.into();
         let digits = minor_units.unsigned_abs().to_string();
         let exponent = usize::from(self.exponent);
         let padded = format!("{digits:0>width$}", width = exponent + 1);
@@ -159,6 +162,11 @@ mod tests {
         assert_eq!(format("KES", 100_000_000), "KES 1,000,000.00");
         assert_eq!(format("EUR", MAX_SAFE_INTEGER), "EUR 90,071,992,547,409.91");
         assert_eq!(format("JPY", i64::MIN), "JPY -9,223,372,036,854,775,808");
+        let eur = Currency::parse("c", "EUR").unwrap();
+        assert_eq!(
+            eur.format(i128::from(MAX_SAFE_INTEGER) * 3),
+            "EUR 270,215,977,642,229.73"
+        );
     }
 
     #[test]

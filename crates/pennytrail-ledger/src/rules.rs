@@ -367,10 +367,10 @@ fn apply_rules<S: LedgerState>(
                     Rule::Overspend,
                     "amount",
                     format!(
-                        "campaign {:?} holds {available} {} minor units; cannot disburse {}",
+                        "campaign {:?} holds {}; cannot disburse {}",
                         x.campaign,
-                        campaign.currency.code(),
-                        x.amount
+                        campaign.currency.format(available),
+                        campaign.currency.format(x.amount.minor_units())
                     ),
                 ));
             }

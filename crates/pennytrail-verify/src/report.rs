@@ -5,6 +5,7 @@ use std::path::Path;
 
 use pennytrail_bundle::monitor::Continuity;
 use pennytrail_bundle::verify::VerifyReport;
+use pennytrail_ledger::money::Currency;
 use pennytrail_log::checkpoint::Checkpoint;
 
 use crate::outln;
@@ -38,22 +39,30 @@ pub fn print_summary(report: &VerifyReport) -> anyhow::Result<()> {
     for (currency, t) in &s.by_currency {
         // Shares in tenths of a percent, computed in integers.
         let share = |part: i128| if t.net > 0 { part * 1000 / t.net } else { 0 };
+        let money = |minor: i128| match Currency::parse("currency", currency) {
+            Ok(c) => c.format(minor),
+            Err(_) => format!("{minor} minor units of {currency}"),
+        };
         let disbursed = share(t.disbursed);
         outln!(
             "   {currency}: received {} (fees {}, net {}), disbursed {} = {}.{}% of net, all to stated beneficiaries",
-            t.received,
-            t.fees,
-            t.net,
-            t.disbursed,
+            money(t.received),
+            money(t.fees),
+            money(t.net),
+            money(t.disbursed),
             disbursed / 10,
             disbursed % 10
         );
         for (kind, amount) in &t.by_kind {
             let k = share(*amount);
-            outln!("      to {kind}: {amount} ({}.{}% of net)", k / 10, k % 10);
+            outln!(
+                "      to {kind}: {} ({}.{}% of net)",
+                money(*amount),
+                k / 10,
+                k % 10
+            );
         }
     }
-    outln!("   amounts are in minor units of each currency (cents for EUR)");
     Ok(())
 }
 
