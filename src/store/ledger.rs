@@ -7,7 +7,7 @@ use super::append::{AppendTx, on_tx};
 use super::{StoreError, StoreResult, to_u64};
 use crate::ledger::caps::PayoutLimits;
 use crate::ledger::money::{Amount, Currency};
-use crate::ledger::records::{BeneficiaryKind, Record, Scope};
+use crate::ledger::records::{BeneficiaryKind, Derived, Record, Scope};
 use crate::ledger::rules::{
     CampaignTotals, DisbursementFacts, EntrySummary, OrgKeyState, StateKey, StatedTotals,
 };
@@ -209,17 +209,19 @@ impl AppendTx {
                         None => StateValue::Disbursement(None),
                         Some(seq) => {
                             let seq = to_u64(seq, "seq")?;
-                            let (record, leaf) = self.logged_record(seq).await?;
-                            match record {
-                                Record::Disbursement(d) => {
-                                    StateValue::Disbursement(Some(DisbursementFacts {
-                                        seq,
-                                        beneficiary: d.beneficiary,
-                                        amount: d.amount,
-                                        leaf: Some(leaf),
-                                    }))
-                                }
-                                other => return Err(not_a(seq, "disbursement", &other)),
+                            let (record, derived, leaf) = self.logged_record(seq).await?;
+                            match (record, derived) {
+                                (
+                                    Record::Disbursement(d),
+                                    Derived::Disbursement { currency, .. },
+                                ) => StateValue::Disbursement(Some(DisbursementFacts {
+                                    seq,
+                                    beneficiary: d.beneficiary,
+                                    amount: d.amount,
+                                    currency,
+                                    leaf: Some(leaf),
+                                })),
+                                (other, _) => return Err(not_a(seq, "disbursement", &other)),
                             }
                         }
                     }
@@ -230,17 +232,17 @@ impl AppendTx {
         Ok(out)
     }
 
-    /// A committed entry read back as its record (every field checked as the verifier
-    /// checks it), with its leaf hash.
-    async fn logged_record(&mut self, seq: u64) -> StoreResult<(Record, Hash)> {
+    /// A committed entry read back as its record and derived fields (every field checked
+    /// as the verifier checks it), with its leaf hash.
+    async fn logged_record(&mut self, seq: u64) -> StoreResult<(Record, Derived, Hash)> {
         let bytes = self
             .entry(seq)
             .await?
             .ok_or_else(|| corrupt(&format!("entry {seq} is missing")))?;
         let entry = entry::parse(&bytes).map_err(|e| corrupt(&format!("entry {seq}: {e}")))?;
-        let (record, _) =
+        let (record, derived) =
             Record::from_entry(&entry).map_err(|e| corrupt(&format!("entry {seq}: {e}")))?;
-        Ok((record, leaf_hash(&bytes)))
+        Ok((record, derived, leaf_hash(&bytes)))
     }
 }
 

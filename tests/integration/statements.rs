@@ -989,8 +989,8 @@ async fn statements_are_refused(app: TestApp) {
         Some("signature"),
     )
     .await;
-    // "received" confirms the whole amount, validly signed or not.
-    refused(
+    // "received" confirms the whole amount, validly signed or not; said in major units.
+    let problem = refused(
         &app,
         &ack_path(ORG, "x1"),
         None,
@@ -1005,6 +1005,11 @@ async fn statements_are_refused(app: TestApp) {
         Some("amount_received"),
     )
     .await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("the whole amount EUR 4.00; to say EUR 3.99 arrived"),
+        "{detail}"
+    );
     // ops has no key.
     refused(
         &app,

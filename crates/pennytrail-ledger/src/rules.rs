@@ -72,6 +72,8 @@ pub struct DisbursementFacts {
     pub seq: u64,
     pub beneficiary: String,
     pub amount: Amount,
+    /// Its campaign's currency, to say amounts in.
+    pub currency: Currency,
     /// The disbursement entry's leaf hash; unknown until the entry is committed (an
     /// acknowledgement in the same batch as its disbursement is refused).
     pub leaf: Option<Hash>,
@@ -400,6 +402,7 @@ fn apply_rules<S: LedgerState>(
                     seq,
                     beneficiary: x.beneficiary.clone(),
                     amount: x.amount,
+                    currency: campaign.currency,
                     leaf: None,
                 },
             );
@@ -532,7 +535,8 @@ fn acknowledge<S: LedgerState>(
             "amount_received",
             format!(
                 "\"received\" confirms the whole amount {}; to say {} arrived, dispute it",
-                facts.amount, a.amount_received
+                facts.currency.format(facts.amount.minor_units()),
+                facts.currency.format(a.amount_received.minor_units())
             ),
         ));
     }
