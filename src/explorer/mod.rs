@@ -27,7 +27,6 @@ use axum::routing::get;
 
 use crate::app::AppState;
 use crate::input::BadInput;
-use crate::ledger::money::Currency;
 use crate::read::ReadError;
 use crate::store::StoreError;
 use html::Html;
@@ -162,13 +161,9 @@ pub type PageQuery = crate::input::Query<PageError>;
 /// with an HTML page naming it.
 pub type PagePath<T> = crate::input::PathParams<T, PageError>;
 
-/// `minor_units` of `currency` for people (see [`Currency::format`]); a stored code that
-/// somehow does not parse is shown as it is rather than failing the page.
+/// `minor_units` of `currency` for people (see [`crate::ledger::money::format_in`]).
 pub fn amount(currency: &str, minor_units: i64) -> String {
-    match Currency::parse("currency", currency) {
-        Ok(c) => c.format(minor_units),
-        Err(_) => format!("{minor_units} minor units of {currency}"),
-    }
+    crate::ledger::money::format_in(currency, minor_units)
 }
 
 /// A share in tenths of a percent (`share_permille` of the API) as `12.3 %`.

@@ -177,23 +177,17 @@ pub fn count_payout<S: LedgerState>(
     let [day, month] = periods(at);
     let mut on_day = state.person_payouts(org, campaign, beneficiary, &day);
     let mut in_month = state.person_payouts(org, campaign, beneficiary, &month);
-    let refuse = |limit: &str, field: &str, period: &Period, said: String| RuleViolation {
-        rule: Rule::CapExceeded,
-        field: field.into(),
-        message: format!(
-            "campaign {campaign:?} allows {said} ({limit}); {beneficiary:?} was already paid {} in {} payouts {} {period}",
-            currency.format(if period.is_day() {
-                on_day.paid.minor_units()
-            } else {
-                in_month.paid.minor_units()
-            }),
-            if period.is_day() {
-                on_day.payouts
-            } else {
-                in_month.payouts
-            },
-            if period.is_day() { "on" } else { "in" },
-        ),
+    // `so_far` is what the person was paid in `period` before this payout.
+    let refuse = |limit: &str, field: &str, period: &Period, so_far: PersonPayouts, said| {
+        let (paid, payouts) = (currency.format(so_far.paid.minor_units()), so_far.payouts);
+        let on_or_in = if period.is_day() { "on" } else { "in" };
+        RuleViolation {
+            rule: Rule::CapExceeded,
+            field: field.into(),
+            message: format!(
+                "campaign {campaign:?} allows {said} ({limit}); {beneficiary:?} was already paid {paid} in {payouts} payouts {on_or_in} {period}"
+            ),
+        }
     };
     if let Some(max) = limits.max_payouts_per_person_per_day
         && on_day.payouts >= max
@@ -202,32 +196,34 @@ pub fn count_payout<S: LedgerState>(
             MAX_PAYOUTS_PER_PERSON_PER_DAY,
             "beneficiary",
             &day,
+            on_day,
             format!("at most {max} payouts per person per UTC day"),
         ));
     }
-    for (max, total, limit, period, per) in [
+    for (max, so_far, limit, period, per) in [
         (
             limits.max_per_person_per_day,
-            on_day.paid,
+            on_day,
             MAX_PER_PERSON_PER_DAY,
             &day,
             "day",
         ),
         (
             limits.max_per_person_per_month,
-            in_month.paid,
+            in_month,
             MAX_PER_PERSON_PER_MONTH,
             &month,
             "month",
         ),
     ] {
         if let Some(max) = max
-            && total.minor_units() + amount.minor_units() > max.minor_units()
+            && so_far.paid.minor_units() + amount.minor_units() > max.minor_units()
         {
             return Err(refuse(
                 limit,
                 "amount",
                 period,
+                so_far,
                 format!(
                     "at most {} per person per UTC {per}, so {} more is over it",
                     currency.format(max.minor_units()),

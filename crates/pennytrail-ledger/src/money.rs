@@ -133,6 +133,17 @@ impl Currency {
     }
 }
 
+/// `minor_units` of the currency whose code is `code`, formatted as [`Currency::format`]
+/// does, for amounts whose code was read back from storage or a bundle: a code that
+/// somehow does not parse is shown as it is rather than failing what prints it.
+pub fn format_in(code: &str, minor_units: impl Into<i128>) -> String {
+    let minor_units: i128 = minor_units.into();
+    match Currency::parse("currency", code) {
+        Ok(c) => c.format(minor_units),
+        Err(_) => format!("{minor_units} minor units of {code}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use pennytrail_bundle::monitor::Continuity;
 use pennytrail_bundle::verify::VerifyReport;
-use pennytrail_ledger::money::Currency;
+use pennytrail_ledger::money::format_in;
 use pennytrail_log::checkpoint::Checkpoint;
 
 use crate::outln;
@@ -39,10 +39,7 @@ pub fn print_summary(report: &VerifyReport) -> anyhow::Result<()> {
     for (currency, t) in &s.by_currency {
         // Shares in tenths of a percent, computed in integers.
         let share = |part: i128| if t.net > 0 { part * 1000 / t.net } else { 0 };
-        let money = |minor: i128| match Currency::parse("currency", currency) {
-            Ok(c) => c.format(minor),
-            Err(_) => format!("{minor} minor units of {currency}"),
-        };
+        let money = |minor: i128| format_in(currency, minor);
         let disbursed = share(t.disbursed);
         outln!(
             "   {currency}: received {} (fees {}, net {}), disbursed {} = {}.{}% of net, all to stated beneficiaries",
