@@ -43,7 +43,8 @@ const CHARITIES: [Charity; 3] = [
         purpose: "Drill and maintain wells in Kitui County",
         beneficiaries: &[
             ("drillco", "DrillCo Ltd (drilling contractor)", "supplier"),
-            ("kitui-water-board", "Kitui Water Board", "organization"),
+            // Registered with a typo that a correction fixes (see `TYPO_FIXED`).
+            ("kitui-water-board", "Kitui Water Bord", "organization"),
             ("overhead", "Administration and audit", "overhead"),
             ("refunds", "Refunds to donors", "refunds"),
         ],
@@ -81,6 +82,11 @@ const CHARITIES: [Charity; 3] = [
         gift: 200,
     },
 ];
+
+/// A beneficiary label registered with a typo and corrected, as charities do: entries
+/// never change, so the correction is an entry of its own and the export shows both
+/// (`label`, `label_effective`). (charity, beneficiary, corrected label)
+const TYPO_FIXED: (&str, &str, &str) = ("clean-water-ke", "kitui-water-board", "Kitui Water Board");
 
 /// What each person is paid, once, from a campaign: a quarter of its typical gift.
 fn stipend(charity: &Charity) -> i64 {
@@ -177,13 +183,32 @@ pub async fn seed(url: &str, operator_token: &str, donations_per_org: usize) -> 
                 "kind": "person", "country": charity.country}),
             );
         }
-        client
+        let registered = client
             .post(
                 &format!("{org}/beneficiaries/batch"),
                 &token,
                 &json!({"beneficiaries": beneficiaries}),
             )
             .await?;
+        let (typo_org, typo_beneficiary, corrected) = TYPO_FIXED;
+        if charity.id == typo_org {
+            let at = charity
+                .beneficiaries
+                .iter()
+                .position(|(id, _, _)| *id == typo_beneficiary)
+                .context("the corrected beneficiary is one of the charity's")?;
+            let seq = registered["items"][at]["seq"]
+                .as_u64()
+                .context("the batch answer gives each item's seq")?;
+            client
+                .post(
+                    &format!("{org}/corrections"),
+                    &token,
+                    &json!({"id": "fix-label-typo", "corrects": seq,
+                            "fields": {"label": corrected}}),
+                )
+                .await?;
+        }
         let named: Vec<&str> = charity.beneficiaries.iter().map(|(id, _, _)| *id).collect();
         client
             .post(

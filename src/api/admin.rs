@@ -1,5 +1,5 @@
-//! Operator actions: registering a charity (which issues its API token), and revoking
-//! or reissuing an org's token.
+//! Operator actions: registering a charity (which issues its API token), stating the
+//! first key of one registered without a key, and revoking or reissuing an org's token.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,11 +8,12 @@ use axum::http::StatusCode;
 use super::auth::{ORG_TOKEN_PREFIX, Operator, new_token};
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiPath};
-use super::inputs::OrgRegistrationInput;
+use super::inputs::{OrgKeyInput, OrgRegistrationInput};
 use super::openapi::{PROBLEM_JSON, problem};
-use super::write::{WriteResponse, respond};
+use super::write::{WriteResponse, append_one, respond};
 use crate::app::AppState;
 use crate::input::{Id, PathParams};
+use crate::ledger::attestations::KeyStatement;
 use crate::ledger::org::OrgRegistration;
 use crate::ledger::records::Record;
 use crate::sequencer::{AppendOutcome, AppendRequest, SideEffect};
@@ -68,6 +69,42 @@ pub async fn register_org(
         response.api_token = Some(token);
     }
     Ok((status, Json(response)))
+}
+
+/// `POST /v1/admin/orgs/{org}/key`: appends `org.key_stated`, the first key of an org
+/// registered without one.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/orgs/{org}/key",
+    tag = "admin",
+    summary = "State the first key of an org registered without one",
+    description = "Logs `org.key_stated`: from then on the org signs its reports with this \
+        key. An org that already has a key is refused with rule `org-key-exists`: the org \
+        rotates its key itself (`POST /v1/orgs/{org}/key`).",
+    params(("org" = crate::formats::Id, Path, description = "The org's id.")),
+    request_body = OrgKeyInput,
+    security(("operator_token" = [])),
+    responses(
+        (status = 201, description = "Logged: the entry with its receipt.", body = WriteResponse),
+        (status = 200, description = "A replay: this key was already stated; the original answer.",
+            body = WriteResponse),
+        (status = 400, response = problem::MalformedBody),
+        (status = 401, response = problem::Unauthorized),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::BodyTooLarge),
+        (status = 415, response = problem::UnsupportedMediaType),
+        (status = 422, response = problem::InvalidInput),
+        (status = 503, response = problem::Unavailable),
+    ),
+)]
+pub async fn state_org_key(
+    State(state): State<AppState>,
+    _operator: Operator,
+    PathParams(org, _): ApiPath<Id>,
+    ApiJson(input): ApiJson<OrgKeyInput>,
+) -> Result<(StatusCode, Json<WriteResponse>), ApiError> {
+    let statement = KeyStatement::parse(&input.public_key).map_err(ApiError::invalid_field)?;
+    append_one(&state, &org, Record::KeyStatement(statement)).await
 }
 
 /// A newly issued org token.

@@ -142,7 +142,7 @@ pub async fn require_org(
                 cache.put(hash, Holder::Org(owner.clone()));
                 owner
             }
-            _ => return Err(ApiError::unauthorized("the API token is not valid")),
+            _ => return Err(not_an_org_token(store, token, org).await),
         },
     };
     if holder != org {
@@ -151,6 +151,23 @@ pub async fn require_org(
         )));
     }
     Ok(())
+}
+
+/// The refusal of a token that is no org's: a person holding the operator token is told
+/// which token this route takes and where it comes from.
+async fn not_an_org_token(store: &Store, token: &str, org: &str) -> ApiError {
+    match store.operator_token_hash().await {
+        Ok(Some(operator)) if matches(token, &operator) => ApiError::unauthorized(format!(
+            "this is the operator token, which only the /v1/admin routes take; writes to \
+             org {org:?} take that org's API token, returned when the org was registered \
+             (POST /v1/admin/orgs/{org}/token issues a new one)"
+        )),
+        Ok(_) => ApiError::unauthorized(format!(
+            "the API token is not valid: it is not the token of org {org:?} nor of any \
+             other org (POST /v1/admin/orgs/{org}/token issues a new one)"
+        )),
+        Err(e) => e.into(),
+    }
 }
 
 /// The org whose API token authorised this request (checked before the body is read).

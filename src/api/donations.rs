@@ -4,7 +4,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
 use super::auth::OrgWriter;
@@ -255,6 +256,57 @@ pub async fn trace_donation(
             state.witness_policy.as_deref(),
         )
         .await?,
+    ))
+}
+
+/// `GET /v1/orgs/{org}/donations/{id}/receipt`: one file a donor keeps.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/donations/{id}/receipt",
+    tag = "donations",
+    summary = "A donation's receipt, as one file",
+    description = "The donation entry's exact bytes, one LF, then its C2SP tlog-proof against \
+        the latest checkpoint (on a witnessed log, the latest checkpoint the witness quorum \
+        cosigned that includes the entry, carrying the cosignatures). Check it offline with \
+        `pennytrail-verify receipt FILE --key <the log's verifier key>`.",
+    params(
+        ("org" = crate::formats::Id, Path, description = "The org's id."),
+        ("id" = crate::formats::Id, Path, description = "The donation's id."),
+    ),
+    responses(
+        (status = 200, description = "The receipt file (sent as an attachment).", body = String,
+            content_type = "text/plain; charset=utf-8"),
+        (status = 400, response = problem::BadPath),
+        (status = 404, description = "The org has no donation with this id.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, description = "The log is witnessed and no cosigned checkpoint includes \
+            the donation yet (`Retry-After` says when to ask again), or the store failed.",
+            body = Problem, content_type = PROBLEM_JSON),
+    ),
+)]
+pub async fn donation_receipt(
+    State(state): State<AppState>,
+    PathParams((org, id), _): ApiPath<(Id, Id)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (file, name) = crate::read::receipts::donation_receipt(
+        &state.store,
+        state.witness_policy.as_deref(),
+        &org,
+        &id,
+    )
+    .await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        file,
     ))
 }
 

@@ -153,6 +153,12 @@ impl From<crate::read::ReadError> for ApiError {
                 error.retry_after_s = Some(retry_after_s);
                 error
             }
+            ReadError::NotWitnessedYet(detail) => {
+                let mut error =
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-witnessed-yet", detail);
+                error.retry_after_s = Some(crate::read::witnessed::RETRY_AFTER_S);
+                error
+            }
             ReadError::Store(store) => store.into(),
         }
     }

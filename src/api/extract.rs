@@ -4,10 +4,12 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use super::BodyLimit;
 use super::error::ApiError;
+use super::json_words;
 
 /// A JSON request body of type `T`.
 pub struct ApiJson<T>(pub T);
@@ -24,16 +26,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
         if !is_json {
             return Err(ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
+        let limit = req.extensions().get::<BodyLimit>().copied();
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            ApiError::new(rejection.status(), "body-unreadable", rejection.body_text())
+            let status = rejection.status();
+            match limit {
+                Some(BodyLimit(bytes)) if status == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(status, "body-too-large", too_large(bytes))
+                }
+                _ => ApiError::new(status, "body-unreadable", rejection.body_text()),
+            }
         })?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// The 413 detail: the route's limit, in the units a person reads.
+fn too_large(limit: usize) -> String {
+    let size = if limit.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", limit / (1024 * 1024))
+    } else {
+        format!("{} KiB", limit / 1024)
+    };
+    let advice = if limit > super::MAX_REQUEST_BODY_BYTES {
+        "; send the items in several smaller batches"
+    } else {
+        ""
+    };
+    format!("the body is larger than {size} ({limit} bytes), the most this route takes{advice}")
 }
 
 /// Deserialises JSON and reports the path of the first field at fault.
@@ -46,9 +70,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let inner = e.inner().to_string();
+        let inner = e.inner();
+        let message = inner.to_string();
         let path = e.path().to_string();
-        let field = named_field(&inner)
+        let field = named_field(&message)
             .map(|name| {
                 if path == "." {
                     name.to_string()
@@ -59,16 +84,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 }
             })
             .unwrap_or(path);
-        let status = if e.inner().is_syntax() || e.inner().is_eof() {
-            axum::http::StatusCode::BAD_REQUEST
+        let broken = inner.is_syntax() || inner.is_eof();
+        // Broken JSON has no field to blame (the path ends in `?` where no key was read),
+        // nor has a body that is valid JSON but not an object (its path is `.`): both are
+        // the body as a whole, 400. A 422 always names its field.
+        let field = (!broken && field != "." && !field.contains('?')).then_some(field);
+        let status = if field.is_none() {
+            StatusCode::BAD_REQUEST
         } else {
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            StatusCode::UNPROCESSABLE_ENTITY
         };
-        let error = ApiError::new(status, "invalid-body", format!("{field}: {inner}"));
-        if field == "." {
-            error
-        } else {
-            error.with_field(field)
+        let detail = json_words::describe(inner, field.as_deref());
+        match field {
+            Some(field) => ApiError::new(status, "invalid-body", format!("{field}: {detail}"))
+                .with_field(field),
+            None => ApiError::new(status, "invalid-body", detail),
         }
     })?;
     de.end()

@@ -411,6 +411,15 @@ impl From<ReportInput> for attestations::ReportInput {
     }
 }
 
+/// `POST /v1/admin/orgs/{org}/key`: the first key of an org registered without one.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgKeyInput {
+    /// The org's C2SP verifier key (`pennytrail keygen` makes a pair).
+    #[schema(value_type = crate::formats::VerifierKey)]
+    pub public_key: String,
+}
+
 /// `POST /v1/orgs/{org}/key`: a new org key, signed by the current one.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

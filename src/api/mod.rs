@@ -12,6 +12,7 @@ pub mod error;
 pub mod exports;
 pub mod extract;
 pub mod inputs;
+pub mod json_words;
 pub mod log_routes;
 pub mod observe;
 pub mod openapi;
@@ -38,6 +39,19 @@ use error::ApiError;
 /// so 64 KiB leaves room for JSON escaping and never needs more.
 pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
+/// A route's largest request body, kept beside the layer that enforces it so that the 413
+/// answer can say the limit ([`extract::ApiJson`] reads it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimit(pub usize);
+
+/// The layers limiting a route's body to `bytes`: the limit and its statement.
+pub fn body_limit(bytes: usize) -> (DefaultBodyLimit, axum::Extension<BodyLimit>) {
+    (
+        DefaultBodyLimit::max(bytes),
+        axum::Extension(BodyLimit(bytes)),
+    )
+}
+
 /// Default of the longest a request may take before it is answered 408 (`serve
 /// --request-timeout-seconds`); appends normally take milliseconds, so 30 s only cuts off
 /// a stuck client or a stalled database.
@@ -54,7 +68,7 @@ pub struct Api {
 
 /// Builds the API (a pure function: the service and [`openapi::document`] both call it).
 pub fn api() -> Api {
-    let batch_limit = || DefaultBodyLimit::max(write::MAX_BATCH_BODY_BYTES);
+    let batch_limit = || body_limit(write::MAX_BATCH_BODY_BYTES);
     let (timed, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
@@ -68,6 +82,7 @@ pub fn api() -> Api {
         .routes(routes!(log_routes::get_consistency_proof))
         .routes(routes!(tiles::get_checkpoint))
         .routes(routes!(admin::register_org))
+        .routes(routes!(admin::state_org_key))
         .routes(routes!(admin::reissue_org_token, admin::revoke_org_token))
         .routes(routes!(orgs::list_orgs))
         .routes(routes!(orgs::get_org))
@@ -90,6 +105,7 @@ pub fn api() -> Api {
         .routes(routes!(donations::create_donations_batch).layer(batch_limit()))
         .routes(routes!(donations::get_donation))
         .routes(routes!(donations::trace_donation))
+        .routes(routes!(donations::donation_receipt))
         .routes(routes!(
             disbursements::create_disbursement,
             disbursements::list_disbursements

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use tower_http::timeout::TimeoutLayer;
 
@@ -23,7 +22,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(explorer::router())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
-        .layer(DefaultBodyLimit::max(api::MAX_REQUEST_BODY_BYTES))
+        .layer(api::body_limit(api::MAX_REQUEST_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,

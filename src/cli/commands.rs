@@ -164,7 +164,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 pub fn verify_receipt(args: VerifyReceiptArgs) -> anyhow::Result<()> {
     pennytrail_verify::commands::receipt(
         &args.receipt,
-        &args.entry,
+        args.entry.as_deref(),
         &args.key,
         args.policy.as_deref(),
     )

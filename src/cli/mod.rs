@@ -270,11 +270,13 @@ struct PublishArgs {
 
 #[derive(Args)]
 struct VerifyReceiptArgs {
-    /// The receipt file.
+    /// The receipt file: the entry's exact bytes, one LF, then the C2SP tlog-proof (GET
+    /// /v1/orgs/{org}/donations/{id}/receipt); or the tlog-proof alone, with --entry.
     receipt: PathBuf,
-    /// The entry's exact bytes.
+    /// The entry's exact bytes, when the receipt file holds the proof alone: the body of
+    /// GET /v1/entries/{seq}, saved as is (no newline added, not pretty-printed).
     #[arg(long)]
-    entry: PathBuf,
+    entry: Option<PathBuf>,
     /// The log's verifier key, from a source you trust.
     #[arg(long)]
     key: String,

@@ -13,6 +13,7 @@ use axum::response::Response;
 
 use super::campaign::beneficiary_label;
 use super::html::Html;
+use super::qr;
 use super::{PageError, PageQuery, amount, layout};
 use crate::app::AppState;
 use crate::input::{ClientAddr, Id};
@@ -45,6 +46,7 @@ fn forms(org: &str, donation: &str) -> Html {
 
 pub async fn lookup_page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     query: PageQuery,
 ) -> Result<Response, PageError> {
     query.only(&["org", "donation", "after"])?;
@@ -126,7 +128,8 @@ pub async fn lookup_page(
         .text(&money(trace.funded))
         .raw("</dd><dt>Still held</dt><dd id=\"held\">")
         .text(&money(trace.held))
-        .raw("</dd></dl>\n");
+        .raw("</dd></dl>\n")
+        .append(keep_section(&headers, &org, &trace.donation));
 
     // The verification panel: lookup.js reads these data attributes, fetches the trace
     // from the API itself and verifies what it fetched, not this page's text.
@@ -140,9 +143,9 @@ pub async fn lookup_page(
     }
     main.raw(" data-state=\"idle\">\n<h2 id=\"verify-head\">Checked by your browser</h2>\n")
         .raw("<noscript><p class=\"warn\">Your browser checks each receipt below with \
-              JavaScript, which is off: nothing on this page is verified. You can check a \
-              receipt yourself: download it and the entry, then run <code>pennytrail \
-              verify-receipt RECEIPT --entry ENTRY --key KEY</code>.</p></noscript>\n")
+              JavaScript, which is off: nothing on this page is verified. You can check the \
+              donation's receipt yourself: download it above, then run <code>pennytrail-verify \
+              receipt FILE --key KEY</code>.</p></noscript>\n")
         .raw("<div id=\"key-status\" role=\"status\" aria-live=\"polite\"></div>\n")
         .raw("<p id=\"witnessed\">")
         .text(&witnessed_by(state.witness_policy.as_deref(), &trace))
@@ -213,6 +216,41 @@ pub async fn lookup_page(
         main,
         &["lookup.js"],
     ))
+}
+
+/// "Keep it": the donation's one-file receipt, how to check it, and a QR code of this
+/// page's own link (the org and donation ids only, never a donor reference).
+fn keep_section(headers: &HeaderMap, org: &str, donation: &str) -> Html {
+    let mut html = Html::new();
+    html.raw(
+        "<section class=\"keep\" aria-labelledby=\"keep-head\"><h2 id=\"keep-head\">Keep it</h2>\n",
+    )
+    .raw("<p><a class=\"button\" id=\"receipt-download\" download href=\"/v1/orgs/")
+    .segment(org)
+    .raw("/donations/")
+    .segment(donation)
+    .raw(
+        "/receipt\">Download receipt</a></p>\n<p><small>The receipt is one file that proves \
+              this donation is in the log, whatever happens to this site. Anyone can check it \
+              offline: <code>pennytrail-verify receipt FILE --key KEY</code>, with the log \
+              key from the charity's own website.</small></p>\n",
+    );
+    let path = format!(
+        "/lookup?org={}&donation={}",
+        super::html::percent_encode(org),
+        super::html::percent_encode(donation)
+    );
+    if let Some(base) = qr::public_base(headers)
+        && let Some(code) = qr::qr_svg(&format!("{base}{path}"), "QR code of this page's link")
+    {
+        html.raw("<figure class=\"qr-link\">")
+            .append(code)
+            .raw("<figcaption>Scan to open this page on another phone: <code>")
+            .text(&format!("{base}{path}"))
+            .raw("</code></figcaption></figure>\n");
+    }
+    html.raw("</section>\n");
+    html
 }
 
 /// Links to an entry's exact bytes and its receipt, for checking offline.

@@ -18,6 +18,7 @@ pub mod html;
 mod layout;
 mod lookup;
 mod org;
+mod qr;
 pub mod sankey;
 
 use axum::Router;
@@ -115,6 +116,10 @@ impl From<ReadError> for PageError {
                 detail,
             } => PageError {
                 retry_after_s: Some(retry_after_s),
+                ..PageError::new(StatusCode::SERVICE_UNAVAILABLE, detail)
+            },
+            ReadError::NotWitnessedYet(detail) => PageError {
+                retry_after_s: Some(crate::read::witnessed::RETRY_AFTER_S),
                 ..PageError::new(StatusCode::SERVICE_UNAVAILABLE, detail)
             },
             ReadError::Store(store) => store.into(),

@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use pennytrail_bundle::derive::Summary;
+use pennytrail_bundle::effective::Effective;
 use pennytrail_bundle::{BundleWriter, default_name};
 
 use crate::log::note::NoteVerifier;
 use crate::log::policy::Policy;
 use crate::read::witnessed::latest_witnessed;
-use crate::store::{Store, StoredCheckpoint};
+use crate::store::{Store, StoreError, StoreResult, StoredCheckpoint};
 
 /// The file name of the whole bundle as one archive (`GET /v1/exports/bundle.tar`).
 pub const ARCHIVE_NAME: &str = "bundle.tar";
@@ -59,7 +60,8 @@ pub async fn export_store(
     let out = out.unwrap_or_else(|| {
         PathBuf::from("exports").join(default_name(&meta.origin, checkpoint.size))
     });
-    let mut bundle = BundleWriter::create(&out, &meta.origin)?;
+    let effective = corrections_before(store, checkpoint.size).await?;
+    let mut bundle = BundleWriter::create(&out, &meta.origin, effective)?;
     let mut next = 0;
     while next < checkpoint.size {
         let page = store
@@ -78,6 +80,22 @@ pub async fn export_store(
         progress(next, checkpoint.size);
     }
     bundle.finish(&checkpoint.note, &verifier)
+}
+
+/// The corrections among the log's first `size` entries, for the `X_effective` columns
+/// of a bundle or a streamed CSV over them.
+///
+/// # Errors
+/// A store failure, or a correction missing from the store.
+pub async fn corrections_before(store: &Store, size: u64) -> StoreResult<Effective> {
+    let mut effective = Effective::default();
+    for seq in store.correction_seqs_before(size).await? {
+        let bytes = store.entry(seq).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("correction entry {seq} is missing from the store"))
+        })?;
+        effective.note_entry(&bytes);
+    }
+    Ok(effective)
 }
 
 /// Largest archive `export --url` accepts (a 10M-entry bundle is about 7 GB).

@@ -19,6 +19,7 @@ use crate::log::hash::{Hash, leaf_hash};
 use crate::log::merkle::stored_hash_index;
 use crate::store::{Store, StoreError};
 use pennytrail_bundle::csv_out::{Cell, CsvOut};
+use pennytrail_bundle::effective::Effective;
 use pennytrail_bundle::rows::{self, CampaignLine, Flow, RowSink};
 use pennytrail_bundle::tables::table;
 
@@ -109,11 +110,18 @@ where
         file: selection.file,
         out: CsvOut::new(Vec::new(), table).map_err(|e| corrupt(0, e))?,
     };
+    // Corrections up to the slice's end, as a bundle of those entries would apply them.
+    let effective = if table.columns.iter().any(|c| c.name.ends_with("_effective")) {
+        super::corrections_before(store, selection.to).await?
+    } else {
+        Effective::default()
+    };
     let mut streamer = Streamer {
         store,
         selection,
         kinds: HashMap::new(),
         last_leaf: None,
+        effective,
     };
     if selection.file == "campaigns.csv" {
         streamer.campaigns(&mut sink).await?;
@@ -156,6 +164,8 @@ struct Streamer<'a> {
     kinds: HashMap<(String, String), String>,
     /// The previous entry written to `entries.csv` and its leaf hash.
     last_leaf: Option<(u64, Hash)>,
+    /// The corrections before the slice's end, for the `X_effective` columns.
+    effective: Effective,
 }
 
 impl Streamer<'_> {
@@ -246,7 +256,7 @@ impl Streamer<'_> {
                         }
                         _ => String::new(),
                     };
-                    rows::record_rows(sink, &e, &record, &derived, &kind)?;
+                    rows::record_rows(sink, &e, &record, &derived, &kind, &self.effective)?;
                 }
             }
         }
@@ -405,7 +415,7 @@ impl Streamer<'_> {
                 .state()
                 .campaign(&line.org, &line.id)
                 .ok_or_else(|| corrupt(line.seq, "the campaign is not in the replayed ledger"))?;
-            rows::campaign_row(sink, line, &totals)?;
+            rows::campaign_row(sink, line, &totals, &self.effective)?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod donations;
 pub mod entries;
 pub mod figures;
 pub mod orgs;
+pub mod receipts;
 pub mod reports;
 pub mod tiles;
 pub mod witnessed;
@@ -42,6 +43,10 @@ pub enum ReadError {
     /// Too many costly reads run at once; retry after `retry_after_s` seconds.
     #[error("{detail}")]
     Busy { retry_after_s: u64, detail: String },
+    /// The log is witnessed and no checkpoint the witness quorum cosigned includes the
+    /// entry yet; retry after [`witnessed::RETRY_AFTER_S`] seconds.
+    #[error("{0}")]
+    NotWitnessedYet(String),
     /// The store failed: an outage, never the reader's fault.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -246,12 +246,13 @@ impl AppendTx {
     }
 }
 
-/// The key an org signs with, as the entry that set it says: its registration or a
-/// rotation.
+/// The key an org signs with, as the entry that set it says: its registration, the
+/// operator's statement or a rotation.
 fn org_key_of(record: &Record) -> Option<String> {
     match record {
         Record::Org(org) => org.public_key.clone(),
         Record::KeyRotation(rotation) => Some(rotation.public_key.clone()),
+        Record::KeyStatement(statement) => Some(statement.public_key.clone()),
         _ => None,
     }
 }

@@ -546,6 +546,14 @@ impl Store {
             .map(|r| to_u64(r.try_get(0)?, "seq")).collect())
     }
 
+    /// Seqs of every correction before `size`, oldest first (a bundle's corrections, for
+    /// its `X_effective` columns).
+    pub async fn correction_seqs_before(&self, size: u64) -> StoreResult<Vec<u64>> {
+        dispatch!(self, pool => sqlx::query("SELECT seq FROM corrections WHERE seq < $1 ORDER BY seq")
+            .bind(to_i64(size)).fetch_all(pool).await?.into_iter()
+            .map(|r| to_u64(r.try_get(0)?, "seq")).collect())
+    }
+
     /// The org an API token belongs to and the stored hash it matched (looked up by the
     /// token's hash), in one statement.
     pub async fn org_token(&self, token_hash: &Hash) -> StoreResult<Option<(String, Hash)>> {

@@ -142,6 +142,12 @@ fn probe(method: &str, template: &str, fx: &Fixture) -> Option<Probe> {
             Some(json!({"id": "newcomer", "name": "Newcomer", "country": "DE"})),
             201,
         ),
+        ("POST", "/v1/admin/orgs/{org}/key") => (
+            Guard::Operator,
+            format!("/v1/admin/orgs/{SPARE}/key"),
+            Some(json!({"public_key": key("spare-reports", 9).verifier().to_text()})),
+            201,
+        ),
         ("POST", "/v1/admin/orgs/{org}/token") => (
             Guard::Operator,
             format!("/v1/admin/orgs/{SPARE}/token"),

@@ -16,6 +16,7 @@ mod crash;
 mod docs;
 mod explorer;
 mod exports;
+mod first_hour;
 mod hostile_input;
 mod https;
 mod interop;

@@ -1763,8 +1763,16 @@ async fn bundles_carry_statements_and_refuse_edited_ones() {
     let keys = rows("org_keys.csv");
     assert_eq!(keys.len(), 3, "{keys:?}");
     assert_eq!(
-        (keys[2][1].as_str(), keys[2][3].as_str()),
-        (public(&new_key).as_str(), rotation_seq.to_string().as_str())
+        (
+            keys[2][1].as_str(),
+            keys[2][3].as_str(),
+            keys[2][4].as_str()
+        ),
+        (
+            public(&new_key).as_str(),
+            "rotated",
+            rotation_seq.to_string().as_str()
+        )
     );
     let figures = rows("report_figures.csv");
     // annual: 2 campaigns + 4 kind lines; mid: 2 + 2; last: 2 + kinds.
@@ -1886,10 +1894,13 @@ async fn bundles_carry_statements_and_refuse_edited_ones() {
     let x2_ack = entry_seq("disbursement.acknowledged", "disbursement", "x2");
     let annual = entry_seq("report.published", "report", "annual");
     let last = entry_seq("report.published", "report", "last");
-    let entry_cases: Vec<(&str, u64, Box<EntryEdit>)> = vec![
+    // Each with the field the verifier names: the one the edit changed, as the derived
+    // files still show it (acknowledgements.csv, reports.csv), else the signature.
+    let entry_cases: Vec<(&str, u64, &str, Box<EntryEdit>)> = vec![
         (
             "ack entry: received 400 -> disputed 40",
             x1_ack,
+            "entry.status",
             Box::new(|b| {
                 b.insert("status".into(), json!("disputed"));
                 b.insert("amount_received".into(), json!(40));
@@ -1898,6 +1909,7 @@ async fn bundles_carry_statements_and_refuse_edited_ones() {
         (
             "ack entry: disputed -> received 300",
             x2_ack,
+            "entry.status",
             Box::new(|b| {
                 b.insert("status".into(), json!("received"));
                 b.insert("amount_received".into(), json!(300));
@@ -1906,6 +1918,7 @@ async fn bundles_carry_statements_and_refuse_edited_ones() {
         (
             "ack entry: moved to y1 (same beneficiary, its amount)",
             x1_ack,
+            "entry.disbursement",
             Box::new(|b| {
                 b.insert("disbursement".into(), json!("y1"));
                 b.insert("amount_received".into(), json!(1500));
@@ -1914,6 +1927,8 @@ async fn bundles_carry_statements_and_refuse_edited_ones() {
         (
             "report entry: net 1960 -> 1961 and held with it",
             annual,
+            // A figure inside a list: no derived row copies it under its name.
+            "entry.signature",
             Box::new(|b| {
                 let c = &mut b.get_mut("campaigns").unwrap()[0];
                 c["net"] = json!(1961);
@@ -1923,12 +1938,13 @@ async fn bundles_carry_statements_and_refuse_edited_ones() {
         (
             "report entry under the new key: range moved",
             last,
+            "entry.from_size",
             Box::new(|b| {
                 b.insert("from_size".into(), json!(0));
             }),
         ),
     ];
-    for (what, seq, edit) in entry_cases {
+    for (what, seq, field, edit) in entry_cases {
         for reseal_later in [false, true] {
             let what = format!("{what} (later entries re-sealed: {reseal_later})");
             f.located(
@@ -1938,7 +1954,7 @@ async fn bundles_carry_statements_and_refuse_edited_ones() {
                 }),
                 "entries.csv",
                 Some(seq + 1),
-                Some("entry.signature"),
+                Some(field),
                 "rule bad-signature",
             );
         }
@@ -2301,6 +2317,38 @@ async fn logs_signed_with_the_real_key_whose_statements_break_a_rule_are_refused
             ),
             field: "entry.signature",
             rule: "rule no-org-key",
+        },
+        Case {
+            name: "key stated for an org that has one",
+            before: vec![],
+            kind: "org.key_stated",
+            body: json!({"org": "o", "public_key": public(&k.second)}),
+            field: "entry.public_key",
+            rule: "rule org-key-exists",
+        },
+        Case {
+            name: "report by an org whose stated key is another",
+            before: vec![
+                (
+                    "org.registered",
+                    json!({"org": "p", "name": "P", "country": "DE"}),
+                ),
+                (
+                    "org.key_stated",
+                    json!({"org": "p", "public_key": public(&k.second)}),
+                ),
+            ],
+            kind: "report.published",
+            body: Synth::report(
+                "p",
+                "r1",
+                0,
+                9,
+                &json!({"campaigns": [], "beneficiary_kinds": []}),
+                &k.first,
+            ),
+            field: "entry.signature",
+            rule: "rule bad-signature",
         },
         Case {
             name: "rotation signed by a stranger",

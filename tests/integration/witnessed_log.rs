@@ -238,6 +238,23 @@ async fn witnessed_by_two(backend: Backend) {
             "{said}"
         );
     }
+    // The donor's one-file receipt is proved against a witnessed checkpoint too, and
+    // checks alone with the policy.
+    let file = app
+        .get(&format!("/v1/orgs/{}/donations/d1/receipt", org.id))
+        .await;
+    assert_eq!(file.status, 200, "{}", file.text());
+    let file_path = dir.path().join("donation-receipt.txt");
+    std::fs::write(&file_path, &file.body).unwrap();
+    let (ok, said) = pennytrail(&[
+        "verify-receipt",
+        file_path.to_str().unwrap(),
+        "--key",
+        &log_vkey,
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert!(ok && said.contains("cosigned by W1, W2"), "{said}");
     // A policy that does not list the log is refused, naming the flag.
     let other = dir.path().join("other.policy");
     std::fs::write(&other, "quorum none\n").unwrap();
@@ -344,6 +361,21 @@ async fn witnessed_by_two(backend: Backend) {
         .await;
     assert_eq!(waiting.status, 503, "{}", waiting.text());
     assert!(waiting.content_type.starts_with("application/problem+json"));
+    // A donation no witnessed checkpoint includes has no receipt yet: 503, retry shortly.
+    let waiting = app
+        .client
+        .get(format!(
+            "{}/v1/orgs/{}/donations/down2/receipt",
+            app.base, org.id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(waiting.headers()["retry-after"], "2");
+    let problem = crate::support::answer(waiting)
+        .await
+        .assert_problem(503, None);
+    assert_eq!(problem["type"], "urn:pennytrail:problem:not-witnessed-yet");
     // The checkpoint of that size exists, but is not witnessed; the earlier one is.
     let size = last + 1;
     app.get(&format!(

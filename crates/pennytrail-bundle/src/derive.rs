@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 
 use super::csv_out::{Cell, CsvOut};
+use super::effective::Effective;
 use super::rows::{self, CampaignLine, Flow, RowSink};
 use super::tables::TABLES;
 use crate::BundleFormat;
@@ -106,6 +107,8 @@ pub struct Deriver<W: Write> {
     /// repeat needs a 2^-64 collision.
     ids: std::collections::HashSet<[u8; 16]>,
     summary: Summary,
+    /// The corrections of the whole bundle, for the `X_effective` columns.
+    effective: Effective,
 }
 
 impl<W: Write> RowSink for Deriver<W> {
@@ -157,7 +160,16 @@ impl<W: Write> Deriver<W> {
             campaigns: Vec::new(),
             ids: std::collections::HashSet::new(),
             summary: Summary::default(),
+            effective: Effective::default(),
         })
+    }
+
+    /// The corrections of the whole bundle (gathered before its entries are pushed), so
+    /// that each `X_effective` column says the text as corrected. Without them, every
+    /// `X_effective` equals `X`.
+    pub fn with_effective(mut self, effective: Effective) -> Deriver<W> {
+        self.effective = effective;
+        self
     }
 
     /// Checks and derives one entry (the next in the log).
@@ -234,7 +246,11 @@ impl<W: Write> Deriver<W> {
                 .unwrap_or_default(),
             _ => "",
         };
-        rows::record_rows(self, &e, &record, &derived, kind)?;
+        // The rows borrow the deriver as their sink: the corrections are lent meanwhile.
+        let effective = std::mem::take(&mut self.effective);
+        let written = rows::record_rows(self, &e, &record, &derived, kind, &effective);
+        self.effective = effective;
+        written?;
         match (record, derived) {
             (Record::Campaign(c), _) => {
                 self.summary.campaigns += 1;
@@ -315,13 +331,14 @@ impl<W: Write> Deriver<W> {
     /// Writes what only the end knows (campaign totals) and returns the sinks and summary.
     pub fn finish(mut self) -> Result<(Vec<NamedSink<W>>, Summary), DeriveError> {
         let campaigns = std::mem::take(&mut self.campaigns);
+        let effective = std::mem::take(&mut self.effective);
         for c in &campaigns {
             let totals = self
                 .ledger
                 .state()
                 .campaign(&c.org, &c.id)
                 .expect("campaigns are in the ledger");
-            rows::campaign_row(&mut self, c, &totals)?;
+            rows::campaign_row(&mut self, c, &totals, &effective)?;
         }
         self.summary.root = self.frontier.root();
         let mut sinks = Vec::with_capacity(TABLES.len());

@@ -21,10 +21,20 @@ impl BundleFormat {
     /// Published caps on payouts to people: `campaigns.csv` gains the limits a campaign
     /// opened with, `disbursements.csv` a payout's `occurred_at`.
     pub const V3: BundleFormat = BundleFormat(3);
+    /// Keys the operator states (`org.key_stated`): `org_keys.csv` gains `set_by`
+    /// (`registered`, `stated` or `rotated`); each correctable text column `X` gains
+    /// `X_effective` beside it (the text as the bundle's corrections leave it); the
+    /// README lists every file with what it holds.
+    pub const V4: BundleFormat = BundleFormat(4);
     /// What the exporter writes.
-    pub const CURRENT: BundleFormat = BundleFormat::V3;
+    pub const CURRENT: BundleFormat = BundleFormat::V4;
     /// Every format this verifier checks, oldest first.
-    pub const KNOWN: [BundleFormat; 3] = [BundleFormat::V1, BundleFormat::V2, BundleFormat::V3];
+    pub const KNOWN: [BundleFormat; 4] = [
+        BundleFormat::V1,
+        BundleFormat::V2,
+        BundleFormat::V3,
+        BundleFormat::V4,
+    ];
 
     /// The format's number, as `bundle_format` spells it.
     pub fn number(self) -> u32 {

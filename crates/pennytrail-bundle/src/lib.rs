@@ -12,12 +12,14 @@
 
 pub mod csv_out;
 pub mod derive;
+pub mod effective;
 pub mod format;
 pub mod monitor;
 pub mod package;
 pub mod rows;
 pub mod static_copy;
 pub mod tables;
+mod tamper;
 pub mod verify;
 pub mod witnesses;
 mod write;

@@ -152,6 +152,25 @@ pub fn readme(format: BundleFormat, origin: &str, verifier_key: &str, size: u64)
     } else {
         ""
     };
+    let files = if format >= BundleFormat::V4 {
+        files_of(format)
+    } else {
+        "- entries.csv: every entry, with its exact bytes (column entry), leaf hash and prev hash.\n\
+         - orgs.csv, beneficiaries.csv, campaigns.csv, stated_beneficiaries.csv, donations.csv,\n\
+           disbursements.csv, corrections.csv: the records, one row each, derived from the entries.\n\
+         - flows.csv: which donation paid how much of which disbursement (FIFO per campaign).\n\
+         - org_keys.csv, acknowledgements.csv, reports.csv, report_figures.csv: the charities'\n\
+           keys, the beneficiaries' signed acknowledgements and disputes, and the charities'\n\
+           signed reports with every figure.\n"
+            .to_string()
+    };
+    let corrections = if format >= BundleFormat::V4 {
+        "Entries are never changed: a correction is a later entry. Each column X a correction\n\
+         may change has X_effective beside it: the text as the corrections in this bundle leave\n\
+         it (equal to X when uncorrected); X is what the entry first said.\n"
+    } else {
+        ""
+    };
     format!(
         "pennytrail export bundle\n\
          ========================\n\n\
@@ -161,18 +180,13 @@ pub fn readme(format: BundleFormat, origin: &str, verifier_key: &str, size: u64)
          Log verifier key (as served by the log; compare it with the key the charity\n\
          publishes on its own site before trusting it):\n  {verifier_key}\n\n\
          Files\n\
-         - entries.csv: every entry, with its exact bytes (column entry), leaf hash and prev hash.\n\
-         - orgs.csv, beneficiaries.csv, campaigns.csv, stated_beneficiaries.csv, donations.csv,\n\
-           disbursements.csv, corrections.csv: the records, one row each, derived from the entries.\n\
-         - flows.csv: which donation paid how much of which disbursement (FIFO per campaign).\n\
-         - org_keys.csv, acknowledgements.csv, reports.csv, report_figures.csv: the charities'\n\
-           keys, the beneficiaries' signed acknowledgements and disputes, and the charities'\n\
-           signed reports with every figure.\n\
+         {files}\
          - checkpoint.txt: the log's signed checkpoint (C2SP signed note) for these entries.\n\
          - datapackage.json: column types, keys, the bundle format, and the SHA-256 and size of\n\
            every file.\n\n\
          Money columns are integers in the currency's minor units (cents for EUR).\n\
          {caps}\
+         {corrections}\
          Text cells starting with = + - @ tab CR or ' carry one extra leading ' so spreadsheets\n\
          do not run them as formulas; remove that one character to get the original text.\n\n\
          Verify\n  pennytrail-verify bundle <this folder> --key '<verifier key you trust>' [--min-size N]\n\
@@ -181,6 +195,22 @@ pub fn readme(format: BundleFormat, origin: &str, verifier_key: &str, size: u64)
          root against the signed checkpoint, every money rule and every signature, and names\n\
          the first fault.\n"
     )
+}
+
+/// The README's list of the CSVs (format 4 on): each file, what it holds and its columns,
+/// from the one description of the tables.
+fn files_of(format: BundleFormat) -> String {
+    let mut out = String::new();
+    for table in &TABLES {
+        let columns: Vec<&str> = table.columns_in(format).map(|c| c.name).collect();
+        out.push_str(&format!(
+            "- {}: {}.\n  Columns: {}.\n",
+            table.file,
+            table.about,
+            columns.join(", ")
+        ));
+    }
+    out
 }
 
 /// Format 1's README, kept byte for byte so that bundles of that format still verify.

@@ -4,6 +4,7 @@
 //! the bundle's file over the same entries.
 
 use super::csv_out::Cell;
+use super::effective::Effective;
 use pennytrail_ledger::records::{Derived, Record};
 use pennytrail_log::entry::Entry;
 use pennytrail_log::hash::Hash;
@@ -51,6 +52,7 @@ pub fn record_rows<S: RowSink>(
     record: &Record,
     derived: &Derived,
     beneficiary_kind: &str,
+    effective: &Effective,
 ) -> Result<(), S::Error> {
     let seq = e.seq as i64;
     let time = e.time.format();
@@ -62,8 +64,15 @@ pub fn record_rows<S: RowSink>(
                 &[
                     Cell::Plain(&o.id),
                     Cell::Text(&o.name),
+                    Cell::Text(effective.of(e.seq, "name", &o.name)),
                     Cell::Plain(&o.country),
                     Cell::Opt(o.charity_number.as_deref()),
+                    Cell::Opt(
+                        o.charity_number
+                            .as_deref()
+                            .map(|n| effective.of(e.seq, "charity_number", n))
+                            .or_else(|| effective.of_added(e.seq, "charity_number")),
+                    ),
                     Cell::Opt(o.public_key.as_deref()),
                     Cell::Int(seq),
                     Cell::Plain(&time),
@@ -76,6 +85,7 @@ pub fn record_rows<S: RowSink>(
                         Cell::Plain(&o.id),
                         Cell::Plain(key),
                         Cell::Plain(""),
+                        Cell::Plain("registered"),
                         Cell::Int(seq),
                         Cell::Plain(&time),
                     ],
@@ -83,12 +93,24 @@ pub fn record_rows<S: RowSink>(
                 None => Ok(()),
             }
         }
+        (Record::KeyStatement(k), _) => sink.row(
+            "org_keys.csv",
+            &[
+                Cell::Plain(org),
+                Cell::Plain(&k.public_key),
+                Cell::Plain(""),
+                Cell::Plain("stated"),
+                Cell::Int(seq),
+                Cell::Plain(&time),
+            ],
+        ),
         (Record::KeyRotation(k), _) => sink.row(
             "org_keys.csv",
             &[
                 Cell::Plain(org),
                 Cell::Plain(&k.public_key),
                 Cell::Plain(&k.signature),
+                Cell::Plain("rotated"),
                 Cell::Int(seq),
                 Cell::Plain(&time),
             ],
@@ -167,6 +189,7 @@ pub fn record_rows<S: RowSink>(
                 Cell::Plain(org),
                 Cell::Plain(&b.id),
                 Cell::Text(&b.label),
+                Cell::Text(effective.of(e.seq, "label", &b.label)),
                 Cell::Plain(b.kind.as_str()),
                 Cell::Plain(&b.country),
                 Cell::Opt(b.public_key.as_deref()),
@@ -219,6 +242,7 @@ pub fn record_rows<S: RowSink>(
                 Cell::Int(x.amount.minor_units()),
                 Cell::Int(disbursed_before.minor_units()),
                 Cell::Text(&x.purpose),
+                Cell::Text(effective.of(e.seq, "purpose", &x.purpose)),
                 Cell::Opt(x.evidence_sha256.as_deref()),
                 Cell::Opt(x.occurred_at.as_deref()),
                 Cell::Int(seq),
@@ -281,7 +305,8 @@ pub fn record_campaign(record: &Record) -> Option<&str> {
         | Record::Correction(_)
         | Record::Acknowledgement(_)
         | Record::Report(_)
-        | Record::KeyRotation(_) => None,
+        | Record::KeyRotation(_)
+        | Record::KeyStatement(_) => None,
     }
 }
 
@@ -352,6 +377,7 @@ pub fn campaign_row<S: RowSink>(
     sink: &mut S,
     c: &CampaignLine,
     t: &pennytrail_ledger::rules::CampaignTotals,
+    effective: &Effective,
 ) -> Result<(), S::Error> {
     sink.row(
         "campaigns.csv",
@@ -359,7 +385,9 @@ pub fn campaign_row<S: RowSink>(
             Cell::Plain(&c.org),
             Cell::Plain(&c.id),
             Cell::Text(&c.title),
+            Cell::Text(effective.of(c.seq, "title", &c.title)),
             Cell::Text(&c.purpose),
+            Cell::Text(effective.of(c.seq, "purpose", &c.purpose)),
             Cell::Plain(&c.currency),
             Cell::Int(t.received.minor_units()),
             Cell::Int(t.fees.minor_units()),

@@ -94,12 +94,14 @@ pub const TABLES: [Table; 13] = [
     },
     Table {
         file: "orgs.csv",
-        about: "the charities",
+        about: "the charities (name_effective and charity_number_effective: as corrected)",
         columns: &[
             text("org"),
             text("name"),
+            added(text("name_effective"), BundleFormat::V4),
             text("country"),
             text("charity_number"),
+            added(text("charity_number_effective"), BundleFormat::V4),
             text("public_key"),
             int("seq"),
             text("time"),
@@ -113,11 +115,12 @@ pub const TABLES: [Table; 13] = [
     },
     Table {
         file: "beneficiaries.csv",
-        about: "the beneficiaries the charities registered",
+        about: "the beneficiaries the charities registered (label_effective: as corrected)",
         columns: &[
             text("org"),
             text("beneficiary"),
             text("label"),
+            added(text("label_effective"), BundleFormat::V4),
             text("beneficiary_kind"),
             text("country"),
             text("public_key"),
@@ -133,12 +136,14 @@ pub const TABLES: [Table; 13] = [
     },
     Table {
         file: "campaigns.csv",
-        about: "campaigns with their totals",
+        about: "campaigns with their totals (title_effective and purpose_effective: as corrected)",
         columns: &[
             text("org"),
             text("campaign"),
             text("title"),
+            added(text("title_effective"), BundleFormat::V4),
             text("purpose"),
+            added(text("purpose_effective"), BundleFormat::V4),
             text("currency"),
             int("received"),
             int("fees"),
@@ -210,7 +215,7 @@ pub const TABLES: [Table; 13] = [
     },
     Table {
         file: "disbursements.csv",
-        about: "payouts",
+        about: "payouts (purpose_effective: as corrected)",
         columns: &[
             text("org"),
             text("disbursement"),
@@ -221,6 +226,7 @@ pub const TABLES: [Table; 13] = [
             int("amount"),
             int("disbursed_before"),
             text("purpose"),
+            added(text("purpose_effective"), BundleFormat::V4),
             text("evidence_sha256"),
             added(text("occurred_at"), BundleFormat::V3),
             int("seq"),
@@ -290,11 +296,12 @@ pub const TABLES: [Table; 13] = [
     },
     Table {
         file: "org_keys.csv",
-        about: "the charities' keys, as registered and rotated",
+        about: "the charities' keys, as registered, stated by the operator and rotated",
         columns: &[
             text("org"),
             text("public_key"),
             text("signature"),
+            added(text("set_by"), BundleFormat::V4),
             int("seq"),
             text("time"),
         ],

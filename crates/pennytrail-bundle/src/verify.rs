@@ -12,17 +12,21 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::derive::{DeriveError, Deriver, Parsed, Summary};
+use super::effective::Effective;
 use super::tables::{TABLES, Table, table};
+use super::tamper;
 use super::{BundleFormat, CHECKPOINT_FILE, DATAPACKAGE_FILE, README_FILE, package, read_file};
 use pennytrail_log::checkpoint::Checkpoint;
+use pennytrail_log::entry::ChainError;
 use pennytrail_log::note::NoteVerifier;
 
 /// The first fault found, located as precisely as the check allows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}{}{}: {message}", row.map(|r| format!(", row {r}")).unwrap_or_default(), field.as_ref().map(|f| format!(", field {f}")).unwrap_or_default())]
+#[error("{file}{}{}: {message}", row.map(|r| format!(", line {}", r + 1)).unwrap_or_default(), field.as_ref().map(|f| format!(", field {f}")).unwrap_or_default())]
 pub struct VerifyError {
     pub file: String,
-    /// Data row (1 = the first row after the header).
+    /// Data row (1 = the first row after the header); shown as the file's line number
+    /// (the header is line 1, and bundle rows never span lines).
     pub row: Option<u64>,
     pub field: Option<String>,
     pub message: String,
@@ -104,6 +108,45 @@ fn read_entries(entries: File, size: u64, sender: std::sync::mpsc::SyncSender<Ve
     let _ = sender.send(batch);
 }
 
+/// The corrections among the first `size` rows of `entries.csv`, read ahead of the
+/// derivation for the `X_effective` columns. A row is a correction when its third column
+/// (after `seq` and `time`, which hold no commas) says so; only those are parsed. What
+/// does not read is left to the derivation, which refuses it.
+fn corrections_in(entries: &Path, size: u64) -> Effective {
+    let mut effective = Effective::default();
+    let Ok(file) = File::open(entries) else {
+        return effective;
+    };
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    let mut row = 0u64;
+    // The header first.
+    if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+        return effective;
+    }
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 || row == size {
+            return effective;
+        }
+        row += 1;
+        let kind = line.split(|&b| b == b',').nth(2);
+        if kind != Some(pennytrail_ledger::records::KIND_ENTRY_CORRECTED.as_bytes()) {
+            continue;
+        }
+        let record = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_slice())
+            .into_byte_records()
+            .next();
+        if let Some(Ok(record)) = record
+            && let Some(entry) = record.get(6)
+        {
+            effective.note_entry(entry);
+        }
+    }
+}
+
 /// From this size of `entries.csv` on, file hashes are checked in parallel with the
 /// derivation (below it, threads cost more than they save).
 const PARALLEL_HASHING_FROM_BYTES: u64 = 16 * 1024 * 1024;
@@ -123,13 +166,17 @@ struct Comparator {
     found: Vec<u8>,
     line: u64,
     slot: Slot,
+    /// The bundle, to read the derived files when an entry turns out edited.
+    dir: std::path::PathBuf,
 }
 
+/// The first field of a row that differs: its column name, what the entries imply and
+/// what the file says.
 fn first_differing_field(
     table: Option<(&'static Table, BundleFormat)>,
     expected: &[u8],
     found: &[u8],
-) -> Option<String> {
+) -> Option<(String, String, String)> {
     let parse = |line: &[u8]| -> Vec<String> {
         csv::ReaderBuilder::new()
             .has_headers(false)
@@ -144,41 +191,78 @@ fn first_differing_field(
     (0..a.len().max(b.len()))
         .find(|i| a.get(*i) != b.get(*i))
         .map(|i| {
-            table
+            let name = table
                 .and_then(|(t, format)| t.columns_in(format).nth(i))
                 .map(|c| c.name.to_string())
-                .unwrap_or_else(|| format!("column {}", i + 1))
+                .unwrap_or_else(|| format!("column {}", i + 1));
+            let cell = |row: &[String]| row.get(i).cloned().unwrap_or_default();
+            (name, cell(&a), cell(&b))
         })
 }
 
 impl Comparator {
     fn mismatch(&self, expected: &[u8], found: &[u8]) -> std::io::Error {
         let row = self.line.checked_sub(1).filter(|r| *r > 0);
-        let message = if found.is_empty() {
-            "the file ends here, but the entries imply more rows (rows were deleted or the file truncated)".to_string()
-        } else if row.is_none() {
-            "the header is not the expected one".to_string()
+        let differing = if found.is_empty() {
+            None
         } else {
-            format!(
+            first_differing_field(self.table, expected, found)
+        };
+        let message = match &differing {
+            _ if found.is_empty() => "the file ends here, but the entries imply more rows (rows were deleted or the file truncated)".to_string(),
+            _ if row.is_none() => "the header is not the expected one".to_string(),
+            Some((name, implied, said)) if !name.starts_with("column ") => format!(
+                "differs from what the entries imply: {name} is {said:?} here, where the \
+                 entries imply {implied:?} (the row they imply: {:?})",
+                String::from_utf8_lossy(expected).trim_end()
+            ),
+            _ => format!(
                 "differs from what the entries imply: expected {:?}",
                 String::from_utf8_lossy(expected).trim_end()
-            )
+            ),
         };
+        let field = differing.map(|(name, _, _)| name);
+        let edited = match (self.file, field.as_deref(), row) {
+            ("entries.csv", Some("leaf_hash"), Some(row)) => self.edited_entry(row, found),
+            _ => None,
+        };
+        let fault = edited.unwrap_or(VerifyError {
+            file: self.file.to_string(),
+            row,
+            field,
+            message,
+        });
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_some() {
             return std::io::Error::other("bundle file differs");
         }
-        *slot = Some(VerifyError {
-            file: self.file.to_string(),
-            row,
-            field: if found.is_empty() {
-                None
-            } else {
-                first_differing_field(self.table, expected, found)
-            },
-            message,
-        });
+        *slot = Some(fault);
         std::io::Error::other("bundle file differs")
+    }
+
+    /// An `entries.csv` row whose entry no longer hashes to its `leaf_hash`: the fault
+    /// names the entry's field that a derived file contradicts, when one does.
+    fn edited_entry(&self, row: u64, found: &[u8]) -> Option<VerifyError> {
+        let (_, format) = self.table?;
+        let record = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(found)
+            .into_byte_records()
+            .next()?
+            .ok()?;
+        let entry = record.get(6)?;
+        let seq = record.get(0).and_then(|s| std::str::from_utf8(s).ok())?;
+        let edited = tamper::edited_field(&self.dir, format, entry)?;
+        Some(VerifyError {
+            file: self.file.to_string(),
+            row: Some(row),
+            field: Some(format!("entry.{}", edited.field)),
+            message: format!(
+                "entry {seq} was edited: its bytes no longer hash to the leaf_hash beside it, \
+                 and its {} is {} where {} line {} says {}",
+                edited.field, edited.in_entry, edited.file, edited.line, edited.in_file
+            ),
+        })
     }
 
     /// After the last row: the file must have nothing more.
@@ -243,13 +327,15 @@ fn read_package(dir: &Path) -> Result<(Vec<u8>, Value, BundleFormat), VerifyErro
 }
 
 /// Checks `datapackage.json`: every listed file's size and SHA-256, no file missing or
-/// unlisted, and the package byte-equal to the one these files imply.
+/// unlisted, and the package byte-equal to the one these files imply. A file whose size
+/// or hash differs is returned rather than refused at once: the derivation then finds
+/// the row and field that changed, and the fault names both.
 fn check_datapackage(
     dir: &Path,
     (text, package, format): &(Vec<u8>, Value, BundleFormat),
     checkpoint: &Checkpoint,
     verifier: &NoteVerifier,
-) -> Result<(), VerifyError> {
+) -> Result<Option<VerifyError>, VerifyError> {
     let format = *format;
     let resources = package["resources"]
         .as_array()
@@ -260,6 +346,7 @@ fn check_datapackage(
         .chain([CHECKPOINT_FILE, README_FILE])
         .collect();
     let mut digests = std::collections::HashMap::new();
+    let mut changed = None;
     for (i, resource) in resources.iter().enumerate() {
         let path = resource["path"].as_str().unwrap_or_default();
         if !expected.contains(&path) {
@@ -270,19 +357,17 @@ fn check_datapackage(
         }
         let (size, digest) = package::file_digest(&dir.join(path))
             .map_err(|e| fault(path, format!("cannot read it: {e}")))?;
+        let hash = format!("sha256:{}", digest.to_hex());
         if resource["bytes"].as_u64() != Some(size) {
-            return Err(fault(
+            changed.get_or_insert(fault(
                 path,
                 format!(
                     "is {size} bytes; datapackage.json says {}",
                     resource["bytes"]
                 ),
             ));
-        }
-        digests.insert(path.to_string(), (size, digest));
-        let hash = format!("sha256:{}", digest.to_hex());
-        if resource["hash"].as_str() != Some(hash.as_str()) {
-            return Err(fault(
+        } else if resource["hash"].as_str() != Some(hash.as_str()) {
+            changed.get_or_insert(fault(
                 path,
                 format!(
                     "SHA-256 is {hash}; datapackage.json says {}",
@@ -290,12 +375,18 @@ fn check_datapackage(
                 ),
             ));
         }
+        digests.insert(path.to_string(), (size, digest));
     }
     if let Some(missing) = expected
         .iter()
         .find(|f| !resources.iter().any(|r| r["path"] == **f))
     {
         return Err(fault(DATAPACKAGE_FILE, format!("{missing} is not listed")));
+    }
+    if changed.is_some() {
+        // The package these files imply differs by the changed file's hash: the file is
+        // the fault, not the package.
+        return Ok(changed);
     }
     let mut regenerated = serde_json::to_string_pretty(
         &package::datapackage(
@@ -335,7 +426,7 @@ fn check_datapackage(
             "differs from the README this log and key imply",
         ));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Verifies the bundle in `dir` against the pinned `verifier`. `progress` gets
@@ -369,24 +460,93 @@ pub fn verify_bundle(
     // A small bundle is checked in order, so a bad hash stops it before any deriving.
     let large = std::fs::metadata(dir.join("entries.csv"))
         .is_ok_and(|m| m.len() >= PARALLEL_HASHING_FROM_BYTES);
-    let summary = if large {
+    let (changed, derived) = if large {
         std::thread::scope(|scope| {
             let package = scope.spawn(|| check_datapackage(dir, &package, &checkpoint, verifier));
             let derived = derive_and_compare(dir, format, &checkpoint, &mut progress);
-            package.join().unwrap_or_else(|_| {
+            let changed = package.join().unwrap_or_else(|_| {
                 Err(fault(DATAPACKAGE_FILE, "the check failed unexpectedly"))
             })?;
-            derived
+            Ok::<_, VerifyError>((changed, derived))
         })?
     } else {
-        check_datapackage(dir, &package, &checkpoint, verifier)?;
-        derive_and_compare(dir, format, &checkpoint, &mut progress)?
+        let changed = check_datapackage(dir, &package, &checkpoint, verifier)?;
+        (
+            changed,
+            derive_and_compare(dir, format, &checkpoint, &mut progress),
+        )
+    };
+    // A changed file is reported where it changed (row and field) when the derivation
+    // finds it, with what datapackage.json says of it as well.
+    let summary = match (derived, changed) {
+        (Ok(summary), None) => summary,
+        (Ok(_), Some(changed)) => return Err(changed),
+        (Err(mut located), Some(changed)) => {
+            located.message = format!(
+                "{} (and {} {})",
+                located.message, changed.file, changed.message
+            );
+            return Err(located);
+        }
+        (Err(located), None) => return Err(located),
     };
     progress(summary.entries, checkpoint.size);
     Ok(VerifyReport {
         checkpoint,
         summary,
     })
+}
+
+/// A rule an entry of `entries.csv` breaks, when a derived file says the entry once
+/// said otherwise: the entry was edited, and the field the editor changed is named
+/// (`amount`), with the rule it then broke (a `net` that no longer adds up).
+fn explained_by_edit(
+    fault: VerifyError,
+    dir: &Path,
+    format: BundleFormat,
+    entry: &[u8],
+) -> VerifyError {
+    let is_rule = fault.file == "entries.csv" && fault.message.starts_with("rule ");
+    match tamper::edited_field(dir, format, entry) {
+        Some(edited) if is_rule => VerifyError {
+            field: Some(format!("entry.{}", edited.field)),
+            message: format!(
+                "the entry was edited: its {} is {} where {} line {} says {}; with it, {}",
+                edited.field,
+                edited.in_entry,
+                edited.file,
+                edited.line,
+                edited.in_file,
+                fault.message
+            ),
+            ..fault
+        },
+        _ => fault,
+    }
+}
+
+/// A broken chain link at `row`: when a derived file contradicts the entry before it,
+/// that entry was edited, and the fault names its line and the field changed.
+fn edited_before_link(
+    fault: VerifyError,
+    row: u64,
+    dir: &Path,
+    format: BundleFormat,
+    previous: &[u8],
+) -> VerifyError {
+    match tamper::edited_field(dir, format, previous) {
+        Some(edited) => VerifyError {
+            file: "entries.csv".into(),
+            row: Some(row - 1),
+            field: Some(format!("entry.{}", edited.field)),
+            message: format!(
+                "the entry was edited: its bytes no longer hash to the prev the next entry \
+                 names, and its {} is {} where {} line {} says {}",
+                edited.field, edited.in_entry, edited.file, edited.line, edited.in_file
+            ),
+        },
+        None => fault,
+    }
 }
 
 /// Derives every file from `entries.csv` and compares it with the bundle's, and the
@@ -398,6 +558,11 @@ fn derive_and_compare(
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<Summary, VerifyError> {
     let slot: Slot = Arc::default();
+    let effective = if format >= BundleFormat::V4 {
+        corrections_in(&dir.join("entries.csv"), checkpoint.size)
+    } else {
+        Effective::default()
+    };
     let mut comparators_header = Vec::new();
     let mut deriver = Deriver::of_format(&checkpoint.origin, format, |name| {
         comparators_header.push(name);
@@ -410,9 +575,11 @@ fn derive_and_compare(
             found: Vec::new(),
             line: 0,
             slot: slot.clone(),
+            dir: dir.to_path_buf(),
         })
     })
-    .map_err(|e| fault("bundle", e.to_string()))?;
+    .map_err(|e| fault("bundle", e.to_string()))?
+    .with_effective(effective);
 
     let entries =
         File::open(dir.join("entries.csv")).map_err(|e| fault("entries.csv", e.to_string()))?;
@@ -440,24 +607,62 @@ fn derive_and_compare(
     // first fault) stops the reader.
     let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<ReadRow>>(READ_AHEAD_BATCHES);
     let size = checkpoint.size;
-    std::thread::scope(|scope| {
+    let last = std::thread::scope(|scope| {
         scope.spawn(move || read_entries(entries, size, sender));
+        // The entry before the current one (moved, not copied), to name an edit in it.
+        let mut previous: Option<Vec<u8>> = None;
         for batch in batches {
             for read in batch {
                 let (row, bytes, parsed) = read?;
-                deriver
-                    .push_parsed(&bytes, parsed)
-                    .map_err(|e| located(e, &slot))?;
+                if let Err(e) = deriver.push_parsed(&bytes, parsed) {
+                    // A broken link most likely means the entry before it was edited
+                    // (its bytes no longer hash to the prev this one names).
+                    let broken_link = matches!(
+                        &e,
+                        DeriveError::Chain {
+                            error: ChainError::ChainBroken { .. },
+                            ..
+                        }
+                    );
+                    let fault = located(e, &slot);
+                    return Err(match previous.as_deref() {
+                        Some(previous) if broken_link => {
+                            edited_before_link(fault, row, dir, format, previous)
+                        }
+                        _ => explained_by_edit(fault, dir, format, &bytes),
+                    });
+                }
+                previous = Some(bytes);
                 if row.is_multiple_of(1_000) {
                     progress(row, size);
                 }
             }
         }
-        Ok::<(), VerifyError>(())
+        Ok::<_, VerifyError>(previous)
     })?;
     // Count and root first: a truncated or extended entries.csv is named as such, not
     // as the derived file that happens to differ first.
     let (entries, root) = deriver.position();
+    if entries == checkpoint.size
+        && root != checkpoint.root
+        && let Some(edited) = last.as_deref().and_then(|last| {
+            tamper::edited_field(dir, format, last).map(|edited| (edited, entries))
+        })
+    {
+        // No next entry names the last one's hash: the root does, and a derived file
+        // says what the entry said.
+        let (edited, entries) = edited;
+        return Err(VerifyError {
+            file: "entries.csv".into(),
+            row: Some(entries),
+            field: Some(format!("entry.{}", edited.field)),
+            message: format!(
+                "the entry was edited: the entries no longer lead to the signed root, and \
+                 its {} is {} where {} line {} says {}",
+                edited.field, edited.in_entry, edited.file, edited.line, edited.in_file
+            ),
+        });
+    }
     if entries != checkpoint.size || root != checkpoint.root {
         return Err(fault(
             "entries.csv",

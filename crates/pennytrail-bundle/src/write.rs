@@ -13,6 +13,7 @@ use pennytrail_log::checkpoint::Checkpoint;
 use pennytrail_log::note::NoteVerifier;
 
 use crate::derive::{Deriver, Summary};
+use crate::effective::Effective;
 use crate::{BundleFormat, CHECKPOINT_FILE, README_FILE, package};
 
 /// A bundle being written: push every entry covered by the checkpoint, then
@@ -26,11 +27,12 @@ pub struct BundleWriter {
 
 impl BundleWriter {
     /// Starts a bundle of the log `origin` that will land in `out`, which must not exist
-    /// yet (a bundle is never half-overwritten).
+    /// yet (a bundle is never half-overwritten). `effective` holds the corrections among
+    /// the entries to come (for the `X_effective` columns).
     ///
     /// # Errors
     /// When `out` exists or the temporary folder beside it cannot be made.
-    pub fn create(out: &Path, origin: &str) -> anyhow::Result<BundleWriter> {
+    pub fn create(out: &Path, origin: &str, effective: Effective) -> anyhow::Result<BundleWriter> {
         if out.exists() {
             bail!(
                 "{} already exists; choose another --out or remove it",
@@ -44,7 +46,8 @@ impl BundleWriter {
         fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         let deriver = Deriver::new(origin, |name| {
             File::create(tmp.join(name)).map(BufWriter::new)
-        })?;
+        })?
+        .with_effective(effective);
         Ok(BundleWriter {
             out: out.to_path_buf(),
             tmp,

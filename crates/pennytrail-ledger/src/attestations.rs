@@ -29,6 +29,7 @@ use pennytrail_log::note::NoteVerifier;
 pub const KIND_DISBURSEMENT_ACKNOWLEDGED: &str = "disbursement.acknowledged";
 pub const KIND_REPORT_PUBLISHED: &str = "report.published";
 pub const KIND_ORG_KEY_ROTATED: &str = "org.key_rotated";
+pub const KIND_ORG_KEY_STATED: &str = "org.key_stated";
 
 pub const ACK_DOMAIN: &str = "pennytrail/ack/v1";
 pub const REPORT_DOMAIN: &str = "pennytrail/report/v1";
@@ -534,15 +535,9 @@ impl KeyRotation {
         format!("{KEY_ROTATION_DOMAIN}\n{origin}\n{org}\n{current_key_seq}\n{new_key}\n")
     }
 
-    /// Idempotency id: the new key's C2SP key id and name (a key once rotated away
-    /// cannot come back).
+    /// Idempotency id: the new key's (a key once rotated away cannot come back).
     pub fn id(&self) -> String {
-        let name = self.public_key.split('+').next().unwrap_or_default();
-        let id = self.public_key.split('+').nth(1).unwrap_or_default();
-        let mut text = format!("{id}.{name}");
-        // Names may be any non-space text: cut at a character boundary.
-        text.truncate(text.floor_char_boundary(64));
-        text
+        key_idempotency_id(&self.public_key)
     }
 
     pub(crate) fn body(&self) -> Map<String, Value> {
@@ -564,6 +559,54 @@ impl KeyRotation {
             public_key: text("public_key")?,
             signature: text("signature")?,
         })
+    }
+}
+
+/// The idempotency id of an entry that sets an org key: the key's C2SP key id and name,
+/// so a replay of the same key is answered as a replay and another key is judged by the
+/// rules.
+fn key_idempotency_id(public_key: &str) -> String {
+    let name = public_key.split('+').next().unwrap_or_default();
+    let id = public_key.split('+').nth(1).unwrap_or_default();
+    let mut text = format!("{id}.{name}");
+    // Names may be any non-space text: cut at a character boundary.
+    text.truncate(text.floor_char_boundary(64));
+    text
+}
+
+/// `POST /v1/admin/orgs/{org}/key`: the operator states the first key of an org that
+/// registered without one (`org.key_stated`). Later keys are rotations, signed by the
+/// org.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStatement {
+    pub public_key: String,
+}
+
+impl KeyStatement {
+    pub fn parse(public_key: &str) -> Result<KeyStatement, FieldError> {
+        Ok(KeyStatement {
+            public_key: fields::verifier_key("public_key", public_key)?,
+        })
+    }
+
+    /// Idempotency id: the key's, as for a rotation (stating the same key again is a
+    /// replay).
+    pub fn id(&self) -> String {
+        key_idempotency_id(&self.public_key)
+    }
+
+    pub(crate) fn body(&self) -> Map<String, Value> {
+        let mut b = Map::new();
+        b.insert("public_key".into(), self.public_key.clone().into());
+        b
+    }
+
+    pub(crate) fn from_fields(fields: &Map<String, Value>) -> Result<KeyStatement, FieldError> {
+        let key = fields
+            .get("public_key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| FieldError::new("public_key", "missing or not a string"))?;
+        KeyStatement::parse(key)
     }
 }
 

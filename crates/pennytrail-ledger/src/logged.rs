@@ -6,8 +6,8 @@
 use serde_json::{Map, Value};
 
 use super::attestations::{
-    Acknowledgement, KIND_DISBURSEMENT_ACKNOWLEDGED, KIND_ORG_KEY_ROTATED, KIND_REPORT_PUBLISHED,
-    KeyRotation, Report,
+    Acknowledgement, KIND_DISBURSEMENT_ACKNOWLEDGED, KIND_ORG_KEY_ROTATED, KIND_ORG_KEY_STATED,
+    KIND_REPORT_PUBLISHED, KeyRotation, KeyStatement, Report,
 };
 use super::caps;
 use super::fields::FieldError;
@@ -44,6 +44,7 @@ pub enum Record {
     Acknowledgement(Acknowledgement),
     Report(Report),
     KeyRotation(KeyRotation),
+    KeyStatement(KeyStatement),
 }
 
 fn put(body: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
@@ -63,6 +64,7 @@ impl Record {
             Record::Acknowledgement(_) => KIND_DISBURSEMENT_ACKNOWLEDGED,
             Record::Report(_) => KIND_REPORT_PUBLISHED,
             Record::KeyRotation(_) => KIND_ORG_KEY_ROTATED,
+            Record::KeyStatement(_) => KIND_ORG_KEY_STATED,
         }
     }
 
@@ -79,6 +81,7 @@ impl Record {
             Record::Acknowledgement(a) => (Scope::Acknowledgement, a.disbursement.clone()),
             Record::Report(r) => (Scope::Report, r.id.clone()),
             Record::KeyRotation(k) => (Scope::OrgKey, k.id()),
+            Record::KeyStatement(k) => (Scope::OrgKey, k.id()),
         };
         RecordKey {
             org: org.to_string(),
@@ -196,6 +199,7 @@ impl Record {
             (Record::Acknowledgement(a), _) => return a.body(),
             (Record::Report(r), _) => return r.body(),
             (Record::KeyRotation(k), _) => return k.body(),
+            (Record::KeyStatement(k), _) => return k.body(),
             (record, derived) => unreachable!("{} cannot take {derived:?}", record.kind()),
         }
         b
@@ -315,6 +319,7 @@ impl Record {
                 Record::Report(Report::from_fields(&own)?)
             }
             KIND_ORG_KEY_ROTATED => Record::KeyRotation(KeyRotation::from_fields(&entry.fields)?),
+            KIND_ORG_KEY_STATED => Record::KeyStatement(KeyStatement::from_fields(&entry.fields)?),
             other => {
                 return Err(FieldError::new(
                     "kind",

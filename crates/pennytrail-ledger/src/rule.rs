@@ -59,6 +59,8 @@ rules! {
     NoBeneficiaryKey = "no-beneficiary-key",
     /// A key rotation to a key the org used before.
     KeyReused = "key-reused",
+    /// A first key stated for an org that already has one (rotation is the way then).
+    OrgKeyExists = "org-key-exists",
     /// A key rotation to the key the org already has.
     SameKey = "same-key",
     /// An acknowledgement by another beneficiary than the payout's.

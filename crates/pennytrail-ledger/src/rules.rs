@@ -7,7 +7,7 @@
 //! transaction (with a view of the database); the verifier calls it while replaying a
 //! bundle (with a view in memory) and compares the derived fields with the entry's.
 
-use super::attestations::{AckStatus, Acknowledgement, KeyRotation, signature_valid};
+use super::attestations::{AckStatus, Acknowledgement, KeyRotation, KeyStatement, signature_valid};
 use super::caps::{self, PayoutLimits, Period, PersonPayouts};
 use super::money::{Amount, Currency};
 use super::records::{BeneficiaryKind, Derived, Record, correctable_fields};
@@ -481,6 +481,7 @@ fn apply_rules<S: LedgerState>(
             Ok(Derived::Nothing)
         }
         Record::KeyRotation(k) => rotate_key(state, org, seq, k),
+        Record::KeyStatement(k) => state_first_key(state, org, seq, k),
     }
 }
 
@@ -489,7 +490,10 @@ fn org_key<S: LedgerState>(state: &S, org: &str) -> Result<OrgKeyState, RuleViol
         violation(
             Rule::NoOrgKey,
             "signature",
-            format!("org {org:?} has no key: the operator registers one with the org"),
+            format!(
+                "org {org:?} has no key: the operator states its first one with \
+                 POST /v1/admin/orgs/{org}/key"
+            ),
         )
     })
 }
@@ -567,6 +571,35 @@ fn acknowledge<S: LedgerState>(
             ),
         ));
     }
+    Ok(Derived::Nothing)
+}
+
+fn state_first_key<S: LedgerState>(
+    state: &mut S,
+    org: &str,
+    seq: u64,
+    k: &KeyStatement,
+) -> Result<Derived, RuleViolation> {
+    if let Some(existing) = state.org_key(org) {
+        return Err(violation(
+            Rule::OrgKeyExists,
+            "public_key",
+            format!(
+                "org {org:?} already has a key ({}, set by entry {}); a new key is a rotation \
+                 the org signs with its current key (POST /v1/orgs/{org}/key)",
+                existing.key, existing.seq
+            ),
+        ));
+    }
+    state.put_org_key(
+        org,
+        OrgKeyState {
+            key: k.public_key.clone(),
+            seq,
+            // The first key, like a registration's: once rotated away it cannot come back.
+            registered: k.public_key.clone(),
+        },
+    );
     Ok(Derived::Nothing)
 }
 

@@ -59,7 +59,9 @@ pub fn state_keys(org: &str, record: &Record) -> Vec<StateKey> {
             keys.push(StateKey::Disbursement(o(), a.disbursement.clone()));
             keys.push(StateKey::BeneficiaryKey(o(), a.beneficiary.clone()));
         }
-        Record::Report(_) | Record::KeyRotation(_) => keys.push(StateKey::OrgKey(o())),
+        Record::Report(_) | Record::KeyRotation(_) | Record::KeyStatement(_) => {
+            keys.push(StateKey::OrgKey(o()))
+        }
     }
     keys
 }

@@ -114,6 +114,76 @@ impl Receipt {
     }
 }
 
+/// A donor's receipt file (`GET …/donations/{id}/receipt`): the entry's exact bytes, one
+/// LF, then its receipt. Canonical entries hold no raw LF, so the first LF ends the entry.
+pub fn receipt_file(entry_bytes: &[u8], receipt: &Receipt) -> Vec<u8> {
+    let mut out = entry_bytes.to_vec();
+    out.push(b'\n');
+    out.extend_from_slice(receipt.format().as_bytes());
+    out
+}
+
+/// Splits a receipt file into the entry's bytes and its receipt.
+///
+/// # Errors
+/// A file that is not an entry line followed by a receipt, saying which it looks like.
+pub fn split_receipt_file(file: &[u8]) -> Result<(&[u8], Receipt), ReceiptError> {
+    if file.starts_with(RECEIPT_HEADER.as_bytes()) {
+        return Err(ReceiptError::Malformed(
+            "this file is a receipt without its entry: give the entry's bytes with --entry, \
+             or download the one-file receipt (GET /v1/orgs/{org}/donations/{id}/receipt)",
+        ));
+    }
+    let at = file
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or(ReceiptError::Malformed(
+            "no line after the entry: a receipt file is the entry, one LF, then the receipt",
+        ))?;
+    let rest = std::str::from_utf8(&file[at + 1..])
+        .map_err(|_| ReceiptError::Malformed("the receipt after the entry is not UTF-8 text"))?;
+    if !rest.starts_with(RECEIPT_HEADER) {
+        return Err(ReceiptError::Malformed(
+            "the line after the entry must be c2sp.org/tlog-proof@v1 (is the entry \
+             pretty-printed over several lines?)",
+        ));
+    }
+    Ok((&file[..at], Receipt::parse(rest)?))
+}
+
+/// Why `entry_bytes` are not entry `receipt.index` of the checkpoint's tree, in words a
+/// donor can act on: a trailing newline, another form of the same JSON, another entry,
+/// or bytes the log never held. Called once the proof failed.
+pub fn explain_mismatch(entry_bytes: &[u8], receipt: &Receipt) -> String {
+    let index = receipt.index;
+    let trimmed = entry_bytes.trim_ascii_end();
+    if trimmed.len() < entry_bytes.len() {
+        return format!(
+            "the entry file ends with a newline or spaces (jq -c and editors add one), \
+             which are not part of entry {index}'s exact bytes: remove them, or use the \
+             one-file receipt (GET /v1/orgs/{{org}}/donations/{{id}}/receipt)"
+        );
+    }
+    match crate::canonical::parse_canonical(entry_bytes) {
+        Err(crate::canonical::CanonicalError::NotCanonical { offset }) => format!(
+            "the entry is not in the log's canonical form (it differs at byte {offset}: \
+             pretty-printed or re-encoded?); a receipt proves the exact bytes the log \
+             served (GET /v1/entries/{index})"
+        ),
+        Err(e) => format!("the entry file is not an entry: {e}"),
+        Ok(fields) => match fields.get("seq").and_then(serde_json::Value::as_u64) {
+            Some(seq) if seq != index => format!(
+                "the entry file holds entry {seq}, but this receipt proves entry {index}: \
+                 another entry's file"
+            ),
+            _ => format!(
+                "the entry's bytes are not the ones the log holds as entry {index} (were \
+                 they changed?)"
+            ),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +236,17 @@ mod tests {
                     .is_err()
             );
         }
+
+        // One file: the entry, one LF, the receipt; and what is wrong when bytes differ.
+        let file = receipt_file(&entries[3], &receipt);
+        let (entry, from_file) = split_receipt_file(&file).unwrap();
+        assert_eq!((entry, &from_file), (&entries[3][..], &receipt));
+        assert!(split_receipt_file(text.as_bytes()).is_err());
+        assert!(split_receipt_file(b"{\n  \"n\": 3\n}\nc2sp").is_err());
+        let explain = |bytes: &[u8]| explain_mismatch(bytes, &receipt);
+        assert!(explain(b"{\"n\":3}\n").contains("ends with a newline"));
+        assert!(explain(b"{ \"n\": 3}").contains("not in the log's canonical form"));
+        assert!(explain(b"{\"n\":4}").contains("not the ones the log holds as entry 3"));
+        assert!(explain(b"{\"seq\":2}").contains("holds entry 2, but this receipt proves entry 3"));
     }
 }

@@ -13,7 +13,7 @@ use pennytrail_bundle::witnesses::{WitnessView, compare};
 use pennytrail_log::checkpoint::Checkpoint;
 use pennytrail_log::note::NoteVerifier;
 use pennytrail_log::policy::Policy;
-use pennytrail_log::receipt::Receipt;
+use pennytrail_log::receipt::{Receipt, ReceiptError, explain_mismatch, split_receipt_file};
 
 use crate::http::HttpSource;
 use crate::outln;
@@ -250,25 +250,48 @@ fn compare_with_witnesses(
     Ok(())
 }
 
-/// Checks a donor's receipt (C2SP tlog-proof) for the entry whose exact bytes are in
-/// `entry`, offline, against the pinned `key`.
+/// Checks a donor's receipt offline, against the pinned `key`: the one-file receipt
+/// (`GET /v1/orgs/{org}/donations/{id}/receipt`: the entry's exact bytes, one LF, the
+/// C2SP tlog-proof), or, with `entry`, a tlog-proof and the entry's bytes apart.
 ///
 /// # Errors
 /// When a file cannot be read, the receipt does not parse, or it does not prove the
-/// entry under a checkpoint signed by the key.
+/// entry under a checkpoint signed by the key (saying what is wrong with the entry's
+/// bytes: a trailing newline, another form of the JSON, another entry).
 pub fn receipt(
     receipt: &Path,
-    entry: &Path,
+    entry: Option<&Path>,
     key: &str,
     policy: Option<&Path>,
 ) -> anyhow::Result<()> {
     let verifier = pinned_key(key)?;
     let policy = pinned_policy(policy, &verifier)?;
-    let text = std::fs::read_to_string(receipt)
-        .with_context(|| format!("reading {}", receipt.display()))?;
-    let bytes = std::fs::read(entry).with_context(|| format!("reading {}", entry.display()))?;
-    let parsed = Receipt::parse(&text).with_context(|| format!("{}", receipt.display()))?;
-    let checkpoint = parsed.verify(&bytes, &verifier).map_err(failed)?;
+    let file = std::fs::read(receipt).with_context(|| format!("reading {}", receipt.display()))?;
+    let (bytes, parsed) = match entry {
+        Some(entry) => {
+            let text = std::str::from_utf8(&file)
+                .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", receipt.display()))?;
+            let parsed = Receipt::parse(text).with_context(|| format!("{}", receipt.display()))?;
+            let bytes =
+                std::fs::read(entry).with_context(|| format!("reading {}", entry.display()))?;
+            (bytes, parsed)
+        }
+        None => {
+            let (bytes, parsed) =
+                split_receipt_file(&file).with_context(|| format!("{}", receipt.display()))?;
+            (bytes.to_vec(), parsed)
+        }
+    };
+    let checkpoint = match parsed.verify(&bytes, &verifier) {
+        Ok(checkpoint) => checkpoint,
+        Err(ReceiptError::Proof(_)) => {
+            return Err(failed(format!(
+                "the receipt does not prove this entry: {}",
+                explain_mismatch(&bytes, &parsed)
+            )));
+        }
+        Err(e) => return Err(failed(e)),
+    };
     let witnessed = require_witnesses(policy.as_ref(), &parsed.checkpoint_note)?;
     outln!(
         "ok: the entry is number {} of the log {} at size {}, signed by {}",

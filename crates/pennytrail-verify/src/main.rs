@@ -39,13 +39,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
     },
-    /// Check a donor's receipt (C2SP tlog-proof) for an entry, offline.
+    /// Check a donor's receipt offline: the file the explorer's "Download receipt" gives
+    /// (GET /v1/orgs/{org}/donations/{id}/receipt), which holds the entry and its proof.
     Receipt {
-        /// The receipt file.
+        /// The receipt file: the entry's exact bytes, one LF, then the C2SP tlog-proof; or
+        /// the tlog-proof alone, with --entry.
         receipt: PathBuf,
-        /// The entry's exact bytes (`GET /v1/entries/{seq}`).
+        /// The entry's exact bytes, when the receipt file holds the proof alone: the body
+        /// of GET /v1/entries/{seq}, saved as is (no newline added, not pretty-printed).
         #[arg(long)]
-        entry: PathBuf,
+        entry: Option<PathBuf>,
         /// The log's verifier key, from a source you trust.
         #[arg(long)]
         key: String,
@@ -95,7 +98,7 @@ fn main() -> ExitCode {
             entry,
             key,
             policy,
-        } => commands::receipt(&receipt, &entry, &key, policy.as_deref()),
+        } => commands::receipt(&receipt, entry.as_deref(), &key, policy.as_deref()),
         Command::Url {
             url,
             tiles,
