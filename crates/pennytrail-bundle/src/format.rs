@@ -87,16 +87,20 @@ mod tests {
             BundleFormat::of_package(&json!({"bundle_format": 3})),
             Ok(BundleFormat::V3)
         );
+        assert_eq!(
+            BundleFormat::of_package(&json!({"bundle_format": 4})),
+            Ok(BundleFormat::V4)
+        );
         for bad in [
             json!(1),
-            json!(4),
+            json!(5),
             json!("2"),
             json!(2.0),
             json!(null),
             json!(-1),
         ] {
             let error = BundleFormat::of_package(&json!({ "bundle_format": bad })).unwrap_err();
-            assert!(error.contains("checks formats 1, 2, 3"), "{error}");
+            assert!(error.contains("checks formats 1, 2, 3, 4"), "{error}");
         }
         assert_eq!(BundleFormat::CURRENT, *BundleFormat::KNOWN.last().unwrap());
     }
