@@ -5,10 +5,12 @@
 #   benches/perf.sh quick      # skip the 10M-entry log (proofs, memory, restart)
 #   benches/perf.sh big        # only the 10M-entry rows
 #   benches/perf.sh caps       # only the cost of published caps (1M payouts, ~10 min)
+#   benches/perf.sh pg-scale   # PostgreSQL from 0 to 10M entries, 3 processes (~40 min)
 #
 # Builds the release binary, starts fresh services (SQLite in a temp folder; PostgreSQL in
 # a database of its own that is dropped afterwards), drives them with `pennytrail
-# loadgen`, and runs the raw SQLite baseline (benches/sqlite_baseline.py) in the same run.
+# loadgen`, and runs the raw baselines (benches/sqlite_baseline.py,
+# benches/postgres_baseline.py) in the same run.
 # Rate limits: the per-token write limit (default 50,000 requests/s) is above every load
 # applied here; set PERF_ORG_WRITES to change what the servers are started with.
 set -euo pipefail
@@ -90,6 +92,84 @@ cargo bench --locked --quiet --bench caps
 exit 0
 fi
 
+if [ "$MODE" = pg-scale ]; then
+# PostgreSQL as its log grows to 10,000,000 entries (PERF_SCALE_ENTRIES): three API
+# processes on one database, all under load the whole run. The batch rate of all three
+# together (batches of 1,000 donations, 2 in flight per process) is measured for
+# PERF_SECONDS at 1M, 5M and the full size; then single donations and /healthz at the full
+# size, the raw PostgreSQL baseline on the same server, a restart, and `pennytrail check`
+# over the whole store (one log, gap-free, no fork).
+FULL="${PERF_SCALE_ENTRIES:-10000000}"
+createdb -h 127.0.0.1 -U postgres "$PGDB"
+URL="postgres://postgres@127.0.0.1:5432/$PGDB"
+ORIGIN=perf.pennytrail.example/log
+start pg1 18201 --database-url "$URL" --origin "$ORIGIN"
+SHARED=(--database-url "$URL" --origin "$ORIGIN" --log-key "$WORK/pg1/log.key" --donor-secret "$WORK/pg1/donor.secret")
+start pg2 18202 "${SHARED[@]}"
+start pg3 18203 "${SHARED[@]}"
+cp "$WORK/pg1/operator.token" "$WORK/pg2/operator.token"
+cp "$WORK/pg1/operator.token" "$WORK/pg3/operator.token"
+log_size() { curl -fs http://127.0.0.1:18201/v1/log | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])'; }
+# all3 SECONDS MAX_ITEMS_EACH ARGS…: one loadgen per process at once; prints each report
+# and the sum of their items/s.
+all3() {
+  local seconds="$1" max="$2"; shift 2
+  local loads=()
+  for p in 1 2 3; do
+    "$BIN" loadgen --url "http://127.0.0.1:1820$p" --token-file "$WORK/pg$p/operator.token" \
+      --seconds "$seconds" --max-items "$max" "$@" > "$WORK/load$p.out" 2>"$WORK/load$p.err" &
+    loads+=($!)
+  done
+  for pid in "${loads[@]}"; do wait "$pid" || true; done
+  cat "$WORK"/load{1,2,3}.out
+  python3 - "$WORK"/load{1,2,3}.out <<'PY'
+import re, sys
+rates = [float(re.search(r"([0-9.]+) items/s", open(f).read()).group(1)) for f in sys.argv[1:]]
+errors = [int(re.search(r"(\d+) errors", open(f).read()).group(1)) for f in sys.argv[1:]]
+print(f"  together: {sum(rates):.0f} items/s, {sum(errors)} errors")
+PY
+}
+BATCH=(--workload donation-batches --batch-size 1000 --concurrency 2)
+echo
+echo "== 10. the PostgreSQL baseline (multi-row INSERTs of the rows an append writes, one client)"
+python3 benches/postgres_baseline.py --database-url "$URL" --entries 300000
+for mark in 1000000 5000000 "$FULL"; do
+  [ "$mark" -gt "$FULL" ] && continue
+  size=$(log_size)
+  if [ "$size" -lt "$mark" ]; then
+    echo
+    echo "-- filling to $mark entries (from $size)"
+    started=$(date +%s)
+    all3 100000 $(( (mark - size) / 3 )) "${BATCH[@]}" > "$WORK/fill.out"
+    tail -1 "$WORK/fill.out"
+    echo "  filled in $(( $(date +%s) - started )) s; log size $(log_size)"
+  fi
+  echo
+  echo "== 11. batches of 1,000 donations at $(log_size) entries, 3 processes"
+  all3 "$SECONDS_PER_RUN" 1000000000 "${BATCH[@]}"
+done
+echo
+echo "== 12. single donations and /healthz at $(log_size) entries, 3 processes, 64 clients each"
+all3 "$SECONDS_PER_RUN" 1000000000 --workload donations --concurrency 64
+all3 "$SECONDS_PER_RUN" 1000000000 --workload healthz --concurrency 64
+echo
+echo "== 13. restart at $(log_size) entries: one process, until /readyz answers"
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+PIDS=()
+started=$(date +%s%N)
+start pg1 18201 --database-url "$URL" --origin "$ORIGIN"
+for _ in $(seq 1 6000); do curl -fs http://127.0.0.1:18201/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+echo "restart until /readyz answered: $(( ($(date +%s%N) - started) / 1000000 )) ms; log size $(log_size)"
+kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+echo
+echo "== 14. pennytrail check over the whole store"
+started=$(date +%s)
+"$BIN" check --data-dir "$WORK/pg1" --database-url "$URL" 2>/dev/null
+echo "check took $(( $(date +%s) - started )) s"
+exit 0
+fi
+
 if [ "$MODE" != big ]; then
 echo
 echo "== 1. single donation POSTs, 64 clients, SQLite (synchronous=FULL)"
@@ -113,6 +193,8 @@ createdb -h 127.0.0.1 -U postgres "$PGDB"
 start pg 18182 --database-url "postgres://postgres@127.0.0.1:5432/$PGDB"
 loadgen 18182 pg --workload donations --concurrency 64
 loadgen 18182 pg --workload donation-batches --batch-size 1000 --concurrency 4
+loadgen 18182 pg --workload healthz --concurrency 64
+python3 benches/postgres_baseline.py --database-url "postgres://postgres@127.0.0.1:5432/$PGDB" --entries 300000
 kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
 fi
 

@@ -59,38 +59,40 @@ async fn sqlite_record_seqs(
     Ok(rows)
 }
 
-/// Keys per PostgreSQL id lookup statement: more per statement made large batches on a
-/// store already holding many donations slower (docs/decisions.md, "Tuning").
-const POSTGRES_LOOKUP_KEYS: usize = 256;
+/// The PostgreSQL id lookup ([`AppendTx::record_seqs`]): the keys come as three text
+/// arrays, unnested in order, and each is probed in `record_ids`' primary key by a
+/// `LATERAL` subquery. Its `LIMIT 1` (the key is unique) keeps PostgreSQL from pulling the
+/// subquery up into a plain join, so the subquery stays what it says, one index probe per
+/// key, whatever the table's size and whatever plan PostgreSQL would like: a plain join
+/// (a joined `VALUES` list, or this lateral form without the limit) was planned as a hash
+/// join over a sequential scan of the whole table once it held some tens of thousands of
+/// ids, and the `IN` form as an index range over every id of the org. The statement's
+/// text never changes, so it is prepared once.
+pub const POSTGRES_ID_LOOKUP: &str = "SELECT r.org, r.scope, r.id, r.seq \
+     FROM unnest($1::text[], $2::text[], $3::text[]) AS w(org, scope, id) \
+     CROSS JOIN LATERAL (SELECT org, scope, id, seq FROM record_ids \
+         WHERE org = w.org AND scope = w.scope AND id = w.id LIMIT 1) AS r";
 
-/// Looks `keys` up on PostgreSQL, [`POSTGRES_LOOKUP_KEYS`] per statement.
+/// Looks `keys` up on PostgreSQL with [`POSTGRES_ID_LOOKUP`], all in one statement.
 async fn postgres_record_seqs(
     conn: &mut PgConnection,
     keys: &[&RecordKey],
 ) -> StoreResult<Vec<IdRow>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let orgs: Vec<&str> = keys.iter().map(|k| k.org.as_str()).collect();
+    let scopes: Vec<&str> = keys.iter().map(|k| k.scope.as_str()).collect();
+    let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
     let mut rows = Vec::new();
-    for chunk in keys.chunks(POSTGRES_LOOKUP_KEYS) {
-        // A joined VALUES list, not `(org, scope, id) IN (…)`: PostgreSQL plans
-        // the IN form as an index range on (org, scope) filtered by id, which
-        // reads every id of the org on each batch.
-        let mut q = QueryBuilder::new("WITH wanted(org, scope, id) AS (VALUES ");
-        let mut list = q.separated(", ");
-        for key in chunk {
-            list.push("(");
-            list.push_bind_unseparated(&key.org);
-            list.push_unseparated(", ");
-            list.push_bind_unseparated(key.scope.as_str());
-            list.push_unseparated(", ");
-            list.push_bind_unseparated(&key.id);
-            list.push_unseparated(")");
-        }
-        q.push(
-            ") SELECT r.org, r.scope, r.id, r.seq FROM wanted w JOIN record_ids r \
-                ON r.org = w.org AND r.scope = w.scope AND r.id = w.id",
-        );
-        for r in q.build().fetch_all(&mut *conn).await? {
-            rows.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
-        }
+    for r in sqlx::query(POSTGRES_ID_LOOKUP)
+        .bind(orgs)
+        .bind(scopes)
+        .bind(ids)
+        .fetch_all(conn)
+        .await?
+    {
+        rows.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
     }
     Ok(rows)
 }
@@ -284,8 +286,8 @@ impl AppendTx {
     }
 
     /// The seq of every key already logged (keys not logged are absent from the map).
-    /// On SQLite one statement of fixed text ([`SQLITE_ID_LOOKUP`]), prepared once; on
-    /// PostgreSQL one per [`POSTGRES_LOOKUP_KEYS`] keys.
+    /// One statement of fixed text on either backend ([`SQLITE_ID_LOOKUP`],
+    /// [`POSTGRES_ID_LOOKUP`]), prepared once.
     pub async fn record_seqs(
         &mut self,
         keys: &[&RecordKey],

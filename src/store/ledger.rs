@@ -155,8 +155,8 @@ impl AppendTx {
                     StateValue::Entry(summary)
                 }
                 StateKey::OrgKey(org) => {
-                    // The latest entry that set the org's key (its registration or a
-                    // rotation), and its registration.
+                    // The latest entry that set the org's key (its registration, the
+                    // operator's statement or a rotation), and its registration.
                     let latest: Option<i64> = on_tx!(self, c => sqlx::query(
                         "SELECT seq FROM record_ids WHERE org = $1 AND scope IN ($2, $3) \
                          ORDER BY seq DESC LIMIT 1"
@@ -169,9 +169,26 @@ impl AppendTx {
                         (Some(latest), Some(registration)) => {
                             let seq = to_u64(latest, "seq")?;
                             let current = org_key_of(&self.logged_record(seq).await?.0);
-                            let registered = org_key_of(
+                            let registered = match org_key_of(
                                 &self.logged_record(to_u64(registration, "seq")?).await?.0,
-                            );
+                            ) {
+                                Some(key) => Some(key),
+                                // Registered without a key: the first key is the one the
+                                // operator stated, the org's first key entry.
+                                None => {
+                                    let first: Option<i64> = on_tx!(self, c => sqlx::query(
+                                        "SELECT seq FROM record_ids WHERE org = $1 AND scope = $2 \
+                                         ORDER BY seq LIMIT 1"
+                                    ).bind(org).bind(Scope::OrgKey.as_str())
+                                        .fetch_optional(c).await?.map(|r| r.get(0)));
+                                    match first {
+                                        Some(first) => org_key_of(
+                                            &self.logged_record(to_u64(first, "seq")?).await?.0,
+                                        ),
+                                        None => None,
+                                    }
+                                }
+                            };
                             match (current, registered) {
                                 (Some(key), Some(registered)) => {
                                     StateValue::OrgKey(Some(OrgKeyState {

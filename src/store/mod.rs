@@ -27,7 +27,7 @@ use crate::log::merkle::{inclusion_proof, inclusion_proof_indexes};
 use crate::log::time::UnixMillis;
 
 pub use crate::ledger::records::RecordKey;
-pub use append::{AppendTx, HeadMoved};
+pub use append::{AppendTx, HeadMoved, POSTGRES_ID_LOOKUP};
 pub use batch::BatchRows;
 pub use ledger::{AckRow, CorrectionRow, DisbursementRow, DonationRow};
 pub use open::{StoreConfig, open};

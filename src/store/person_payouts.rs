@@ -25,12 +25,16 @@ const SQLITE_LOOKUP: &str = "SELECT p.org, p.campaign, p.beneficiary, p.period, 
      ON p.org = w.value ->> 0 AND p.campaign = w.value ->> 1 \
      AND p.beneficiary = w.value ->> 2 AND p.period = w.value ->> 3";
 
-/// The keys as four text arrays: one statement of fixed text, an index probe per key.
+/// The keys as four text arrays: one statement of fixed text, an index probe per key
+/// (a `LATERAL` subquery whose `LIMIT 1` keeps PostgreSQL from turning it into a hash
+/// join over the whole table, as it plans a plain join once the table is large; see
+/// [`super::POSTGRES_ID_LOOKUP`]).
 const POSTGRES_LOOKUP: &str = "SELECT p.org, p.campaign, p.beneficiary, p.period, p.paid, \
      p.payouts FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
-     AS w(org, campaign, beneficiary, period) JOIN person_payouts AS p \
-     ON p.org = w.org AND p.campaign = w.campaign AND p.beneficiary = w.beneficiary \
-     AND p.period = w.period";
+     AS w(org, campaign, beneficiary, period) CROSS JOIN LATERAL (SELECT org, campaign, \
+     beneficiary, period, paid, payouts FROM person_payouts WHERE org = w.org \
+     AND campaign = w.campaign AND beneficiary = w.beneficiary AND period = w.period \
+     LIMIT 1) AS p";
 
 /// A row of the lookup, on either backend.
 macro_rules! payout_row {

@@ -214,7 +214,10 @@ async fn the_operator_states_the_first_key_of_an_org_registered_without_one(app:
         "a refused statement changed the log"
     );
 
-    // The stated key is the org's: it signs the rotation to the next one.
+    // The stated key is the org's, also once the service starts again (state read back
+    // from the store): it signs the rotation to the next one.
+    let mut app = app;
+    app.restart().await;
     let rotated = app
         .post_json(
             key_path,
@@ -225,7 +228,6 @@ async fn the_operator_states_the_first_key_of_an_org_registered_without_one(app:
     assert_eq!(rotated.status, 201, "{}", rotated.text());
 
     // The bundle says how each key was set, and verifies.
-    let mut app = app;
     app.stop_service().await;
     let (ok, output) =
         crate::support::run_check(app.data_dir.path(), app.db.as_ref().map(|d| d.url.as_str()));

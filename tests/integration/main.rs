@@ -26,6 +26,7 @@ mod monitor;
 mod observability;
 mod openapi;
 mod parsers;
+mod pg_plans;
 mod privacy;
 mod reliability;
 mod sample_bundle;
