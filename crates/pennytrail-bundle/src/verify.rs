@@ -250,19 +250,12 @@ impl Comparator {
             .into_byte_records()
             .next()?
             .ok()?;
-        let entry = record.get(6)?;
-        let seq = record.get(0).and_then(|s| std::str::from_utf8(s).ok())?;
-        let edited = tamper::edited_field(&self.dir, format, entry)?;
-        Some(VerifyError {
-            file: self.file.to_string(),
-            row: Some(row),
-            field: Some(format!("entry.{}", edited.field)),
-            message: format!(
-                "entry {seq} was edited: its bytes no longer hash to the leaf_hash beside it, \
-                 and its {} is {} where {} line {} says {}",
-                edited.field, edited.in_entry, edited.file, edited.line, edited.in_file
-            ),
-        })
+        let edited = tamper::edited_field(&self.dir, format, record.get(6)?)?;
+        Some(edited_entry_fault(
+            row,
+            &edited,
+            "its bytes no longer hash to the leaf_hash beside it",
+        ))
     }
 
     /// After the last row: the file must have nothing more.
@@ -507,21 +500,25 @@ fn explained_by_edit(
     entry: &[u8],
 ) -> VerifyError {
     let is_rule = fault.file == "entries.csv" && fault.message.starts_with("rule ");
-    match tamper::edited_field(dir, format, entry) {
-        Some(edited) if is_rule => VerifyError {
-            field: Some(format!("entry.{}", edited.field)),
-            message: format!(
-                "the entry was edited: its {} is {} where {} line {} says {}; with it, {}",
-                edited.field,
-                edited.in_entry,
-                edited.file,
-                edited.line,
-                edited.in_file,
-                fault.message
-            ),
-            ..fault
-        },
+    match (tamper::edited_field(dir, format, entry), fault.row) {
+        (Some(edited), Some(row)) if is_rule => {
+            edited_entry_fault(row, &edited, &format!("with it, {}", fault.message))
+        }
         _ => fault,
+    }
+}
+
+/// The fault of `entries.csv`'s data row `row` whose entry was edited: the field a
+/// derived file contradicts, and how the edit shows besides (`consequence`).
+fn edited_entry_fault(row: u64, edited: &tamper::EditedField, consequence: &str) -> VerifyError {
+    VerifyError {
+        file: "entries.csv".into(),
+        row: Some(row),
+        field: Some(format!("entry.{}", edited.field)),
+        message: format!(
+            "the entry was edited: its {} is {} where {} line {} says {}; {consequence}",
+            edited.field, edited.in_entry, edited.file, edited.line, edited.in_file
+        ),
     }
 }
 
@@ -535,16 +532,11 @@ fn edited_before_link(
     previous: &[u8],
 ) -> VerifyError {
     match tamper::edited_field(dir, format, previous) {
-        Some(edited) => VerifyError {
-            file: "entries.csv".into(),
-            row: Some(row - 1),
-            field: Some(format!("entry.{}", edited.field)),
-            message: format!(
-                "the entry was edited: its bytes no longer hash to the prev the next entry \
-                 names, and its {} is {} where {} line {} says {}",
-                edited.field, edited.in_entry, edited.file, edited.line, edited.in_file
-            ),
-        },
+        Some(edited) => edited_entry_fault(
+            row - 1,
+            &edited,
+            "its bytes no longer hash to the prev the next entry names",
+        ),
         None => fault,
     }
 }
@@ -652,16 +644,11 @@ fn derive_and_compare(
         // No next entry names the last one's hash: the root does, and a derived file
         // says what the entry said.
         let (edited, entries) = edited;
-        return Err(VerifyError {
-            file: "entries.csv".into(),
-            row: Some(entries),
-            field: Some(format!("entry.{}", edited.field)),
-            message: format!(
-                "the entry was edited: the entries no longer lead to the signed root, and \
-                 its {} is {} where {} line {} says {}",
-                edited.field, edited.in_entry, edited.file, edited.line, edited.in_file
-            ),
-        });
+        return Err(edited_entry_fault(
+            entries,
+            &edited,
+            "the entries no longer lead to the signed root",
+        ));
     }
     if entries != checkpoint.size || root != checkpoint.root {
         return Err(fault(
