@@ -55,9 +55,21 @@ pub fn describe(error: &serde_json::Error, field: Option<&str>) -> String {
                 money_hint(is_money)
             );
         }
+        if expected_whole
+            && number
+                .split_once('.')
+                .is_some_and(|(_, f)| f.bytes().all(|b| b == b'0'))
+        {
+            return format!(
+                "{number} has a decimal point: expected a whole number written without a \
+                 decimal point{}",
+                money_hint(is_money)
+            );
+        }
         if expected_whole {
             return format!(
-                "{number} is not a whole number: expected a whole number{}",
+                "{number} is not a whole number: expected a whole number written without a \
+                 decimal point{}",
                 money_hint(is_money)
             );
         }
@@ -178,8 +190,8 @@ mod tests {
         let text = describe(&error_of(r#"{"amount": 25.5}"#), Some("amount"));
         assert_eq!(
             text,
-            "25.5 is not a whole number: expected a whole number; amounts are in minor \
-             units (cents): 2550 for 25.50"
+            "25.5 is not a whole number: expected a whole number written without a \
+             decimal point; amounts are in minor units (cents): 2550 for 25.50"
         );
     }
 
@@ -201,6 +213,17 @@ mod tests {
         );
         assert!(
             text.starts_with("10000000000000000000 is out of range"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_whole_number_with_a_decimal_point_is_named_so() {
+        let text = describe(&error_of(r#"{"amount": 402.0}"#), Some("amount"));
+        assert!(
+            text.starts_with(
+                "402.0 has a decimal point: expected a whole number written without a decimal point"
+            ),
             "{text}"
         );
     }
