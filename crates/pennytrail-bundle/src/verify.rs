@@ -637,13 +637,12 @@ fn derive_and_compare(
     let (entries, root) = deriver.position();
     if entries == checkpoint.size
         && root != checkpoint.root
-        && let Some(edited) = last.as_deref().and_then(|last| {
-            tamper::edited_field(dir, format, last).map(|edited| (edited, entries))
-        })
+        && let Some(edited) = last
+            .as_deref()
+            .and_then(|last| tamper::edited_field(dir, format, last))
     {
         // No next entry names the last one's hash: the root does, and a derived file
         // says what the entry said.
-        let (edited, entries) = edited;
         return Err(edited_entry_fault(
             entries,
             &edited,
