@@ -10,14 +10,14 @@ use axum::response::Response;
 
 use super::caps;
 use super::html::Html;
+use super::i18n::{Arg, t, t_args};
+use super::names::{beneficiary_label, kind, org_name};
 use super::sankey::{self, Diagram, Flow, FlowKind};
-use super::{PageError, PagePath, amount, layout, permille};
+use super::{PageError, PagePath, amount, count, date_time, layout, permille};
 use crate::app::AppState;
 use crate::input::{Id, PathParams};
 use crate::read::campaigns::{CampaignView, campaign_view};
 use crate::read::disbursements::disbursement_view;
-use crate::read::entries::{effective_fields, text};
-use crate::store::StoreError;
 
 /// Payouts listed under "latest payouts".
 const LATEST_DISBURSEMENTS: u64 = 20;
@@ -27,37 +27,17 @@ const LATEST_DISBURSEMENTS: u64 = 20;
 const SANKEY_NAMED_MAX: usize = 6;
 const SANKEY_NAMED_MIN_SHARE_DIVISOR: i64 = 50;
 
-/// What a beneficiary is called: the (corrected) label of its registration entry.
-pub async fn beneficiary_label(
-    state: &AppState,
-    org: &str,
-    id: &str,
-) -> Result<String, StoreError> {
-    match state.store.beneficiary(org, id).await? {
-        Some(row) => {
-            let fields = effective_fields(&state.store, row.seq).await?.fields;
-            Ok(text(&fields, "label").unwrap_or_else(|| id.to_string()))
-        }
-        None => Ok(id.to_string()),
-    }
-}
-
-/// How `count` beneficiaries of a kind are named in a group.
-fn kind_plural(kind: &str, count: usize) -> &'static str {
-    let (one, many) = match kind {
-        "person" => ("person", "persons"),
-        "organization" => ("organisation", "organisations"),
-        "supplier" => ("supplier", "suppliers"),
-        "overhead" => ("overhead line", "overhead lines"),
-        "refunds" => ("refund line", "refund lines"),
-        _ => ("beneficiary", "beneficiaries"),
+/// `count` beneficiaries of a kind, as a group is named in the diagram.
+fn kind_group(kind: &str, count: usize) -> String {
+    let id = match kind {
+        "person" => "group-person",
+        "organization" => "group-organization",
+        "supplier" => "group-supplier",
+        "overhead" => "group-overhead",
+        "refunds" => "group-refunds",
+        _ => "group-other",
     };
-    if count == 1 { one } else { many }
-}
-
-/// `count` followed by the noun, singular or plural.
-fn counted(count: u64, one: &'static str, many: &'static str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
+    t_args(id, &[("count", count.into())])
 }
 
 /// The flows of the diagram: the largest beneficiaries and every overhead line by name,
@@ -98,9 +78,12 @@ fn diagram(view: &CampaignView, labels: &BTreeMap<String, String>) -> Diagram {
         flows.push(Flow {
             key: format!("others-{kind}"),
             label: if named_kinds.contains(kind) {
-                format!("{count} other {}", kind_plural(kind, count))
+                t_args(
+                    "sankey-group-other",
+                    &[("group", Arg::Text(&kind_group(kind, count)))],
+                )
             } else {
-                format!("{count} {}", kind_plural(kind, count))
+                kind_group(kind, count)
             },
             kind: FlowKind::of_beneficiary(kind),
             amount_minor: sum,
@@ -113,7 +96,7 @@ fn diagram(view: &CampaignView, labels: &BTreeMap<String, String>) -> Diagram {
     if unlisted > 0 {
         flows.push(Flow {
             key: "others-unlisted".into(),
-            label: "Other beneficiaries".into(),
+            label: t("sankey-unlisted"),
             kind: FlowKind::Other,
             amount_minor: unlisted,
             amount_text: money(unlisted),
@@ -121,20 +104,20 @@ fn diagram(view: &CampaignView, labels: &BTreeMap<String, String>) -> Diagram {
     }
     flows.push(Flow {
         key: "fees".into(),
-        label: "Payment fees".into(),
+        label: t("sankey-fees"),
         kind: FlowKind::Fees,
         amount_minor: view.totals.fees,
         amount_text: money(view.totals.fees),
     });
     flows.push(Flow {
         key: "held".into(),
-        label: "Held, not paid out yet".into(),
+        label: t("sankey-held"),
         kind: FlowKind::Held,
         amount_minor: view.totals.held,
         amount_text: money(view.totals.held),
     });
     Diagram {
-        source_label: "Donations received".into(),
+        source_label: t("sankey-source"),
         source_amount_text: money(view.totals.received),
         total_minor: view.totals.received,
         flows,
@@ -147,16 +130,13 @@ pub async fn campaign_page(
 ) -> Result<Response, PageError> {
     let (org, id) = (org.into_string(), id.into_string());
     let row = state.store.campaign(&org, &id).await?.ok_or_else(|| {
-        PageError::not_found(format!(
-            "charity {org:?} has no campaign with the id {id:?}"
+        PageError::not_found(t_args(
+            "error-no-campaign",
+            &[("org", Arg::Text(&org)), ("campaign", Arg::Text(&id))],
         ))
     })?;
     let view = campaign_view(&state.store, row, true).await?;
-    let org_name = match state.store.org_seq(&org).await? {
-        Some(seq) => text(&effective_fields(&state.store, seq).await?.fields, "name")
-            .unwrap_or_else(|| org.clone()),
-        None => org.clone(),
-    };
+    let org_name = org_name(&state, &org).await?;
     let mut labels = BTreeMap::new();
     for b in &view.beneficiaries {
         let label = beneficiary_label(&state, &org, &b.beneficiary).await?;
@@ -171,77 +151,75 @@ pub async fn campaign_page(
         latest.push(disbursement_view(&state.store, row).await?);
     }
     let money = |minor: i64| amount(&view.currency, minor);
-    let t = &view.totals;
-    let acks = &view.acknowledgements;
+    let totals = &view.totals;
 
     let mut main = Html::new();
-    main.raw("<p class=\"crumbs\"><a href=\"/\">Log</a> › <a href=\"/orgs/")
+    main.raw("<p class=\"crumbs\"><a href=\"/\">")
+        .t("crumb-log")
+        .raw("</a> › <a href=\"/orgs/")
         .segment(&org)
         .raw("\">")
         .text(&org_name)
-        .raw("</a> › campaign</p>\n")
+        .raw("</a> › ")
+        .t("campaign-crumb")
+        .raw("</p>\n")
         .element("<h1>", &view.title, "</h1>\n")
         .element("<p class=\"lead\">", &view.purpose, "</p>\n")
-        .raw("<p class=\"muted\">Campaign <code>")
-        .text(&view.id)
-        .raw("</code> in ")
-        .text(&view.currency)
-        .raw(", opened ")
-        .text(&view.opened_at)
-        .raw(" (entry ")
-        .display(view.seq)
-        .raw(").</p>\n");
+        .raw("<p class=\"muted\">")
+        .message(
+            "campaign-about",
+            &[
+                ("id", Arg::Text(&view.id)),
+                ("currency", Arg::Text(&view.currency)),
+                ("date", Arg::Text(&date_time(&view.opened_at))),
+            ],
+        )
+        .raw("</p>\n");
 
-    main.raw(
-        "<section aria-labelledby=\"totals\"><h2 id=\"totals\">Money</h2>\n<dl class=\"totals\">",
-    )
-    .raw("<div><dt>Received</dt><dd id=\"total-received\">")
-    .text(&money(t.received))
-    .raw("</dd><dd class=\"muted\">")
-    .text(&counted(t.donations, "donation", "donations"))
-    .raw(", of which fees ")
-    .text(&money(t.fees))
-    .raw("</dd></div><div><dt>Paid out</dt><dd id=\"total-disbursed\">")
-    .text(&money(t.disbursed))
-    .raw("</dd><dd class=\"muted\">")
-    .text(&counted(t.disbursements, "payout", "payouts"))
-    .raw("</dd></div><div><dt>Held</dt><dd id=\"total-held\">")
-    .text(&money(t.held))
-    .raw("</dd><dd class=\"muted\">received net of fees, not paid out yet</dd></div></dl>\n")
-    .raw("<h3>Confirmed by the beneficiaries</h3>\n<p id=\"acknowledged\">")
-    .raw("Beneficiaries confirmed, with their own signature, payouts of <strong>")
-    .text(&money(acks.acknowledged.amount))
-    .raw("</strong> (")
-    .text(&permille(acks.acknowledged.share_permille))
-    .raw(" of everything paid out, ")
-    .text(&counted(
-        acks.acknowledged.disbursements,
-        "payout",
-        "payouts",
-    ))
-    .raw("); they disputed ")
-    .text(&money(acks.disputed.amount))
-    .raw(" (")
-    .text(&permille(acks.disputed.share_permille))
-    .raw(", ")
-    .text(&counted(acks.disputed.disbursements, "payout", "payouts"))
-    .raw(", saying ")
-    .text(&money(acks.disputed.amount_received))
-    .raw(" arrived). ")
-    .text(&money(acks.unconfirmed))
-    .raw(
-        " is not confirmed either way. A confirmation is only as strong as the \
-              provenance of the beneficiary's key, which the charity stated.</p>\n</section>\n",
-    );
-
-    main.raw("<section aria-labelledby=\"flows\"><h2 id=\"flows\">Where the money went</h2>\n")
-        .raw("<figure class=\"sankey-figure\">\n")
-        .append(sankey::render(&diagram(&view, &labels)))
-        .raw(
-            "<figcaption>From everything received (left) to each stated beneficiary, \
-              overhead, refunds, payment fees and what is still held (right); each band is \
-              as wide as its amount.</figcaption>\n</figure>\n</section>\n",
+    main.raw("<section aria-labelledby=\"totals\"><h2 id=\"totals\">")
+        .t("campaign-money")
+        .raw("</h2>\n<dl class=\"totals\"><div><dt>")
+        .t("campaign-received")
+        .raw("</dt><dd id=\"total-received\">")
+        .text(&money(totals.received))
+        .raw("</dd><dd class=\"muted\">");
+    if totals.donations == 0 {
+        main.t("campaign-received-none");
+    } else {
+        let donations = t_args("donations-count", &[("count", totals.donations.into())]);
+        main.t_args(
+            "campaign-received-note",
+            &[
+                ("donations", Arg::Text(&donations)),
+                ("fees", Arg::Text(&money(totals.fees))),
+            ],
         );
+    }
+    main.raw("</dd></div><div><dt>")
+        .t("campaign-paid-out")
+        .raw("</dt><dd id=\"total-disbursed\">")
+        .text(&money(totals.disbursed))
+        .raw("</dd><dd class=\"muted\">")
+        .t_args("payouts-count", &[("count", totals.disbursements.into())])
+        .raw("</dd></div><div><dt>")
+        .t("campaign-held")
+        .raw("</dt><dd id=\"total-held\">")
+        .text(&money(totals.held))
+        .raw("</dd><dd class=\"muted\">")
+        .t("campaign-held-note")
+        .raw("</dd></div></dl>\n<h3>")
+        .t("confirmed-heading")
+        .raw("</h3>\n<p id=\"acknowledged\">")
+        .append(confirmations(&view))
+        .raw("</p>\n</section>\n");
+
+    main.raw("<section aria-labelledby=\"flows\"><h2 id=\"flows\">")
+        .t("flows-heading")
+        .raw("</h2>\n<figure class=\"sankey-figure\">\n")
+        .append(sankey::render(&diagram(&view, &labels)))
+        .raw("<figcaption>")
+        .t("flows-caption")
+        .raw("</figcaption>\n</figure>\n</section>\n");
 
     if !view.limits.is_none() {
         let spread = state
@@ -251,71 +229,110 @@ pub async fn campaign_page(
         main.append(caps::limits_section(&view.currency, &view.limits, &spread));
     }
 
-    main.raw("<section aria-labelledby=\"stated\"><h2 id=\"stated\">Stated beneficiaries</h2>\n")
-        .raw(
-            "<p>The charity stated these before paying them; the log refuses a payout to \
-              anyone else.</p>\n<div class=\"scroll\"><table id=\"beneficiaries\"><thead><tr>\
-              <th scope=\"col\">Beneficiary</th><th scope=\"col\">Kind</th>\
-              <th scope=\"col\" class=\"num\">Paid</th><th scope=\"col\" class=\"num\">Payouts</th>\
-              </tr></thead><tbody>\n",
-        );
-    for b in &view.beneficiaries {
-        main.raw("<tr><th scope=\"row\">")
-            .text(labels.get(&b.beneficiary).unwrap_or(&b.beneficiary))
-            .raw(" <small class=\"muted\">")
-            .text(&b.beneficiary)
-            .raw("</small></th><td>")
-            .text(&b.kind)
-            .raw("</td><td class=\"num\">")
-            .text(&money(b.disbursed))
-            .raw("</td><td class=\"num\">")
-            .display(b.disbursements)
-            .raw("</td></tr>\n");
-    }
-    main.raw("</tbody></table></div>\n</section>\n");
-
-    main.raw("<section aria-labelledby=\"latest\"><h2 id=\"latest\">Latest payouts</h2>\n");
-    if latest.is_empty() {
-        main.raw("<p>No payout yet.</p>\n");
+    main.raw("<section aria-labelledby=\"stated\"><h2 id=\"stated\">")
+        .t("stated-heading")
+        .raw("</h2>\n<p>")
+        .t("stated-about")
+        .raw("</p>\n");
+    if view.beneficiaries.is_empty() {
+        main.raw("<p>").t("stated-none").raw("</p>\n");
     } else {
-        main.raw(
-            "<div class=\"scroll\"><table id=\"latest-disbursements\" class=\"stack\"><thead><tr>\
-                  <th scope=\"col\">Payout</th><th scope=\"col\">To</th>\
-                  <th scope=\"col\" class=\"num\">Amount</th><th scope=\"col\">When</th>\
-                  <th scope=\"col\">Beneficiary says</th></tr></thead><tbody>\n",
-        );
+        main.raw("<div class=\"scroll\" tabindex=\"0\"><table id=\"beneficiaries\"><thead><tr><th scope=\"col\">")
+            .t("col-beneficiary")
+            .raw("</th><th scope=\"col\">")
+            .t("col-kind")
+            .raw("</th><th scope=\"col\" class=\"num\">")
+            .t("col-paid")
+            .raw("</th><th scope=\"col\" class=\"num\">")
+            .t("col-payouts")
+            .raw("</th></tr></thead><tbody>\n");
+        for b in &view.beneficiaries {
+            main.raw("<tr><th scope=\"row\">")
+                .text(labels.get(&b.beneficiary).unwrap_or(&b.beneficiary))
+                .raw(" <small class=\"muted\">")
+                .text(&b.beneficiary)
+                .raw("</small></th><td>")
+                .text(&kind(&b.kind))
+                .raw("</td><td class=\"num\">")
+                .text(&money(b.disbursed))
+                .raw("</td><td class=\"num\">")
+                .text(&count(b.disbursements as i64))
+                .raw("</td></tr>\n");
+        }
+        main.raw("</tbody></table></div>\n");
+    }
+    main.raw("</section>\n");
+
+    main.raw("<section aria-labelledby=\"latest\"><h2 id=\"latest\">")
+        .t("latest-heading")
+        .raw("</h2>\n");
+    if latest.is_empty() {
+        main.raw("<p>").t("latest-none").raw("</p>\n");
+    } else {
+        let (to, amount_head, when, says) =
+            (t("col-to"), t("col-amount"), t("col-when"), t("col-says"));
+        main.raw("<div class=\"scroll\" tabindex=\"0\"><table id=\"latest-disbursements\" class=\"stack\"><thead><tr><th scope=\"col\">")
+            .t("col-payout")
+            .raw("</th><th scope=\"col\">")
+            .text(&to)
+            .raw("</th><th scope=\"col\" class=\"num\">")
+            .text(&amount_head)
+            .raw("</th><th scope=\"col\">")
+            .text(&when)
+            .raw("</th><th scope=\"col\">")
+            .text(&says)
+            .raw("</th></tr></thead><tbody>\n");
         for d in &latest {
             main.raw("<tr><th scope=\"row\"><code>")
                 .text(&d.id)
                 .raw("</code><br><small>")
                 .text(&d.purpose)
-                .raw("</small></th><td data-label=\"To\">")
+                .raw("</small></th><td data-label=\"")
+                .text(&to)
+                .raw("\">")
                 .text(labels.get(&d.beneficiary).unwrap_or(&d.beneficiary))
                 .raw(" <small class=\"muted\">")
-                .text(&d.beneficiary_kind)
-                .raw("</small></td><td class=\"num\" data-label=\"Amount\">")
+                .text(&kind(&d.beneficiary_kind))
+                .raw("</small></td><td class=\"num\" data-label=\"")
+                .text(&amount_head)
+                .raw("\">")
                 .text(&money(d.amount))
-                .raw("</td><td data-label=\"When\">");
-            if let Some(occurred) = &d.occurred_at {
-                main.text(occurred)
-                    .raw("<br><small class=\"muted\">logged ");
-            }
-            main.text(&d.disbursed_at);
-            if d.occurred_at.is_some() {
-                main.raw("</small>");
-            }
-            main.raw("</td><td data-label=\"Beneficiary says\">");
-            match &d.acknowledgement {
-                Some(a) if a.status == "received" => {
-                    main.raw("<span class=\"ok\">received</span>");
-                }
-                Some(a) => {
-                    main.raw("<span class=\"bad\">disputed: ")
-                        .text(&money(a.amount_received))
-                        .raw(" arrived</span>");
+                .raw("</td><td data-label=\"")
+                .text(&when)
+                .raw("\">");
+            match &d.occurred_at {
+                Some(occurred) => {
+                    main.text(&date_time(occurred))
+                        .raw("<br><small class=\"muted\">")
+                        .t_args(
+                            "payout-logged",
+                            &[("date", Arg::Text(&date_time(&d.disbursed_at)))],
+                        )
+                        .raw("</small>");
                 }
                 None => {
-                    main.raw("<span class=\"muted\">not confirmed</span>");
+                    main.text(&date_time(&d.disbursed_at));
+                }
+            }
+            main.raw("</td><td data-label=\"").text(&says).raw("\">");
+            match &d.acknowledgement {
+                Some(a) if a.status == "received" => {
+                    main.raw("<span class=\"ok\">")
+                        .t("says-received")
+                        .raw("</span>");
+                }
+                Some(a) => {
+                    main.raw("<span class=\"bad\">")
+                        .t_args(
+                            "says-disputed",
+                            &[("amount", Arg::Text(&money(a.amount_received)))],
+                        )
+                        .raw("</span>");
+                }
+                None => {
+                    main.raw("<span class=\"muted\">")
+                        .t("says-nothing")
+                        .raw("</span>");
                 }
             }
             main.raw("</td></tr>\n");
@@ -324,7 +341,9 @@ pub async fn campaign_page(
     }
     main.raw("</section>\n");
 
-    main.raw("<section aria-labelledby=\"data\"><h2 id=\"data\">This campaign's data</h2><ul>")
+    main.raw("<section aria-labelledby=\"data\"><h2 id=\"data\">")
+        .t("campaign-data")
+        .raw("</h2><ul>")
         .raw("<li><a href=\"/v1/exports/donations.csv?org=")
         .segment(&org)
         .raw("&amp;campaign=")
@@ -337,6 +356,57 @@ pub async fn campaign_page(
         .segment(&org)
         .raw("&amp;campaign=")
         .segment(&id)
-        .raw("\">flows.csv</a> (which donation funded which payout)</li></ul>\n</section>\n");
+        .raw("\">flows.csv</a> ")
+        .t("campaign-data-flows")
+        .raw("</li></ul>\n</section>\n");
     Ok(layout::page(&view.title, main, &[]))
+}
+
+/// What the beneficiaries confirmed and disputed, saying only what happened.
+fn confirmations(view: &CampaignView) -> Html {
+    let money = |minor: i64| amount(&view.currency, minor);
+    let acks = &view.acknowledgements;
+    let mut html = Html::new();
+    if view.totals.disbursements == 0 {
+        html.t("confirmed-nothing-paid");
+        return html;
+    }
+    let (confirmed, disputed) = (&acks.acknowledged, &acks.disputed);
+    if confirmed.disbursements == 0 && disputed.disbursements == 0 {
+        html.t("confirmed-none");
+    }
+    if confirmed.disbursements > 0 {
+        let payouts = t_args(
+            "payouts-count",
+            &[("count", confirmed.disbursements.into())],
+        );
+        html.message(
+            "confirmed-acknowledged",
+            &[
+                ("amount", Arg::Text(&money(confirmed.amount))),
+                ("share", Arg::Text(&permille(confirmed.share_permille))),
+                ("payouts", Arg::Text(&payouts)),
+            ],
+        );
+    }
+    if disputed.disbursements > 0 {
+        let payouts = t_args("payouts-count", &[("count", disputed.disbursements.into())]);
+        html.raw(" ").message(
+            "confirmed-disputed",
+            &[
+                ("amount", Arg::Text(&money(disputed.amount))),
+                ("share", Arg::Text(&permille(disputed.share_permille))),
+                ("payouts", Arg::Text(&payouts)),
+                ("arrived", Arg::Text(&money(disputed.amount_received))),
+            ],
+        );
+    }
+    if acks.unconfirmed > 0 && (confirmed.disbursements > 0 || disputed.disbursements > 0) {
+        html.raw(" ").t_args(
+            "confirmed-open",
+            &[("amount", Arg::Text(&money(acks.unconfirmed)))],
+        );
+    }
+    html.raw(" ").t("confirmed-caveat");
+    html
 }

@@ -4,8 +4,9 @@
 //! drawn as inline SVG with the same numbers in a table, so it reads without JavaScript
 //! and to a screen reader).
 
-use super::amount;
 use super::html::Html;
+use super::i18n::{Arg, t_args};
+use super::{amount, count};
 use crate::read::campaigns::PayoutLimitsView;
 use crate::store::SpreadBar;
 
@@ -21,41 +22,33 @@ const BAR_GAP_PX: i64 = 4;
 pub fn limits_section(currency: &str, limits: &PayoutLimitsView, spread: &[SpreadBar]) -> Html {
     let money = |minor: i64| amount(currency, minor);
     let mut html = Html::new();
-    html.raw(
-        "<section aria-labelledby=\"limits\"><h2 id=\"limits\">Published limits on payouts \
-         to people</h2>\n<p>The charity published these limits when it opened the campaign. \
-         The log refuses any payout to a person that would pass one, and every verifier \
-         checks each payout again. Days and months are UTC, counted when the payout happened \
-         as the charity states it, or else when it was logged.</p>\n<dl class=\"totals\" \
-         id=\"caps\">",
-    );
-    let mut item = |label: &'static str, value: String| {
+    html.raw("<section aria-labelledby=\"limits\"><h2 id=\"limits\">")
+        .t("caps-heading")
+        .raw("</h2>\n<p>")
+        .t("caps-about")
+        .raw("</p>\n<dl class=\"totals\" id=\"caps\">");
+    let mut item = |label: &str, value: String| {
         html.raw("<div><dt>")
-            .raw(label)
+            .t(label)
             .raw("</dt><dd>")
             .text(&value)
             .raw("</dd></div>");
     };
     if let Some(max) = limits.max_per_person_per_day {
-        item("Per person per day", money(max));
+        item("caps-per-day", money(max));
     }
     if let Some(max) = limits.max_per_person_per_month {
-        item("Per person per month", money(max));
+        item("caps-per-month", money(max));
     }
     if let Some(max) = limits.max_payouts_per_person_per_day {
         item(
-            "Payouts per person per day",
-            format!("{max} {}", if max == 1 { "payout" } else { "payouts" }),
+            "caps-payouts-per-day",
+            t_args("payouts-count", &[("count", max.into())]),
         );
     }
-    html.raw(
-        "</dl>\n<p id=\"caps-cannot\"><strong>What a limit cannot stop.</strong> A limit \
-         counts per beneficiary as the charity registered them and per campaign, not per \
-         human being: one person holding two pseudonyms, or paid from two campaigns, can be \
-         paid twice the limit. And the date a payout \
-         happened is the charity's word; the log only refuses one dated after it was logged, \
-         so a payout dated falsely into another day or month is counted there.</p>\n",
-    );
+    html.raw("</dl>\n<p id=\"caps-cannot\">")
+        .message("caps-cannot", &[])
+        .raw("</p>\n");
     html.append(spread_figure(currency, spread));
     html.raw("</section>\n");
     html
@@ -65,10 +58,10 @@ pub fn limits_section(currency: &str, limits: &PayoutLimitsView, spread: &[Sprea
 /// paid yet.
 fn spread_figure(currency: &str, spread: &[SpreadBar]) -> Html {
     let mut html = Html::new();
-    html.raw("<h3>How payouts spread over people</h3>\n");
+    html.raw("<h3>").t("spread-heading").raw("</h3>\n");
     let total: u64 = spread.iter().map(|b| b.count).sum();
     let Some(tallest) = spread.iter().map(|b| b.count).max().filter(|t| *t > 0) else {
-        html.raw("<p>No person has been paid from this campaign yet.</p>\n");
+        html.raw("<p>").t("spread-nobody").raw("</p>\n");
         return html;
     };
     let money = |minor: i64| amount(currency, minor);
@@ -99,7 +92,7 @@ fn spread_figure(currency: &str, spread: &[SpreadBar]) -> Html {
                 .raw("\" y=\"")
                 .display(TOP_PX + CHART_PX - height - 6)
                 .raw("\" text-anchor=\"middle\">")
-                .display(bar.count)
+                .text(&count(bar.count as i64))
                 .raw("</text>\n");
         }
     }
@@ -113,36 +106,45 @@ fn spread_figure(currency: &str, spread: &[SpreadBar]) -> Html {
         .display(TOP_PX + CHART_PX + 22)
         .raw("\" text-anchor=\"end\">")
         .text(&money(last))
-        .raw(
-            "</text>\n</svg>\n<figcaption id=\"spread-caption\">What each person received \
-              from this campaign in a month: ",
-        )
-        .display(total)
-        .raw(
-            " person-months, grouped into bars by amount (a person paid in three months \
-              counts three times).</figcaption>\n</figure>\n<details><summary>The numbers\
-              </summary><table id=\"spread\"><thead><tr><th scope=\"col\">Received in a \
-              month</th><th scope=\"col\" class=\"num\">Person-months</th></tr></thead>\
-              <tbody>\n",
-        );
+        .raw("</text>\n</svg>\n<figcaption id=\"spread-caption\">")
+        .t_args("spread-caption", &[("count", total.into())])
+        .raw("</figcaption>\n</figure>\n<details><summary>")
+        .t("spread-numbers")
+        .raw("</summary><table id=\"spread\"><thead><tr><th scope=\"col\">")
+        .t("spread-col-received")
+        .raw("</th><th scope=\"col\" class=\"num\">")
+        .t("spread-col-count")
+        .raw("</th></tr></thead><tbody>\n");
     for bar in spread {
         html.raw("<tr><td>")
             .text(&range(&money, bar))
             .raw("</td><td class=\"num\">")
-            .display(bar.count)
+            .text(&count(bar.count as i64))
             .raw("</td></tr>\n");
     }
     html.raw("</tbody></table></details>\n");
     html
 }
 
-/// `EUR 1.00 to EUR 1.99`: a bar's amounts, both ends included.
+/// `€1.00 to €1.99`: a bar's amounts, both ends included.
 fn range(money: &impl Fn(i64) -> String, bar: &SpreadBar) -> String {
-    format!("{} to {}", money(bar.from), money(bar.to - 1))
+    t_args(
+        "spread-range",
+        &[
+            ("from", Arg::Text(&money(bar.from))),
+            ("to", Arg::Text(&money(bar.to - 1))),
+        ],
+    )
 }
 
 fn bar_label(money: &impl Fn(i64) -> String, bar: &SpreadBar) -> String {
-    format!("{}: {} person-months", range(money, bar), bar.count)
+    t_args(
+        "spread-bar",
+        &[
+            ("range", Arg::Text(&range(money, bar))),
+            ("count", bar.count.into()),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -175,12 +177,12 @@ mod tests {
         ];
         let page = limits_section("EUR", &limits, &spread).into_string();
         for says in [
-            "Per person per month</dt><dd>EUR 25.00",
+            "Per person per month</dt><dd>€25.00",
             "Payouts per person per day</dt><dd>1 payout<",
             "two pseudonyms",
             "dated falsely",
             "15 person-months",
-            "EUR 20.00 to EUR 29.99</td><td class=\"num\">12",
+            "€20.00 to €29.99</td><td class=\"num\">12",
             "height=\"140\"",
         ] {
             assert!(page.contains(says), "{says:?} missing from {page}");

@@ -2,8 +2,12 @@
 //! this crate ([`Html::raw`]); every other string — org names, labels, ids, purposes, all
 //! of them outside input — goes through [`Html::text`], which escapes it. So no stored
 //! string can open a tag, close an attribute or start a script, whatever it contains.
+//! Messages of the catalogues ([`Html::message`]) are this crate's text as well, and their
+//! arguments are escaped.
 
 use std::fmt::Display;
+
+use super::i18n::{self, Arg};
 
 /// An HTML fragment under construction.
 #[derive(Debug, Default)]
@@ -42,6 +46,24 @@ impl Html {
     /// An element holding only text: `<tag>text</tag>`.
     pub fn element(&mut self, open: &'static str, text: &str, close: &'static str) -> &mut Html {
         self.raw(open).text(text).raw(close)
+    }
+
+    /// Message `id` of the catalogue, in the request's language, as text.
+    pub fn t(&mut self, id: &str) -> &mut Html {
+        self.text(&i18n::t(id))
+    }
+
+    /// Message `id` with arguments, as text.
+    pub fn t_args(&mut self, id: &str, args: &[(&str, Arg<'_>)]) -> &mut Html {
+        self.text(&i18n::t_args(id, args))
+    }
+
+    /// Message `id` whose catalogue text holds markup (a link, emphasis). The catalogues
+    /// are part of this crate, as [`Html::raw`]'s literals are; every text argument is
+    /// escaped before it is placed.
+    pub fn message(&mut self, id: &str, args: &[(&str, Arg<'_>)]) -> &mut Html {
+        self.out.push_str(&i18n::markup(id, args));
+        self
     }
 
     /// Appends a fragment built (safely) elsewhere.

@@ -7,7 +7,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::assets;
-use super::html::Html;
+use super::html::{Html, percent_encode};
+use super::i18n::{self, Locale};
 
 /// Only this service's own files; no inline script or style, no frames, no plugins.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
@@ -17,12 +18,17 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 /// A whole page: `title` (outside text, escaped), the `main` content, and the embedded
 /// scripts (module scripts, by asset name) it runs.
 pub fn page(title: &str, main: Html, scripts: &[&'static str]) -> Response {
+    let locale = i18n::current();
     let mut html = Html::new();
-    html.raw("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+    html.raw("<!doctype html>\n<html lang=\"")
+        .raw(locale.tag())
+        .raw("\">\n<head>\n<meta charset=\"utf-8\">\n")
         .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
         .raw("<title>")
         .text(title)
-        .raw(" · pennytrail</title>\n")
+        .raw(" · ")
+        .t("page-title-suffix")
+        .raw("</title>\n")
         .raw("<link rel=\"stylesheet\" href=\"")
         .text(&assets::url("explorer.css"))
         .raw("\">\n<link rel=\"icon\" href=\"")
@@ -33,21 +39,25 @@ pub fn page(title: &str, main: Html, scripts: &[&'static str]) -> Response {
             .text(&assets::url(script))
             .raw("\"></script>\n");
     }
-    html.raw("</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n")
-        .raw("<header class=\"site\"><nav aria-label=\"Main\"><ul>")
+    html.raw("</head>\n<body>\n<a class=\"skip\" href=\"#main\">")
+        .t("site-skip")
+        .raw("</a>\n<header class=\"site\"><nav aria-label=\"")
+        .t("nav-main")
+        .raw("\"><ul>")
         .raw("<li><a href=\"/\" class=\"brand\">pennytrail</a></li>")
-        .raw("<li><a href=\"/lookup\">Find a donation</a></li>")
-        .raw("<li><a href=\"/downloads\">Downloads</a></li>")
-        .raw("<li><a href=\"/docs\">API</a></li>")
-        .raw("</ul></nav></header>\n<main id=\"main\">\n")
+        .raw("<li><a href=\"/lookup\">")
+        .t("nav-lookup")
+        .raw("</a></li><li><a href=\"/downloads\">")
+        .t("nav-downloads")
+        .raw("</a></li><li><a href=\"/docs\">")
+        .t("nav-api")
+        .raw("</a></li></ul></nav>\n")
+        .append(language_switch(locale))
+        .raw("</header>\n<main id=\"main\">\n")
         .append(main)
-        .raw(
-            "</main>\n<footer class=\"site\"><p>Every figure here comes from a public, \
-              append-only, signed log. It proves what the charity <em>stated</em> and that \
-              everyone sees the same statements — not that a statement is true. \
-              <a href=\"/downloads\">Download everything</a> and check it yourself.</p></footer>\n",
-        )
-        .raw("</body>\n</html>\n");
+        .raw("</main>\n<footer class=\"site\"><p>")
+        .message("footer", &[])
+        .raw("</p></footer>\n</body>\n</html>\n");
     let mut response = html.into_string().into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -69,4 +79,31 @@ pub fn page(title: &str, main: Html, scripts: &[&'static str]) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     response
+}
+
+/// Links to this page in each language the explorer speaks, each named in its own
+/// language; following one remembers the choice (`/language`).
+fn language_switch(current: Locale) -> Html {
+    let back = percent_encode(&i18n::current_path());
+    let mut html = Html::new();
+    html.raw("<nav class=\"langs\" aria-label=\"")
+        .t("nav-language")
+        .raw("\"><ul>");
+    for locale in Locale::ALL {
+        html.raw("<li><a lang=\"")
+            .raw(locale.tag())
+            .raw("\" hreflang=\"")
+            .raw(locale.tag())
+            .raw("\" href=\"/language?set=")
+            .raw(locale.tag())
+            .raw("&amp;back=")
+            .text(&back)
+            .raw("\"");
+        if locale == current {
+            html.raw(" aria-current=\"true\"");
+        }
+        html.raw(">").raw(locale.endonym()).raw("</a></li>");
+    }
+    html.raw("</ul></nav>\n");
+    html
 }

@@ -11,36 +11,46 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use super::campaign::beneficiary_label;
+use super::home::{charities, charity_field};
 use super::html::Html;
+use super::i18n::{Arg, t, t_args};
+use super::names::{beneficiary_label, campaign_title, kind, org_name};
 use super::qr;
-use super::{PageError, PageQuery, amount, layout};
+use super::{PageError, PageQuery, amount, date_time, layout};
 use crate::app::AppState;
 use crate::input::{ClientAddr, Id};
 use crate::read::MAX_TRACE_PAGE;
 use crate::read::donations::Trace;
 use crate::read::donations::{donation_view, donations_of_donor, find_donation, trace};
+use crate::read::orgs::OrgView;
 
-/// The two lookup forms: by donation id (GET) and by donor reference (POST).
-fn forms(org: &str, donation: &str) -> Html {
+/// The two lookup forms: by donation id (GET) and by donor reference (POST), the charity
+/// chosen by name.
+fn forms(orgs: &[OrgView], org: &str, donation: &str) -> Html {
     let mut html = Html::new();
-    html.raw("<div class=\"forms\">\n<form class=\"lookup\" method=\"get\" action=\"/lookup\">\n")
-        .raw("<h2>By donation id</h2>\n<label for=\"org\">Charity id</label>")
-        .raw("<input id=\"org\" name=\"org\" required autocomplete=\"off\" value=\"")
-        .text(org)
-        .raw("\">\n<label for=\"donation\">Donation id</label>")
-        .raw("<input id=\"donation\" name=\"donation\" required autocomplete=\"off\" value=\"")
+    html.raw("<div class=\"forms\">\n<form class=\"lookup\" method=\"get\" action=\"/lookup\">\n<h2>")
+        .t("lookup-by-id")
+        .raw("</h2>\n")
+        .append(charity_field("org", orgs, org))
+        .raw("<label for=\"donation\">")
+        .t("form-donation")
+        .raw("</label><input id=\"donation\" name=\"donation\" required autocomplete=\"off\" value=\"")
         .text(donation)
-        .raw("\">\n<button type=\"submit\">Show where it went</button>\n</form>\n")
-        .raw("<form class=\"lookup\" method=\"post\" action=\"/lookup\">\n")
-        .raw("<h2>By your donor reference</h2>\n<label for=\"ref-org\">Charity id</label>")
-        .raw("<input id=\"ref-org\" name=\"org\" required autocomplete=\"off\" value=\"")
-        .text(org)
-        .raw("\">\n<label for=\"donor_ref\">Your reference (e.g. the e-mail address you gave)</label>")
-        .raw("<input id=\"donor_ref\" name=\"donor_ref\" type=\"password\" required autocomplete=\"off\">\n")
-        .raw("<button type=\"submit\">Find my donations</button>\n")
-        .raw("<p class=\"muted\"><small>Sent in the request body only: the log stores a keyed \
-              hash of it per charity, never the reference itself.</small></p>\n</form>\n</div>\n");
+        .raw("\">\n<button type=\"submit\">")
+        .t("lookup-show")
+        .raw("</button>\n</form>\n")
+        .raw("<form class=\"lookup\" method=\"post\" action=\"/lookup\">\n<h2>")
+        .t("lookup-by-reference")
+        .raw("</h2>\n")
+        .append(charity_field("ref-org", orgs, org))
+        .raw("<label for=\"donor_ref\">")
+        .t("lookup-reference")
+        .raw("</label><input id=\"donor_ref\" name=\"donor_ref\" type=\"password\" required autocomplete=\"off\">\n")
+        .raw("<button type=\"submit\">")
+        .t("lookup-find-mine")
+        .raw("</button>\n<p class=\"muted\"><small>")
+        .t("lookup-reference-note")
+        .raw("</small></p>\n</form>\n</div>\n");
     html
 }
 
@@ -55,25 +65,21 @@ pub async fn lookup_page(
     let after = query.u64("after")?.map(|a| a as i64);
     let (org, donation) = match (org, donation) {
         (None, None) => {
+            let orgs = charities(&state).await?;
             let mut main = Html::new();
-            main.raw(
-                "<h1>Find a donation</h1>\n<p class=\"lead\">See where a donation went, \
-                      step by step, each step with a receipt your browser checks.</p>\n",
-            )
-            .append(forms("", ""));
-            return Ok(layout::page("Find a donation", main, &[]));
+            main.raw("<h1>")
+                .t("lookup-title")
+                .raw("</h1>\n<p class=\"lead\">")
+                .t("lookup-lead")
+                .raw("</p>\n")
+                .append(forms(&orgs, "", ""));
+            return Ok(layout::page(&t("lookup-title"), main, &[]));
         }
         (Some(_), None) => {
-            return Err(PageError::bad_field(
-                "donation",
-                "give the donation id as well",
-            ));
+            return Err(PageError::bad_field("donation", t("error-give-donation")));
         }
         (None, Some(_)) => {
-            return Err(PageError::bad_field(
-                "org",
-                "give the charity id as well: donation ids are per charity",
-            ));
+            return Err(PageError::bad_field("org", t("error-give-charity")));
         }
         (Some(org), Some(donation)) => (org, donation),
     };
@@ -98,35 +104,56 @@ pub async fn lookup_page(
             labels.insert(flow.beneficiary.clone(), label);
         }
     }
+    let org_name = org_name(&state, &org).await?;
+    let campaign_title = campaign_title(&state, &org, &trace.campaign).await?;
     let money = |minor: i64| amount(&trace.currency, minor);
 
     let mut main = Html::new();
-    main.raw("<p class=\"crumbs\"><a href=\"/\">Log</a> › <a href=\"/orgs/")
+    main.raw("<p class=\"crumbs\"><a href=\"/\">")
+        .t("crumb-log")
+        .raw("</a> › <a href=\"/orgs/")
         .segment(&org)
         .raw("\">")
-        .text(&org)
+        .text(&org_name)
         .raw("</a> › <a href=\"/orgs/")
         .segment(&org)
         .raw("/campaigns/")
         .segment(&trace.campaign)
         .raw("\">")
-        .text(&trace.campaign)
-        .raw("</a> › donation</p>\n")
-        .raw("<h1>Donation <code>")
+        .text(&campaign_title)
+        .raw("</a> › ")
+        .t("lookup-crumb-donation")
+        .raw("</p>\n<h1>")
+        .t("donation-heading")
+        .raw(" <code>")
         .text(&trace.donation)
-        .raw("</code></h1>\n<dl class=\"facts\"><dt>Given</dt><dd>")
-        .text(&money(record.amount))
-        .raw(" by ")
-        .text(&record.channel)
-        .raw(", of which ")
-        .text(&money(record.fee))
-        .raw(" went to payment fees</dd><dt>Recorded</dt><dd>")
-        .text(&record.received_at)
-        .raw(" (entry ")
-        .display(trace.seq)
-        .raw(")</dd><dt>Paid out so far</dt><dd id=\"funded\">")
+        .raw("</code></h1>\n<dl class=\"facts\"><dt>")
+        .t("donation-given")
+        .raw("</dt><dd>");
+    let (given, fee) = (money(record.amount), money(record.fee));
+    let given_args = [
+        ("amount", Arg::Text(&given)),
+        ("channel", Arg::Text(&record.channel)),
+        ("fee", Arg::Text(&fee)),
+    ];
+    if record.fee > 0 {
+        main.t_args("donation-given-fee", &given_args);
+    } else {
+        main.t_args("donation-given-by", &given_args);
+    }
+    main.raw("</dd><dt>")
+        .t("donation-recorded")
+        .raw("</dt><dd>")
+        .append(when(&record.received_at))
+        .raw(" <small class=\"muted\">(")
+        .t_args("entry-number", &[("seq", trace.seq.into())])
+        .raw(")</small></dd><dt>")
+        .t("donation-paid-out")
+        .raw("</dt><dd id=\"funded\">")
         .text(&money(trace.funded))
-        .raw("</dd><dt>Still held</dt><dd id=\"held\">")
+        .raw("</dd><dt>")
+        .t("donation-held")
+        .raw("</dt><dd id=\"held\">")
         .text(&money(trace.held))
         .raw("</dd></dl>\n")
         .append(keep_section(&headers, &org, &trace.donation));
@@ -141,66 +168,102 @@ pub async fn lookup_page(
     if let Some(after) = after {
         main.raw(" data-after=\"").display(after).raw("\"");
     }
-    main.raw(" data-state=\"idle\">\n<h2 id=\"verify-head\">Checked by your browser</h2>\n")
-        .raw("<noscript><p class=\"warn\">Your browser checks each receipt below with \
-              JavaScript, which is off: nothing on this page is verified. You can check the \
-              donation's receipt yourself: download it above, then run <code>pennytrail-verify \
-              receipt FILE --key KEY</code>.</p></noscript>\n")
+    main.raw(" data-state=\"idle\">\n<h2 id=\"verify-head\">")
+        .t("verify-heading")
+        .raw("</h2>\n<noscript><p class=\"warn\">")
+        .message("verify-noscript", &[])
+        .raw("</p></noscript>\n")
         .raw("<div id=\"key-status\" role=\"status\" aria-live=\"polite\"></div>\n")
         .raw("<p id=\"witnessed\">")
         .text(&witnessed_by(state.witness_policy.as_deref(), &trace))
         .raw("</p>\n<div id=\"witness-status\" role=\"status\" aria-live=\"polite\"></div>\n")
-        .raw("<details id=\"pin\" class=\"pin\" hidden>\n<summary>The log key you trust</summary>\n\
-              <label for=\"pinned-key\">Paste the log key from the charity's own website or a \
-              signed report</label>\n")
+        .raw("<details id=\"pin\" class=\"pin\" hidden>\n<summary>")
+        .t("pin-summary")
+        .raw("</summary>\n<label for=\"pinned-key\">")
+        .t("pin-key")
+        .raw("</label>\n")
         .raw("<textarea id=\"pinned-key\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\"></textarea>\n")
-        .raw("<label for=\"pinned-policy\">Optionally, the witness policy you trust (a tlog-policy \
-              file: the log, its witnesses and how many must cosign), from the same kind of \
-              source; a policy this server hands out protects against nothing it does</label>\n\
-              <textarea id=\"pinned-policy\" rows=\"5\" spellcheck=\"false\" autocomplete=\"off\"></textarea>\n")
-        .raw("<div class=\"buttons\"><button type=\"button\" id=\"pin-save\">Pin</button>\
-              <button type=\"button\" id=\"pin-forget\">Forget what is pinned</button></div>\n</details>\n")
+        .raw("<label for=\"pinned-policy\">")
+        .t("pin-policy")
+        .raw("</label>\n<textarea id=\"pinned-policy\" rows=\"5\" spellcheck=\"false\" autocomplete=\"off\"></textarea>\n")
+        .raw("<div class=\"buttons\"><button type=\"button\" id=\"pin-save\">")
+        .t("pin-save")
+        .raw("</button><button type=\"button\" id=\"pin-forget\">")
+        .t("pin-forget")
+        .raw("</button></div>\n</details>\n")
         .raw("<p id=\"verify-summary\" role=\"status\" aria-live=\"polite\"></p>\n")
         .raw("<div id=\"log-status\" role=\"status\" aria-live=\"polite\"></div>\n</section>\n");
 
-    main.raw("<section aria-labelledby=\"trace-head\"><h2 id=\"trace-head\">Where it went</h2>\n")
-        .raw("<p>Under the log's rule, donations fill the campaign's money line in order and \
-              payouts drain it in order; this donation funded exactly the part of each payout \
-              that overlaps it.</p>\n")
-        .raw("<div class=\"scroll\"><table id=\"trace\" class=\"stack\"><thead><tr><th scope=\"col\">Step</th>\
-              <th scope=\"col\" class=\"num\">Amount</th><th scope=\"col\">Receipt</th>\
-              <th scope=\"col\">Check</th></tr></thead><tbody>\n")
-        .raw("<tr data-seq=\"")
+    let (step, amount_head, receipt, check) = (
+        t("trace-step"),
+        t("trace-amount"),
+        t("trace-receipt"),
+        t("trace-check"),
+    );
+    main.raw("<section aria-labelledby=\"trace-head\"><h2 id=\"trace-head\">")
+        .t("trace-heading")
+        .raw("</h2>\n<p>")
+        .t("trace-rule")
+        .raw("</p>\n<div class=\"scroll\" tabindex=\"0\"><table id=\"trace\" class=\"stack\"><thead><tr><th scope=\"col\">")
+        .text(&step)
+        .raw("</th><th scope=\"col\" class=\"num\">")
+        .text(&amount_head)
+        .raw("</th><th scope=\"col\">")
+        .text(&receipt)
+        .raw("</th><th scope=\"col\">")
+        .text(&check)
+        .raw("</th></tr></thead><tbody>\n");
+    let row_end = |main: &mut Html, seq: u64, amount: &str| {
+        main.raw("</th><td class=\"num\" data-label=\"")
+            .text(&amount_head)
+            .raw("\">")
+            .text(amount)
+            .raw("</td><td data-label=\"")
+            .text(&receipt)
+            .raw("\">")
+            .append(receipt_links(seq))
+            .raw("</td><td class=\"step-status\" data-label=\"")
+            .text(&check)
+            .raw("\" data-seq=\"")
+            .display(seq)
+            .raw("\">")
+            .t("trace-not-checked")
+            .raw("</td></tr>\n");
+    };
+    main.raw("<tr data-seq=\"")
         .display(trace.seq)
-        .raw("\"><th scope=\"row\">Received by <strong>")
-        .text(&org)
-        .raw("</strong> for campaign ")
-        .text(&trace.campaign)
-        .raw(", net of fees</th><td class=\"num\" data-label=\"Amount\">")
-        .text(&money(trace.net))
-        .raw("</td><td data-label=\"Receipt\">")
-        .append(receipt_links(trace.seq))
-        .raw("</td><td class=\"step-status\" data-label=\"Check\" data-seq=\"")
-        .display(trace.seq)
-        .raw("\">not checked</td></tr>\n");
+        .raw("\"><th scope=\"row\">")
+        .message(
+            "trace-received",
+            &[
+                ("org", Arg::Text(&org_name)),
+                ("campaign", Arg::Text(&campaign_title)),
+            ],
+        );
+    row_end(&mut main, trace.seq, &money(trace.net));
     for flow in &trace.flows {
         main.raw("<tr data-seq=\"")
             .display(flow.seq)
-            .raw("\"><th scope=\"row\">Paid to <strong>")
-            .text(labels.get(&flow.beneficiary).unwrap_or(&flow.beneficiary))
-            .raw("</strong> <small class=\"muted\">")
-            .text(&flow.beneficiary_kind)
-            .raw("</small> in payout <code>")
-            .text(&flow.disbursement)
-            .raw("</code></th><td class=\"num\" data-label=\"Amount\">")
-            .text(&money(flow.amount))
-            .raw("</td><td data-label=\"Receipt\">")
-            .append(receipt_links(flow.seq))
-            .raw("</td><td class=\"step-status\" data-label=\"Check\" data-seq=\"")
-            .display(flow.seq)
-            .raw("\">not checked</td></tr>\n");
+            .raw("\"><th scope=\"row\">")
+            .message(
+                "trace-paid",
+                &[
+                    (
+                        "beneficiary",
+                        Arg::Text(labels.get(&flow.beneficiary).unwrap_or(&flow.beneficiary)),
+                    ),
+                    ("kind", Arg::Text(&kind(&flow.beneficiary_kind))),
+                    ("payout", Arg::Text(&flow.disbursement)),
+                ],
+            );
+        row_end(&mut main, flow.seq, &money(flow.amount));
     }
     main.raw("</tbody></table></div>\n");
+    if trace.flows.is_empty() && after.is_none() {
+        main.raw("<p id=\"trace-none\">")
+            .t("trace-none-yet")
+            .raw("</p>\n");
+    }
     if let Some(next) = trace.next {
         main.raw("<p><a href=\"/lookup?org=")
             .segment(&org)
@@ -208,44 +271,61 @@ pub async fn lookup_page(
             .segment(&trace.donation)
             .raw("&amp;after=")
             .display(next)
-            .raw("\">Next payouts funded by this donation</a></p>\n");
+            .raw("\">")
+            .t("trace-next")
+            .raw("</a></p>\n");
     }
     main.raw("</section>\n");
     Ok(layout::page(
-        &format!("Donation {}", trace.donation),
+        &t_args(
+            "donation-title",
+            &[("donation", Arg::Text(&trace.donation))],
+        ),
         main,
         &["lookup.js"],
     ))
+}
+
+/// A time the service wrote (RFC 3339, UTC), for the reader, inside `<time>`.
+fn when(iso: &str) -> Html {
+    let mut html = Html::new();
+    html.raw("<time datetime=\"")
+        .text(iso)
+        .raw("\">")
+        .text(&date_time(iso))
+        .raw("</time>");
+    html
 }
 
 /// "Keep it": the donation's one-file receipt, how to check it, and a QR code of this
 /// page's own link (the org and donation ids only, never a donor reference).
 fn keep_section(headers: &HeaderMap, org: &str, donation: &str) -> Html {
     let mut html = Html::new();
-    html.raw(
-        "<section class=\"keep\" aria-labelledby=\"keep-head\"><h2 id=\"keep-head\">Keep it</h2>\n",
-    )
-    .raw("<p><a class=\"button\" id=\"receipt-download\" download href=\"/v1/orgs/")
-    .segment(org)
-    .raw("/donations/")
-    .segment(donation)
-    .raw(
-        "/receipt\">Download receipt</a></p>\n<p><small>The receipt is one file that proves \
-              this donation is in the log, whatever happens to this site. Anyone can check it \
-              offline: <code>pennytrail-verify receipt FILE --key KEY</code>, with the log \
-              key from the charity's own website.</small></p>\n",
-    );
+    html.raw("<section class=\"keep\" aria-labelledby=\"keep-head\"><h2 id=\"keep-head\">")
+        .t("keep-heading")
+        .raw("</h2>\n")
+        .raw("<p><a class=\"button\" id=\"receipt-download\" download href=\"/v1/orgs/")
+        .segment(org)
+        .raw("/donations/")
+        .segment(donation)
+        .raw("/receipt\">")
+        .t("keep-download")
+        .raw("</a></p>\n<p><small>")
+        .message("keep-note", &[])
+        .raw("</small></p>\n");
     let path = format!(
         "/lookup?org={}&donation={}",
         super::html::percent_encode(org),
         super::html::percent_encode(donation)
     );
     if let Some(base) = qr::public_base(headers)
-        && let Some(code) = qr::qr_svg(&format!("{base}{path}"), "QR code of this page's link")
+        && let Some(code) = qr::qr_svg(&format!("{base}{path}"), &t("keep-qr-alt"))
     {
         html.raw("<figure class=\"qr-link\">")
             .append(code)
-            .raw("<figcaption>Scan to open this page on another phone: <code>")
+            .raw("<figcaption>")
+            .t("keep-qr-caption")
+            .raw(" <code>")
             .text(&format!("{base}{path}"))
             .raw("</code></figcaption></figure>\n");
     }
@@ -258,10 +338,12 @@ fn receipt_links(seq: u64) -> Html {
     let mut html = Html::new();
     html.raw("<a href=\"/v1/entries/")
         .display(seq)
-        .raw("/proof\">receipt</a> · <a href=\"/v1/entries/")
+        .raw("/proof\">")
+        .t("receipt-link")
+        .raw("</a> · <a href=\"/v1/entries/")
         .display(seq)
-        .raw("\">entry ")
-        .display(seq)
+        .raw("\">")
+        .t_args("entry-number", &[("seq", seq.into())])
         .raw("</a>");
     html
 }
@@ -285,11 +367,12 @@ fn parse_donor_form(headers: &HeaderMap, body: &[u8]) -> Result<DonorForm, PageE
     if !is_form {
         return Err(PageError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the lookup form as application/x-www-form-urlencoded",
+            t("error-form-type"),
         ));
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-        .map_err(|e| PageError::bad_field("form", format!("the form does not decode: {e}")))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|e| {
+        PageError::bad_field("form", format!("{} ({e})", t("error-form-undecodable")))
+    })?;
     let mut org = None;
     let mut donor_ref = None;
     for (name, value) in pairs {
@@ -299,21 +382,21 @@ fn parse_donor_form(headers: &HeaderMap, body: &[u8]) -> Result<DonorForm, PageE
             _ => {
                 return Err(PageError::bad_field(
                     &name,
-                    format!("unknown form field {name:?}; the form has org and donor_ref"),
+                    t_args("error-form-unknown-field", &[("name", Arg::Text(&name))]),
                 ));
             }
         };
         if slot.replace(value).is_some() {
             return Err(PageError::bad_field(
                 &name,
-                format!("{name} is given more than once"),
+                t_args("error-form-repeated", &[("name", Arg::Text(&name))]),
             ));
         }
     }
     Ok(DonorForm {
-        org: org.ok_or_else(|| PageError::bad_field("org", "give the charity id"))?,
+        org: org.ok_or_else(|| PageError::bad_field("org", t("error-form-give-charity")))?,
         donor_ref: donor_ref
-            .ok_or_else(|| PageError::bad_field("donor_ref", "give your donor reference"))?,
+            .ok_or_else(|| PageError::bad_field("donor_ref", t("error-form-give-reference")))?,
     })
 }
 
@@ -326,36 +409,43 @@ pub async fn donor_lookup_form(
     let lookup = parse_donor_form(&headers, &body)?;
     let donations = donations_of_donor(&state, client, &lookup.org, &lookup.donor_ref).await?;
     let org = lookup.org;
+    let name = org_name(&state, &org).await?;
     let mut main = Html::new();
-    main.raw("<h1>Your donations to <code>")
-        .text(&org)
-        .raw("</code></h1>\n");
+    main.raw("<h1>")
+        .t_args("donor-heading", &[("org", Arg::Text(&name))])
+        .raw("</h1>\n");
     if donations.is_empty() {
-        main.raw(
-            "<p id=\"donor-results\">No donation to this charity matches that reference. \
-                  Check the charity id and the reference exactly as you gave it.</p>\n",
-        );
+        main.raw("<p id=\"donor-results\">")
+            .t("donor-none")
+            .raw("</p>\n");
     } else {
         main.raw("<ul id=\"donor-results\" class=\"cards\">\n");
         for d in &donations {
+            let title = campaign_title(&state, &d.org, &d.campaign).await?;
             main.raw("<li><a href=\"/lookup?org=")
                 .segment(&d.org)
                 .raw("&amp;donation=")
                 .segment(&d.id)
-                .raw("\">Donation <code>")
+                .raw("\">")
+                .t("donation-heading")
+                .raw(" <code>")
                 .text(&d.id)
                 .raw("</code></a>: ")
-                .text(&amount(&d.currency, d.amount))
-                .raw(" to campaign ")
-                .text(&d.campaign)
-                .raw(", ")
-                .text(&d.received_at)
+                .t_args(
+                    "donor-row",
+                    &[
+                        ("amount", Arg::Text(&amount(&d.currency, d.amount))),
+                        ("campaign", Arg::Text(&title)),
+                        ("date", Arg::Text(&date_time(&d.received_at))),
+                    ],
+                )
                 .raw("</li>\n");
         }
         main.raw("</ul>\n");
     }
-    main.append(forms(&org, ""));
-    let mut response = layout::page("Your donations", main, &[]);
+    let orgs = charities(&state).await?;
+    main.append(forms(&orgs, &org, ""));
+    let mut response = layout::page(&t("donor-title"), main, &[]);
     // The answer to a private question: never cached anywhere.
     response
         .headers_mut()
@@ -367,14 +457,11 @@ pub async fn donor_lookup_form(
 /// browser checks the cosignatures against a policy the visitor pins).
 fn witnessed_by(policy: Option<&crate::log::policy::Policy>, trace: &Trace) -> String {
     let Some(policy) = policy else {
-        return "This log is not witnessed: its checkpoints carry the log's signature only."
-            .to_string();
+        return t("witness-none");
     };
     let size = trace.receipts_checkpoint.size;
     if !trace.receipts_checkpoint.witnessed {
-        return format!(
-            "The receipts below use the checkpoint of {size} entries, which the witnesses have not cosigned yet; reload in a moment."
-        );
+        return t_args("witness-pending", &[("size", size.into())]);
     }
     let names: Vec<String> = policy
         .cosigners(&trace.checkpoint)
@@ -385,8 +472,11 @@ fn witnessed_by(policy: Option<&crate::log::policy::Policy>, trace: &Trace) -> S
             format!("{} ({})", witness.name, witness.key.name())
         })
         .collect();
-    format!(
-        "The receipts below use the checkpoint of {size} entries, cosigned by the witnesses {}.",
-        names.join(", ")
+    t_args(
+        "witness-cosigned",
+        &[
+            ("size", size.into()),
+            ("witnesses", Arg::Text(&names.join(", "))),
+        ],
     )
 }

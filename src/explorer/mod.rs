@@ -12,11 +12,14 @@
 pub mod assets;
 mod campaign;
 mod caps;
-mod downloads;
+pub mod downloads;
 mod home;
 pub mod html;
+pub mod i18n;
+mod language;
 mod layout;
 mod lookup;
+mod names;
 mod org;
 mod qr;
 pub mod sankey;
@@ -32,7 +35,9 @@ use crate::read::ReadError;
 use crate::store::StoreError;
 use html::Html;
 
-/// The explorer's routes, merged with the API's in [`crate::app::router`].
+/// The explorer's routes, merged with the API's in [`crate::app::router`]: answered in the
+/// visitor's language ([`i18n::choose_language`]) and compressed (gzip or brotli, as the
+/// browser accepts; a page is a few kilobytes over a slow connection).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
@@ -46,7 +51,10 @@ pub fn router() -> Router<AppState> {
             get(lookup::lookup_page).post(lookup::donor_lookup_form),
         )
         .route("/downloads", get(downloads::downloads_page))
+        .route("/language", get(language::choose))
         .route("/assets/{version}/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn(i18n::choose_language))
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// A page that could not be shown, rendered as an HTML page with the reason (and the
@@ -135,19 +143,28 @@ impl From<StoreError> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let title = self.status.canonical_reason().unwrap_or("Error");
+        let title = i18n::t(match self.status.as_u16() {
+            400 => "error-title-400",
+            404 => "error-title-404",
+            415 => "error-title-415",
+            429 => "error-title-429",
+            503 => "error-title-503",
+            _ => "error-title-other",
+        });
         let mut body = Html::new();
-        body.raw("<h1>").text(title).raw("</h1>\n");
+        body.raw("<h1>").text(&title).raw("</h1>\n");
         body.raw("<p class=\"error-detail\">")
             .text(&self.detail)
             .raw("</p>\n");
         if let Some(field) = &self.field {
-            body.raw("<p>Field at fault: <code class=\"error-field\">")
+            body.raw("<p>")
+                .t("error-field")
+                .raw(" <code class=\"error-field\">")
                 .text(field)
                 .raw("</code></p>\n");
         }
-        body.raw("<p><a href=\"/\">The log's home page</a> · <a href=\"/lookup\">Find a donation</a></p>\n");
-        let mut response = layout::page(title, body, &[]);
+        body.raw("<p>").message("error-way-on", &[]).raw("</p>\n");
+        let mut response = layout::page(&title, body, &[]);
         *response.status_mut() = self.status;
         if let Some(seconds) = self.retry_after_s {
             response
@@ -166,30 +183,4 @@ pub type PageQuery = crate::input::Query<PageError>;
 /// with an HTML page naming it.
 pub type PagePath<T> = crate::input::PathParams<T, PageError>;
 
-/// `minor_units` of `currency` for people (see [`crate::ledger::money::format_in`]).
-pub fn amount(currency: &str, minor_units: i64) -> String {
-    crate::ledger::money::format_in(currency, minor_units)
-}
-
-/// A share in tenths of a percent (`share_permille` of the API) as `12.3 %`.
-pub fn permille(share_permille: i64) -> String {
-    format!(
-        "{}.{} %",
-        share_permille / 10,
-        share_permille.rem_euclid(10)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shares_and_amounts_read_well() {
-        assert_eq!(permille(0), "0.0 %");
-        assert_eq!(permille(123), "12.3 %");
-        assert_eq!(permille(1000), "100.0 %");
-        assert_eq!(amount("EUR", 1050), "EUR 10.50");
-        assert_eq!(amount("???", 7), "7 minor units of ???");
-    }
-}
+pub use i18n::format::{amount, count, date_time, permille};

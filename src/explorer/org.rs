@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::html::Html;
-use super::{PageError, PagePath, amount, layout};
+use super::i18n::{Arg, t_args};
+use super::{PageError, PagePath, amount, count, date_time, layout};
 use crate::app::AppState;
 use crate::input::{Id, PathParams};
 use crate::ledger::records::Scope;
@@ -20,7 +21,7 @@ pub async fn org_page(
 ) -> Result<Response, PageError> {
     let org = org.into_string();
     let seq = state.store.org_seq(&org).await?.ok_or_else(|| {
-        PageError::not_found(format!("no charity with the id {org:?} is registered"))
+        PageError::not_found(t_args("error-no-charity", &[("org", Arg::Text(&org))]))
     })?;
     let view = org_view(&state.store, org.clone(), seq).await?;
     let mut campaigns = Vec::new();
@@ -37,42 +38,65 @@ pub async fn org_page(
     }
 
     let mut main = Html::new();
-    main.raw("<p class=\"crumbs\"><a href=\"/\">Log</a> › charity</p>\n")
+    main.raw("<p class=\"crumbs\"><a href=\"/\">")
+        .t("crumb-log")
+        .raw("</a> › ")
+        .t("org-crumb")
+        .raw("</p>\n")
         .element("<h1 class=\"org-name\">", &view.name, "</h1>\n")
-        .raw("<dl class=\"facts\"><dt>Id</dt><dd><code>")
+        .raw("<dl class=\"facts\"><dt>")
+        .t("id-label")
+        .raw("</dt><dd><code>")
         .text(&view.id)
-        .raw("</code></dd><dt>Country</dt><dd>")
+        .raw("</code></dd><dt>")
+        .t("org-country")
+        .raw("</dt><dd>")
         .text(&view.country)
         .raw("</dd>");
     if let Some(number) = &view.charity_number {
-        main.element("<dt>Charity number</dt><dd>", number, "</dd>");
+        main.raw("<dt>")
+            .t("org-charity-number")
+            .raw("</dt><dd>")
+            .text(number)
+            .raw("</dd>");
     }
-    main.raw("<dt>Registered</dt><dd>")
-        .text(&view.registered_at)
-        .raw(" (entry ")
-        .display(view.seq)
-        .raw(")</dd>");
+    main.raw("<dt>")
+        .t("org-registered")
+        .raw("</dt><dd>")
+        .text(&date_time(&view.registered_at))
+        .raw(" <small class=\"muted\">(")
+        .t_args("entry-number", &[("seq", view.seq.into())])
+        .raw(")</small></dd><dt>")
+        .t("org-key")
+        .raw("</dt><dd>");
     match &view.public_key {
         Some(key) => main
-            .raw("<dt>Report signing key</dt><dd><code class=\"key\">")
+            .raw("<code class=\"key\">")
             .text(key)
-            .raw(
-                "</code><br><small>Stated when the charity was registered (or rotated \
-                  since); compare it with the key on the charity's own site.</small></dd>",
-            ),
-        None => {
-            main.raw("<dt>Report signing key</dt><dd>none: this charity cannot sign reports</dd>")
-        }
+            .raw("</code><br><small>")
+            .t("org-key-note")
+            .raw("</small></dd>"),
+        None => main.t("org-no-key").raw("</dd>"),
     };
     main.raw("</dl>\n");
 
-    main.raw("<section aria-labelledby=\"campaigns\"><h2 id=\"campaigns\">Campaigns</h2>\n");
+    main.raw("<section aria-labelledby=\"campaigns\"><h2 id=\"campaigns\">")
+        .t("org-campaigns")
+        .raw("</h2>\n");
     if campaigns.is_empty() {
-        main.raw("<p>No campaign yet.</p>\n");
+        main.raw("<p>").t("org-no-campaign").raw("</p>\n");
     } else {
-        main.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Campaign</th>\
-                  <th scope=\"col\" class=\"num\">Received</th><th scope=\"col\" class=\"num\">Paid out</th>\
-                  <th scope=\"col\" class=\"num\">Held</th><th scope=\"col\" class=\"num\">Donations</th></tr></thead><tbody>\n");
+        main.raw("<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">")
+            .t("col-campaign")
+            .raw("</th><th scope=\"col\" class=\"num\">")
+            .t("col-received")
+            .raw("</th><th scope=\"col\" class=\"num\">")
+            .t("col-paid-out")
+            .raw("</th><th scope=\"col\" class=\"num\">")
+            .t("col-held")
+            .raw("</th><th scope=\"col\" class=\"num\">")
+            .t("col-donations")
+            .raw("</th></tr></thead><tbody>\n");
         for c in &campaigns {
             main.raw("<tr><th scope=\"row\"><a href=\"/orgs/")
                 .segment(&c.org)
@@ -87,23 +111,28 @@ pub async fn org_page(
                 .raw("</td><td class=\"num\">")
                 .text(&amount(&c.currency, c.totals.held))
                 .raw("</td><td class=\"num\">")
-                .display(c.totals.donations)
+                .text(&count(c.totals.donations as i64))
                 .raw("</td></tr>\n");
         }
         main.raw("</tbody></table></div>\n");
     }
     main.raw("</section>\n");
 
-    main.raw("<section aria-labelledby=\"reports\"><h2 id=\"reports\">Signed reports</h2>\n");
+    main.raw("<section aria-labelledby=\"reports\"><h2 id=\"reports\">")
+        .t("org-reports")
+        .raw("</h2>\n");
     if reports.is_empty() {
-        main.raw("<p>No report published yet.</p>\n");
+        main.raw("<p>").t("org-no-report").raw("</p>\n");
     } else {
-        main.raw("<p>A report states the charity's figures over a range of the log, signed \
-                  with its key; the log accepted it only because every figure matched. Below, \
-                  each signature is checked again now; the report's own API page also \
-                  recomputes every figure.</p>\n")
-            .raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Report</th>\
-                  <th scope=\"col\">Log range</th><th scope=\"col\">Signature</th></tr></thead><tbody>\n");
+        main.raw("<p>")
+            .t("org-reports-about")
+            .raw("</p>\n<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">")
+            .t("col-report")
+            .raw("</th><th scope=\"col\">")
+            .t("col-range")
+            .raw("</th><th scope=\"col\">")
+            .t("col-signature")
+            .raw("</th></tr></thead><tbody>\n");
         for r in &reports {
             main.raw("<tr><th scope=\"row\"><a href=\"/v1/orgs/")
                 .segment(&org)
@@ -113,21 +142,22 @@ pub async fn org_page(
                 .text(&r.report)
                 .raw("</a></th><td>");
             if r.to_size > r.from_size {
-                main.raw("entries ")
-                    .display(r.from_size)
-                    .raw(" to ")
-                    .display(r.to_size - 1);
+                main.t_args(
+                    "report-range",
+                    &[("from", r.from_size.into()), ("to", (r.to_size - 1).into())],
+                );
             } else {
-                main.raw("no entries");
+                main.t("report-empty");
             }
             main.raw("</td><td>");
             if r.verification.signature_valid {
-                main.raw("<span class=\"ok report-status\">verified</span>");
+                main.raw("<span class=\"ok report-status\">")
+                    .t("report-verified")
+                    .raw("</span>");
             } else {
-                main.raw(
-                    "<span class=\"bad report-status\">FAILED: the signature does not \
-                          verify under the charity's key</span>",
-                );
+                main.raw("<span class=\"bad report-status\">")
+                    .t("report-failed")
+                    .raw("</span>");
             }
             main.raw("</td></tr>\n");
         }
@@ -135,12 +165,16 @@ pub async fn org_page(
     }
     main.raw("</section>\n");
 
-    main.raw("<section aria-labelledby=\"data\"><h2 id=\"data\">This charity's data</h2>\n<ul>")
-        .raw("<li><a href=\"/downloads?org=")
+    main.raw("<section aria-labelledby=\"data\"><h2 id=\"data\">")
+        .t("org-data")
+        .raw("</h2>\n<ul><li><a href=\"/downloads?org=")
         .segment(&org)
-        .raw("\">Downloads (CSV) for this charity</a></li>")
-        .raw("<li><a href=\"/v1/orgs/")
+        .raw("\">")
+        .t("org-data-csv")
+        .raw("</a></li><li><a href=\"/v1/orgs/")
         .segment(&org)
-        .raw("\">The charity in the API (JSON)</a></li></ul>\n</section>\n");
+        .raw("\">")
+        .t("org-data-api")
+        .raw("</a></li></ul>\n</section>\n");
     Ok(layout::page(&view.name, main, &[]))
 }

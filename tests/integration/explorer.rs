@@ -125,7 +125,10 @@ async fn pages_read_without_javascript_and_escape_everything(app: TestApp) {
     let home = page(&answer, 200);
     assert!(home.contains(ORIGIN));
     assert!(home.contains(&app.verifier.to_text()));
-    assert!(home.contains(&format!("<dd id=\"log-size\">{size}</dd>")));
+    assert!(
+        home.contains(&format!("<dd id=\"log-size\">{size}</dd>")),
+        "{size} entries (under 1,000: no separator)"
+    );
     assert!(home.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
     assert!(
         !home.contains("<script"),
@@ -138,19 +141,19 @@ async fn pages_read_without_javascript_and_escape_everything(app: TestApp) {
     let org = page(&app.get(&format!("/orgs/{ORG}")).await, 200);
     assert!(org.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !org.contains("<script"));
     assert!(org.contains("<a href=\"/orgs/xss-org/campaigns/lunch\">&lt;b&gt;Lunch&lt;/b&gt;</a>"));
-    assert!(org.contains("EUR 1,234.56"), "{org}");
-    assert!(org.contains("JPY 1,200"), "{org}");
-    assert!(org.contains("KWD 0.005"), "{org}");
+    assert!(org.contains("€1,234.56"), "{org}");
+    assert!(org.contains("JPY\u{a0}1,200"), "{org}");
+    assert!(org.contains("KWD\u{a0}0.005"), "{org}");
     assert!(org.contains("No report published yet."));
 
     // The campaign: totals, acknowledged share, the diagram (overhead, fees and held
     // visible), the latest payouts newest first; labels escaped.
     let campaign = page(&app.get(&format!("/orgs/{ORG}/campaigns/lunch")).await, 200);
     for expected in [
-        "<dd id=\"total-received\">EUR 1,234.56</dd>",
-        "<dd id=\"total-disbursed\">EUR 1,020.00</dd>",
-        "<dd id=\"total-held\">EUR 204.56</dd>",
-        "payouts of <strong>EUR 0.00</strong> (0.0 % of everything paid out, 0 payouts)",
+        "<dd id=\"total-received\">€1,234.56</dd>",
+        "<dd id=\"total-disbursed\">€1,020.00</dd>",
+        "<dd id=\"total-held\">€204.56</dd>",
+        "No beneficiary has confirmed or disputed a payout yet.",
         "<svg class=\"sankey\"",
         "class=\"link kind-overhead\" data-key=\"admin\"",
         "class=\"link kind-organization\" data-key=\"school\"",
@@ -163,6 +166,11 @@ async fn pages_read_without_javascript_and_escape_everything(app: TestApp) {
         assert!(campaign.contains(expected), "{expected}: {campaign}");
     }
     assert!(!campaign.contains("<img") && !campaign.contains("<script"));
+    // Nothing is said about what did not happen: no dispute, no "0 payouts" confirmed.
+    assert!(
+        !campaign.contains("They disputed") && !campaign.contains("(0.0%"),
+        "{campaign}"
+    );
     let (newest, oldest) = (
         campaign.find("<code>pay-2</code>").unwrap(),
         campaign.find("<code>pay-1</code>").unwrap(),
@@ -174,13 +182,13 @@ async fn pages_read_without_javascript_and_escape_everything(app: TestApp) {
     // got per month (2 person-months), and when each payout happened beside when logged.
     let capped = page(&app.get(&format!("/orgs/{ORG}/campaigns/yen")).await, 200);
     for expected in [
-        "Per person per month</dt><dd>JPY 500</dd>",
+        "Per person per month</dt><dd>JPY\u{a0}500</dd>",
         "two pseudonyms",
         "dated falsely",
         "2 person-months",
-        "JPY 100 to JPY 199</td><td class=\"num\">1</td>",
-        "JPY 500 to JPY 599</td><td class=\"num\">1</td>",
-        "2026-02-01T09:00:00.000Z<br><small class=\"muted\">logged ",
+        "JPY\u{a0}100 to JPY\u{a0}199</td><td class=\"num\">1</td>",
+        "JPY\u{a0}500 to JPY\u{a0}599</td><td class=\"num\">1</td>",
+        "1 February 2026, 09:00 UTC<br><small class=\"muted\">logged ",
     ] {
         assert!(capped.contains(expected), "{expected}: {capped}");
     }
@@ -193,11 +201,11 @@ async fn pages_read_without_javascript_and_escape_everything(app: TestApp) {
     );
     assert_eq!(lookup.matches("\">not checked</td>").count(), 3, "{lookup}");
     for expected in [
-        "<dd id=\"funded\">EUR 1,020.00</dd>",
-        "<dd id=\"held\">EUR 204.56</dd>",
-        "EUR 1,224.56",
-        "EUR 1,000.00",
-        "EUR 20.00",
+        "<dd id=\"funded\">€1,020.00</dd>",
+        "<dd id=\"held\">€204.56</dd>",
+        "€1,224.56",
+        "€1,000.00",
+        "€20.00",
         "data-org=\"xss-org\" data-donation=\"d1\"",
         "/lookup.js\"></script>",
         "&lt;img src=x onerror=alert(2)&gt;",
@@ -256,7 +264,7 @@ async fn unknown_things_are_404_pages_and_bad_parameters_400_pages_naming_the_fi
         "/downloads?org=nope",
     ] {
         let body = page(&app.get(path).await, 404);
-        assert!(body.contains("<h1>Not Found</h1>"), "{path}: {body}");
+        assert!(body.contains("<h1>Not found</h1>"), "{path}: {body}");
     }
     for (path, field) in [
         ("/lookup?org=bad%20id&donation=d1", "org"),

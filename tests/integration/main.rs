@@ -20,6 +20,7 @@ mod first_hour;
 mod hostile_input;
 mod https;
 mod interop;
+mod languages;
 mod limits;
 mod money;
 mod monitor;

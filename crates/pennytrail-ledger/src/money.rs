@@ -106,24 +106,26 @@ impl Currency {
         self.exponent
     }
 
-    /// `minor_units` written for people: the ISO code (unambiguous, unlike `$`), then the
-    /// amount with as many decimals as the currency's exponent and its thousands grouped
-    /// by commas: `EUR 1,234.50`, `JPY 1,200`, `KWD 0.005`. Integer arithmetic only. The
-    /// one formatter of amounts people read (CLI output, error details, the explorer);
-    /// it takes sums past `i64` too (a verifier's totals over many campaigns).
-    pub fn format(&self, minor_units: impl Into<i128>) -> String {
-        let minor_units: i128 = minor_units.into();
+    /// The digits of `|minor_units|` in major units: before the decimal point (at least
+    /// `0`) and after it (as many as the exponent): `("1234", "50")` for 123450 EUR.
+    pub fn major_digits(&self, minor_units: i128) -> (String, String) {
         let digits = minor_units.unsigned_abs().to_string();
         let exponent = usize::from(self.exponent);
         let padded = format!("{digits:0>width$}", width = exponent + 1);
         let (whole, fraction) = padded.split_at(padded.len() - exponent);
-        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-        for (i, digit) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(digit);
-        }
+        (whole.to_string(), fraction.to_string())
+    }
+
+    /// `minor_units` written for people: the ISO code (unambiguous, unlike `$`), then the
+    /// amount with as many decimals as the currency's exponent and its thousands grouped
+    /// by commas: `EUR 1,234.50`, `JPY 1,200`, `KWD 0.005`. Integer arithmetic only. The
+    /// formatter of amounts in the CLI's output and error details; the explorer writes
+    /// them the reader's way from the same digits ([`Currency::major_digits`]). It takes
+    /// sums past `i64` too (a verifier's totals over many campaigns).
+    pub fn format(&self, minor_units: impl Into<i128>) -> String {
+        let minor_units: i128 = minor_units.into();
+        let (whole, fraction) = self.major_digits(minor_units);
+        let grouped = grouped(&whole, ",");
         let sign = if minor_units < 0 { "-" } else { "" };
         if fraction.is_empty() {
             format!("{} {sign}{grouped}", self.code)
@@ -131,6 +133,19 @@ impl Currency {
             format!("{} {sign}{grouped}.{fraction}", self.code)
         }
     }
+}
+
+/// `digits` (ASCII) with `separator` between each group of three from the right:
+/// `grouped("1234567", ",")` is `1,234,567`.
+pub fn grouped(digits: &str, separator: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * separator.len());
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push_str(separator);
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// `minor_units` of the currency whose code is `code`, formatted as [`Currency::format`]

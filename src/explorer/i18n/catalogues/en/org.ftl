@@ -1,0 +1,29 @@
+# One charity's page.
+
+org-crumb = charity
+org-country = Country
+org-charity-number = Charity number
+org-registered = Registered
+org-key = Report signing key
+org-key-note = Stated when the charity was registered (or rotated since); compare it with the key on the charity's own site.
+org-no-key = None yet: this charity cannot sign reports.
+org-campaigns = Campaigns
+org-no-campaign = No campaign yet.
+col-campaign = Campaign
+col-received = Received
+col-paid-out = Paid out
+col-held = Held
+col-donations = Donations
+org-reports = Signed reports
+org-no-report = No report published yet.
+org-reports-about = A report states the charity's figures over a range of the log, signed with its key; the log accepted it only because every figure matched. Below, each signature is checked again now; the report's own API page also recomputes every figure.
+col-report = Report
+col-range = Log range
+col-signature = Signature
+report-range = entries { $from } to { $to }
+report-empty = no entries
+report-verified = verified
+report-failed = FAILED: the signature does not verify under the charity's key
+org-data = This charity's data
+org-data-csv = Downloads (CSV) for this charity
+org-data-api = The charity in the API (JSON)

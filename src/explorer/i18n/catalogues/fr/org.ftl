@@ -1,0 +1,29 @@
+# La page d’une association.
+
+org-crumb = association
+org-country = Pays
+org-charity-number = Numéro d’enregistrement de l’association
+org-registered = Enregistrée
+org-key = Clé de signature des rapports
+org-key-note = Déclarée lors de l’enregistrement de l’association (ou renouvelée depuis) ; comparez-la avec la clé affichée sur le site de l’association elle-même.
+org-no-key = Aucune pour l’instant : cette association ne peut pas signer de rapports.
+org-campaigns = Campagnes
+org-no-campaign = Aucune campagne pour l’instant.
+col-campaign = Campagne
+col-received = Reçu
+col-paid-out = Versé
+col-held = Conservé
+col-donations = Dons
+org-reports = Rapports signés
+org-no-report = Aucun rapport publié pour l’instant.
+org-reports-about = Un rapport présente les chiffres de l’association sur une partie du registre, signé avec sa clé ; le registre ne l’a accepté que parce que chaque chiffre concordait. Ci-dessous, chaque signature est à nouveau vérifiée maintenant ; la page API du rapport recalcule aussi chaque chiffre.
+col-report = Rapport
+col-range = Partie du registre
+col-signature = Signature
+report-range = entrées { $from } à { $to }
+report-empty = aucune entrée
+report-verified = vérifiée
+report-failed = ÉCHEC : la signature n’est pas valide avec la clé de l’association
+org-data = Les données de cette association
+org-data-csv = Téléchargements (CSV) pour cette association
+org-data-api = L’association dans l’API (JSON)

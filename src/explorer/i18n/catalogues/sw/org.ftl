@@ -1,0 +1,29 @@
+# Ukurasa wa shirika moja la hisani.
+
+org-crumb = shirika la hisani
+org-country = Nchi
+org-charity-number = Nambari ya usajili wa shirika
+org-registered = Lilisajiliwa
+org-key = Ufunguo wa kutia sahihi ripoti
+org-key-note = Ulitajwa wakati shirika la hisani liliposajiliwa (au ulibadilishwa tangu hapo); ulinganishe na ufunguo ulio kwenye tovuti ya shirika lenyewe.
+org-no-key = Bado hakuna: shirika hili haliwezi kutia sahihi ripoti.
+org-campaigns = Kampeni
+org-no-campaign = Bado hakuna kampeni.
+col-campaign = Kampeni
+col-received = Kilichopokelewa
+col-paid-out = Kilicholipwa
+col-held = Kilichobaki
+col-donations = Michango
+org-reports = Ripoti zilizotiwa sahihi
+org-no-report = Bado hakuna ripoti iliyochapishwa.
+org-reports-about = Ripoti inaeleza takwimu za shirika katika sehemu fulani ya daftari, ikiwa imetiwa sahihi kwa ufunguo wake; daftari liliikubali kwa sababu tu kila takwimu ililingana. Hapa chini, kila sahihi inakaguliwa tena sasa hivi; ukurasa wa API wa ripoti yenyewe pia unakokotoa upya kila takwimu.
+col-report = Ripoti
+col-range = Sehemu ya daftari
+col-signature = Sahihi
+report-range = maingizo { $from } hadi { $to }
+report-empty = hakuna maingizo
+report-verified = imehakikiwa
+report-failed = IMESHINDWA: sahihi haihakikiki kwa ufunguo wa shirika
+org-data = Data za shirika hili la hisani
+org-data-csv = Vipakuliwa (CSV) vya shirika hili la hisani
+org-data-api = Shirika hili katika API (JSON)
