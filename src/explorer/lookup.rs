@@ -13,7 +13,7 @@ use axum::response::Response;
 
 use super::home::{charities, charity_field};
 use super::html::Html;
-use super::i18n::{Arg, t, t_args};
+use super::i18n::{Arg, browser_messages, t, t_args};
 use super::names::{beneficiary_label, campaign_title, kind, org_name};
 use super::qr;
 use super::{PageError, PageQuery, amount, date_time, layout};
@@ -168,7 +168,9 @@ pub async fn lookup_page(
     if let Some(after) = after {
         main.raw(" data-after=\"").display(after).raw("\"");
     }
-    main.raw(" data-state=\"idle\">\n<h2 id=\"verify-head\">")
+    main.raw(" data-messages=\"")
+        .text(&browser_messages())
+        .raw("\" data-state=\"idle\">\n<h2 id=\"verify-head\">")
         .t("verify-heading")
         .raw("</h2>\n<noscript><p class=\"warn\">")
         .message("verify-noscript", &[])

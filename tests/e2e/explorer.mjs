@@ -489,6 +489,12 @@ await check('every page in English, French and Swahili on a 390-pixel phone: no 
         const text = await page.locator('#trace-head').textContent();
         if (heading[lang]) assert(text === heading[lang], `${lang}: ${text}`);
         else assert(text !== heading.en, `${lang} donation page is translated: ${text}`);
+        // The browser's own words too: the summary and each step's result.
+        const summary = await page.locator('#verify-summary').textContent();
+        const step = await page.locator('.step-status').first().textContent();
+        assert(step.startsWith('✔'), `${lang}: the step is verified: ${step}`);
+        if (lang === 'en') assert(summary.startsWith('All ') && step === '✔ verified', `${summary} / ${step}`);
+        else assert(!summary.startsWith('All ') && step !== '✔ verified', `${lang} verification speaks ${lang}: ${summary} / ${step}`);
         await shot(page, `phone-donation-${lang}`);
       }
     }

@@ -2,7 +2,9 @@
 // API (not from the page's text), verify them with verify.js against the key the
 // visitor pinned (kept in localStorage), warn loudly when the server's key differs, and
 // remember the last checkpoint verified so a log that shrinks or forks is flagged.
-// Everything shown is set with textContent: no server string becomes markup.
+// Everything shown is set with textContent: no server string becomes markup. Its words
+// come from the page (data-messages: the catalogue's js- messages in the reader's
+// language); the technical detail of a failure (verify.js) stays in English.
 
 import * as v from './verify.js';
 
@@ -13,6 +15,15 @@ const SEEN_PREFIX = 'pennytrail.checkpoint.';
 const FETCH_CONCURRENCY = 6;
 
 const panel = document.getElementById('verification');
+/** The page's messages in the reader's language (the catalogue's `js-…`), `{name}` to fill. */
+const MESSAGES = JSON.parse((panel && panel.dataset.messages) || '{}');
+
+/** Message `id` with each `{name}` replaced by `vars[name]`; the id itself if missing. */
+function msg(id, vars = {}) {
+  let text = MESSAGES[id] ?? id;
+  for (const [name, value] of Object.entries(vars)) text = text.split(`{${name}}`).join(String(value));
+  return text;
+}
 
 function element(tag, className, text) {
   const el = document.createElement(tag);
@@ -64,10 +75,10 @@ function stepCell(seq) {
     // A step the page did not list (a payout made after the page was rendered).
     const row = element('tr');
     row.dataset.seq = String(seq);
-    row.append(element('th', '', `Entry ${seq} (new since this page was loaded)`), element('td'), element('td'));
+    row.append(element('th', '', msg('js-step-new', { seq })), element('td'), element('td'));
     cell = element('td', 'step-status');
     cell.dataset.seq = String(seq);
-    cell.dataset.label = 'Check';
+    cell.dataset.label = msg('js-check');
     row.append(cell);
     document.querySelector('#trace tbody').append(row);
   }
@@ -79,7 +90,7 @@ function showStep(seq, ok, reason) {
   cell.classList.remove('verified', 'failed');
   cell.classList.add(ok ? 'verified' : 'failed');
   cell.dataset.result = ok ? 'verified' : 'failed';
-  cell.textContent = ok ? '✔ verified' : `✘ failed: ${reason}`;
+  cell.textContent = ok ? msg('js-step-verified') : msg('js-step-failed', { reason });
 }
 
 function markAllSteps(text) {
@@ -128,25 +139,23 @@ async function checkHistory(checkpoint, status) {
   }
   if (!seen || typeof seen.size !== 'string' || typeof seen.root !== 'string') {
     remember();
-    banner(status, 'good', 'log-history', 'First checkpoint remembered',
-      ` This browser will flag it if this log ever shows fewer than ${checkpoint.size} entries or a different history.`);
+    banner(status, 'good', 'log-history', msg('js-history-first'),
+      ` ${msg('js-history-first-detail', { size: checkpoint.size })}`);
     return 'first';
   }
   const seenSize = BigInt(seen.size);
   if (seenSize > checkpoint.size) {
-    banner(status, 'danger', 'log-history', 'ROLLBACK: the log shrank',
-      ` You saw this log at ${seenSize} entries before; this server now shows a signed checkpoint of ` +
-        `${checkpoint.size}. A log never shrinks: this server shows an old state, or a different log.`);
+    banner(status, 'danger', 'log-history', msg('js-rollback'),
+      ` ${msg('js-rollback-detail', { seen: seenSize, size: checkpoint.size })}`);
     return 'rollback';
   }
   if (seenSize === checkpoint.size) {
     if (seen.root !== root) {
-      banner(status, 'danger', 'log-history', 'FORK: two different logs of the same size',
-        ` At ${seenSize} entries you saw root ${seen.root}; this server signs root ${root}. ` +
-          'The log has shown different histories to different people.');
+      banner(status, 'danger', 'log-history', msg('js-fork-root'),
+        ` ${msg('js-fork-root-detail', { seen: seenSize, root_seen: seen.root, root })}`);
       return 'fork';
     }
-    banner(status, 'good', 'log-history', 'Same checkpoint as your last visit', '');
+    banner(status, 'good', 'log-history', msg('js-history-same'), '');
     return 'same';
   }
   try {
@@ -158,14 +167,12 @@ async function checkHistory(checkpoint, status) {
     await v.verifyConsistency(hashes, seenSize, v.b64decode(seen.root, 'remembered root'),
       checkpoint.size, checkpoint.root);
   } catch (e) {
-    banner(status, 'danger', 'log-history', 'FORK: the log is not consistent with what you saw before',
-      ` ${e.message}`);
+    banner(status, 'danger', 'log-history', msg('js-fork-proof'), ` ${e.message}`);
     return 'fork';
   }
   remember();
-  banner(status, 'good', 'log-history', 'The log grew consistently',
-    ` From ${seenSize} ${seenSize === 1n ? 'entry' : 'entries'} (your last visit) to ${checkpoint.size}, ` +
-      'proven to extend what you saw.');
+  const grew = seenSize === 1n ? 'js-grew-detail-one' : 'js-grew-detail-other';
+  banner(status, 'good', 'log-history', msg('js-grew'), ` ${msg(grew, { seen: seenSize, size: checkpoint.size })}`);
   return 'grew';
 }
 
@@ -180,12 +187,9 @@ async function run() {
   const serverKey = String(log.verifier_key);
 
   if (!pinned) {
-    const box = banner(keyStatus, 'warn', 'no-pinned-key', 'No key pinned: nothing here is verified yet.',
-      ' Paste the log key the charity publishes on its own website or in a signed report, and pin it. ' +
-        'Or pin the key this server states — but only after comparing it with one of those: a key sent by ' +
-        'the same server proves nothing about that server.');
-    box.append(element('code', 'key', ` Server's key: ${serverKey}`));
-    const pinServer = element('button', '', "Pin the server's key (I compared it)");
+    const box = banner(keyStatus, 'warn', 'no-pinned-key', msg('js-no-key'), ` ${msg('js-no-key-detail')}`);
+    box.append(element('code', 'key', ` ${msg('js-server-key', { key: serverKey })}`));
+    const pinServer = element('button', '', msg('js-pin-server'));
     pinServer.type = 'button';
     pinServer.id = 'pin-server-key';
     pinServer.addEventListener('click', () => {
@@ -194,8 +198,8 @@ async function run() {
     });
     box.append(element('br'), pinServer);
     pinForm.open = true;
-    markAllSteps('not verified: no key pinned');
-    summary.textContent = 'Not verified: pin a key first.';
+    markAllSteps(msg('js-steps-no-key'));
+    summary.textContent = msg('js-summary-no-key');
     panel.dataset.result = 'no-key';
     return;
   }
@@ -204,22 +208,20 @@ async function run() {
   try {
     vkey = await v.parseVerifierKey(pinned);
   } catch (e) {
-    banner(keyStatus, 'danger', 'bad-pinned-key', 'The pinned key is not a valid log key.', ` ${e.message}`);
+    banner(keyStatus, 'danger', 'bad-pinned-key', msg('js-bad-key'), ` ${e.message}`);
     pinForm.open = true;
-    markAllSteps('not verified: the pinned key is invalid');
-    summary.textContent = 'Not verified: fix the pinned key.';
+    markAllSteps(msg('js-steps-bad-key'));
+    summary.textContent = msg('js-summary-bad-key');
     panel.dataset.result = 'bad-key';
     return;
   }
   if (vkey.text !== serverKey.trim()) {
     pinForm.open = true;
-    banner(keyStatus, 'danger', 'key-mismatch', "WARNING: this server's log key is not the key you pinned.",
-      ` Pinned: ${vkey.text} — this server states: ${serverKey}. Either the log changed its key (check the ` +
-        "charity's own announcement) or this server is not the log you trust. Everything below is checked " +
-        'against your pinned key.');
+    banner(keyStatus, 'danger', 'key-mismatch', msg('js-key-mismatch'),
+      ` ${msg('js-key-mismatch-detail', { pinned: vkey.text, server: serverKey })}`);
   } else {
-    banner(keyStatus, 'good', 'key-match', "The pinned key is this server's key.",
-      ` Receipts are checked against ${vkey.name}+${vkey.keyId.toString(16).padStart(8, '0')}.`);
+    const keyName = `${vkey.name}+${vkey.keyId.toString(16).padStart(8, '0')}`;
+    banner(keyStatus, 'good', 'key-match', msg('js-key-match'), ` ${msg('js-key-match-detail', { key: keyName })}`);
   }
 
   // A witness policy the visitor pinned: the checkpoint must carry its quorum.
@@ -231,9 +233,9 @@ async function run() {
       policy = await v.parsePolicy(pinnedPolicy);
     } catch (e) {
       pinForm.open = true;
-      banner(witnessStatus, 'danger', 'bad-pinned-policy', 'The pinned witness policy is not valid.', ` ${e.message}`);
-      markAllSteps('not verified: the pinned witness policy is invalid');
-      summary.textContent = 'Not verified: fix or forget the pinned witness policy.';
+      banner(witnessStatus, 'danger', 'bad-pinned-policy', msg('js-bad-policy'), ` ${e.message}`);
+      markAllSteps(msg('js-steps-bad-policy'));
+      summary.textContent = msg('js-summary-bad-policy');
       panel.dataset.result = 'bad-policy';
       return;
     }
@@ -254,27 +256,24 @@ async function run() {
   });
   const result = await v.verifyTrace(trace, entries, vkey, policy);
   if (!policy) {
-    banner(witnessStatus, 'warn', 'no-pinned-policy', 'No witness policy pinned: witnesses are not checked.',
-      ' The log signature alone cannot show that everyone sees this same log. Pin the witness policy the ' +
-        'charity publishes to have your browser check that witnesses you trust cosigned it.');
+    banner(witnessStatus, 'warn', 'no-pinned-policy', msg('js-no-policy'), ` ${msg('js-no-policy-detail')}`);
   } else if (result.witnesses) {
-    banner(witnessStatus, 'good', 'witnessed', 'Witnessed as your policy requires.',
+    banner(witnessStatus, 'good', 'witnessed', msg('js-witnessed'),
       result.witnesses.length
-        ? ` Cosigned by ${result.witnesses.join(', ')}: they saw no other history of this log.`
-        : ' Your policy requires no cosignature (quorum none).');
+        ? ` ${msg('js-witnessed-by', { witnesses: result.witnesses.join(', ') })}`
+        : ` ${msg('js-witnessed-none-required')}`);
   } else {
-    banner(witnessStatus, 'danger', 'not-witnessed', 'NOT WITNESSED as your policy requires.',
-      ` ${result.checkpointError}`);
+    banner(witnessStatus, 'danger', 'not-witnessed', msg('js-not-witnessed'), ` ${result.checkpointError}`);
   }
   for (const step of result.steps) showStep(step.seq, step.ok, step.reason);
   const failed = result.steps.filter((s) => !s.ok).length;
   if (failed === 0) {
-    summary.textContent = `All ${result.steps.length} steps verified by your browser: each entry is in ` +
-      `the log of ${result.checkpoint.size} entries whose checkpoint your pinned key signed.`;
+    const verified = result.steps.length === 1 ? 'js-summary-verified-one' : 'js-summary-verified-other';
+    summary.textContent = msg(verified, { steps: result.steps.length, size: result.checkpoint.size });
     summary.className = 'ok';
     panel.dataset.result = 'verified';
   } else {
-    summary.textContent = `${failed} of ${result.steps.length} steps FAILED verification (see each step).`;
+    summary.textContent = msg('js-summary-failed', { failed, steps: result.steps.length });
     summary.className = 'bad';
     panel.dataset.result = 'failed';
   }
@@ -285,7 +284,7 @@ if (panel) {
   run()
     .catch((e) => {
       const status = document.getElementById('key-status');
-      banner(status, 'danger', 'verify-error', 'Verification could not run.', ` ${e.message}`);
+      banner(status, 'danger', 'verify-error', msg('js-could-not-run'), ` ${e.message}`);
       panel.dataset.result = 'error';
     })
     .finally(() => {

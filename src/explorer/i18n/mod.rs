@@ -178,7 +178,7 @@ const CATALOGUES: [[&str; FILES]; 3] = [
 ];
 
 /// Files per language: one per part of the explorer.
-const FILES: usize = 8;
+const FILES: usize = 9;
 
 /// The files of one language's catalogue, compiled in.
 macro_rules! catalogue_files {
@@ -192,6 +192,7 @@ macro_rules! catalogue_files {
             include_str!(concat!("catalogues/", $tag, "/caps.ftl")),
             include_str!(concat!("catalogues/", $tag, "/downloads.ftl")),
             include_str!(concat!("catalogues/", $tag, "/errors.ftl")),
+            include_str!(concat!("catalogues/", $tag, "/browser.ftl")),
         ]
     };
 }
@@ -280,6 +281,49 @@ pub fn t_args(id: &str, args: &[(&str, Arg<'_>)]) -> String {
 pub(super) fn markup(id: &str, args: &[(&str, Arg<'_>)]) -> String {
     message(current(), id, args, true)
 }
+
+/// The messages the visitor's browser shows (`js-…`, `browser.ftl`) in the request's
+/// language, as a JSON object of id to text, each `{ $name }` left as `{name}` for the
+/// browser to fill in.
+pub fn browser_messages() -> String {
+    let locale = current();
+    let english = &BUNDLES[Locale::En.index()];
+    let ids: Vec<&str> = CATALOGUES[Locale::En.index()][FILES - 1]
+        .lines()
+        .filter_map(|line| line.split_once(" = ").map(|(id, _)| id))
+        .filter(|id| id.starts_with("js-") && english.has_message(id))
+        .collect();
+    let mut map = serde_json::Map::new();
+    for id in ids {
+        let placeholders: Vec<(&str, Arg<'_>)> = BROWSER_VARIABLES
+            .iter()
+            .map(|(name, token)| (*name, Arg::Text(token)))
+            .collect();
+        map.insert(
+            id.to_string(),
+            serde_json::Value::String(message(locale, id, &placeholders, false)),
+        );
+    }
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Every variable a browser message takes, with the token the browser replaces.
+const BROWSER_VARIABLES: [(&str, &str); 14] = [
+    ("seq", "{seq}"),
+    ("reason", "{reason}"),
+    ("size", "{size}"),
+    ("seen", "{seen}"),
+    ("root_seen", "{root_seen}"),
+    ("root", "{root}"),
+    ("key", "{key}"),
+    ("pinned", "{pinned}"),
+    ("server", "{server}"),
+    ("witnesses", "{witnesses}"),
+    ("steps", "{steps}"),
+    ("failed", "{failed}"),
+    ("detail", "{detail}"),
+    ("name", "{name}"),
+];
 
 /// Formats a message, falling back to English and then to the id itself if a catalogue
 /// lacks it (which `catalogues_parse_and_agree` keeps from happening).

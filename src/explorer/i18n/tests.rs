@@ -252,3 +252,61 @@ fn the_language_is_the_cookie_then_accept_language_then_english() {
         Locale::Fr
     );
 }
+
+/// The browser's messages: every id `lookup.js` asks for exists, none is a plural select
+/// (the browser only fills in `{name}`), every variable is one the server hands over as a
+/// token, and the page's JSON carries them in the reader's language.
+#[test]
+fn the_browsers_messages_are_complete_and_fillable() {
+    let script = include_str!("../assets/lookup.js");
+    let english = messages(Locale::En);
+    let mut asked = BTreeSet::new();
+    for part in script.split("'js-").skip(1) {
+        let id: String = part.chars().take_while(|c| *c != '\'').collect();
+        asked.insert(format!("js-{id}"));
+    }
+    assert!(asked.len() > 30, "{asked:?}");
+    for id in &asked {
+        assert!(
+            english.contains_key(id),
+            "lookup.js asks for {id}, which no catalogue has"
+        );
+    }
+    let tokens: BTreeSet<&str> = super::BROWSER_VARIABLES.iter().map(|(n, _)| *n).collect();
+    for locale in Locale::ALL {
+        let source = CATALOGUES[locale.index()][super::FILES - 1];
+        assert!(
+            !source.contains("->"),
+            "{}: browser messages take no selectors",
+            locale.tag()
+        );
+        for (id, variables) in messages(locale)
+            .iter()
+            .filter(|(id, _)| id.starts_with("js-"))
+        {
+            for variable in variables {
+                assert!(
+                    tokens.contains(variable.as_str()),
+                    "{id} takes ${variable}, which the server does not hand over"
+                );
+            }
+        }
+        let json = super::REQUEST.sync_scope(
+            super::PageRequest {
+                locale,
+                path_and_query: "/".into(),
+            },
+            super::browser_messages,
+        );
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            map.len(),
+            english.keys().filter(|k| k.starts_with("js-")).count()
+        );
+        let failed = map["js-step-failed"].as_str().unwrap();
+        assert!(
+            failed.contains("{reason}") && !failed.contains('$'),
+            "{failed}"
+        );
+    }
+}
