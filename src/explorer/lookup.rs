@@ -19,10 +19,10 @@ use super::qr;
 use super::{PageError, PageQuery, amount, date_time, layout};
 use crate::app::AppState;
 use crate::input::{ClientAddr, Id};
-use crate::read::MAX_TRACE_PAGE;
 use crate::read::donations::Trace;
 use crate::read::donations::{donation_view, donations_of_donor, find_donation, trace};
 use crate::read::orgs::OrgView;
+use crate::read::{MAX_TRACE_PAGE, ReadError};
 
 /// The two lookup forms: by donation id (GET) and by donor reference (POST), the charity
 /// chosen by name.
@@ -83,6 +83,20 @@ pub async fn lookup_page(
         }
         (Some(org), Some(donation)) => (org, donation),
     };
+    let missing = |what: &str| match what {
+        "org" => PageError::not_found(t_args("error-no-charity", &[("org", Arg::Text(&org))])),
+        _ => PageError::not_found(t_args(
+            "error-no-donation",
+            &[("org", Arg::Text(&org)), ("donation", Arg::Text(&donation))],
+        )),
+    };
+    if state.store.org_seq(&org).await?.is_none() {
+        return Err(missing("org"));
+    }
+    let found = match find_donation(&state.store, &org, &donation).await {
+        Err(ReadError::NotFound(_)) => return Err(missing("donation")),
+        found => found?,
+    };
     let trace = trace(
         &state.store,
         org.clone(),
@@ -92,11 +106,7 @@ pub async fn lookup_page(
         state.witness_policy.as_deref(),
     )
     .await?;
-    let record = donation_view(
-        &state.store,
-        find_donation(&state.store, &org, &donation).await?,
-    )
-    .await?;
+    let record = donation_view(&state.store, found).await?;
     let mut labels = BTreeMap::new();
     for flow in &trace.flows {
         if !labels.contains_key(&flow.beneficiary) {

@@ -59,11 +59,15 @@ pub fn router() -> Router<AppState> {
 
 /// A page that could not be shown, rendered as an HTML page with the reason (and the
 /// field at fault); a server-side failure says only that the log is unavailable (the
-/// details are logged by [`PageError::unavailable`]).
+/// details are logged by [`PageError::unavailable`]). The explorer's own reasons come from
+/// the catalogues; a reason written by the layers it shares with the API (a malformed
+/// parameter, a limit) is in English, and the page says so in the reader's language.
 #[derive(Debug)]
 pub struct PageError {
     status: StatusCode,
     detail: String,
+    /// Whether `detail` is the API's English rather than a catalogue message.
+    in_english: bool,
     field: Option<String>,
     retry_after_s: Option<u64>,
 }
@@ -73,8 +77,17 @@ impl PageError {
         PageError {
             status,
             detail: detail.into(),
+            in_english: false,
             field: None,
             retry_after_s: None,
+        }
+    }
+
+    /// The same error, its detail being the API's English.
+    fn in_english(self) -> PageError {
+        PageError {
+            in_english: true,
+            ..self
         }
     }
 
@@ -85,16 +98,14 @@ impl PageError {
     /// A server-side failure: logged in full, shown to the visitor without details.
     pub fn unavailable(context: &str, error: &dyn std::fmt::Display) -> PageError {
         tracing::error!(%error, "{context}");
-        PageError::new(StatusCode::SERVICE_UNAVAILABLE, crate::store::OUTAGE_DETAIL)
+        PageError::new(StatusCode::SERVICE_UNAVAILABLE, i18n::t("error-outage"))
     }
 
     /// 400: the query parameter or form field `field` is wrong.
     pub fn bad_field(field: &str, detail: impl Into<String>) -> PageError {
         PageError {
-            status: StatusCode::BAD_REQUEST,
-            detail: detail.into(),
             field: Some(field.to_string()),
-            retry_after_s: None,
+            ..PageError::new(StatusCode::BAD_REQUEST, detail)
         }
     }
 }
@@ -103,14 +114,14 @@ impl From<BadInput> for PageError {
     fn from(e: BadInput) -> PageError {
         PageError {
             field: e.field,
-            ..PageError::new(StatusCode::BAD_REQUEST, e.detail)
+            ..PageError::new(StatusCode::BAD_REQUEST, e.detail).in_english()
         }
     }
 }
 
 impl From<ReadError> for PageError {
     fn from(e: ReadError) -> PageError {
-        match e {
+        let page = match e {
             ReadError::NotFound(detail) => PageError::not_found(detail),
             // A field the visitor typed is a bad request to a person (the JSON API's 422
             // means "valid JSON, invalid value").
@@ -130,8 +141,9 @@ impl From<ReadError> for PageError {
                 retry_after_s: Some(crate::read::witnessed::RETRY_AFTER_S),
                 ..PageError::new(StatusCode::SERVICE_UNAVAILABLE, detail)
             },
-            ReadError::Store(store) => store.into(),
-        }
+            ReadError::Store(store) => return store.into(),
+        };
+        page.in_english()
     }
 }
 
@@ -153,6 +165,9 @@ impl IntoResponse for PageError {
         });
         let mut body = Html::new();
         body.raw("<h1>").text(&title).raw("</h1>\n");
+        if self.in_english && i18n::current() != i18n::Locale::En {
+            body.raw("<p>").t("error-in-english").raw("</p>\n");
+        }
         body.raw("<p class=\"error-detail\">")
             .text(&self.detail)
             .raw("</p>\n");

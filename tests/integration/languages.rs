@@ -56,6 +56,13 @@ fn header<'h>(headers: &'h reqwest::header::HeaderMap, name: &str) -> &'h str {
     headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
 }
 
+async fn html_status(base: &str, path: &str, status: u16) -> String {
+    let (got, _, body) = get(base, path, &[]).await;
+    let body = String::from_utf8(body).unwrap();
+    assert_eq!(got, status, "{path}: {body}");
+    body
+}
+
 async fn html(base: &str, path: &str, headers: &[(&str, &str)]) -> String {
     let (status, _, body) = get(base, path, headers).await;
     let body = String::from_utf8(body).unwrap();
@@ -156,6 +163,31 @@ async fn pages_speak_the_readers_language_and_remember_the_choice() {
     let (_, _, body) = get(base, "/orgs/nope", &[("accept-language", "fr")]).await;
     let not_found = String::from_utf8(body).unwrap();
     assert!(not_found.contains("<html lang=\"fr\">") && !not_found.contains("Not found"));
+    // A donor's typo in the donation id is answered in their language, naming what they
+    // typed; a malformed value, whose detail is the API's English, says that it is.
+    let (status, _, body) = get(
+        base,
+        "/lookup?org=clean-water-ke&donation=don-9",
+        &[("accept-language", "sw")],
+    )
+    .await;
+    let typo = String::from_utf8(body).unwrap();
+    assert_eq!(status, 404);
+    assert!(
+        typo.contains("halina mchango wenye nambari “don-9”"),
+        "{typo}"
+    );
+    let (status, _, body) = get(
+        base,
+        "/lookup?org=clean-water-ke&donation=-x",
+        &[("accept-language", "fr")],
+    )
+    .await;
+    let malformed = String::from_utf8(body).unwrap();
+    assert_eq!(status, 400);
+    assert!(malformed.contains("(en anglais)"), "{malformed}");
+    let english = html_status(base, "/lookup?org=clean-water-ke&donation=-x", 400).await;
+    assert!(!english.contains("(in English)"), "{english}");
     drop(service);
 }
 
@@ -242,4 +274,42 @@ fn gunzip(body: &[u8]) -> String {
         .read_to_string(&mut text)
         .expect("a gzip body of UTF-8");
     text
+}
+
+/// A donor picks the charity by name: from a list while there are few, and past 30 from a
+/// field that suggests names (and sends the id) as they type.
+#[pennytrail_test]
+async fn the_charity_is_picked_by_name_with_search_once_there_are_many() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    app.register("zeta-aid").await;
+    app.register("alpha-aid").await;
+    let few = page_of(&app, "/lookup").await;
+    assert!(
+        few.contains("<select id=\"org\" name=\"org\" required>"),
+        "{few}"
+    );
+    let alpha = few
+        .find("<option value=\"alpha-aid\">")
+        .expect("alpha listed");
+    let zeta = few
+        .find("<option value=\"zeta-aid\">")
+        .expect("zeta listed");
+    assert!(alpha < zeta, "sorted by name");
+    for n in 0..30 {
+        app.register(&format!("org-{n:02}")).await;
+    }
+    let many = page_of(&app, "/").await;
+    assert!(!many.contains("<select"), "{many}");
+    assert!(many.contains("list=\"home-org-names\""), "{many}");
+    assert_eq!(many.matches("<option value=\"").count(), 32, "{many}");
+    // The lookup page offers the same search in both its forms.
+    let kept = page_of(&app, "/lookup").await;
+    assert!(kept.contains("<datalist id=\"ref-org-names\">"));
+    app.finish().await;
+}
+
+async fn page_of(app: &TestApp, path: &str) -> String {
+    let answer = app.get(path).await;
+    assert_eq!(answer.status.as_u16(), 200);
+    answer.text()
 }

@@ -20,3 +20,6 @@ error-form-give-charity = Choose the charity.
 error-form-give-reference = Give your donor reference.
 error-language = Choose one of: { $languages }.
 error-back = Give a path on this site, starting with one “/”.
+error-no-donation = { $org } has no donation with the id “{ $donation }”. Check the id on your receipt.
+error-outage = The log cannot be read right now. Try again in a moment.
+error-in-english = The service explains (in English):

@@ -20,3 +20,6 @@ error-form-give-charity = Choisissez l’association.
 error-form-give-reference = Indiquez votre référence de donateur.
 error-language = Choisissez l’une de ces langues : { $languages }.
 error-back = Indiquez un chemin sur ce site, qui commence par un seul « / ».
+error-no-donation = { $org } n’a aucun don portant l’identifiant « { $donation } ». Vérifiez l’identifiant sur votre reçu.
+error-outage = Le registre ne peut pas être lu pour le moment. Réessayez dans un instant.
+error-in-english = Le service explique (en anglais) :

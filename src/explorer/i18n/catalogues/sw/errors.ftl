@@ -20,3 +20,6 @@ error-form-give-charity = Chagua shirika la hisani.
 error-form-give-reference = Weka kitambulisho chako cha mchangiaji.
 error-language = Chagua mojawapo ya: { $languages }.
 error-back = Toa njia iliyo kwenye tovuti hii, inayoanza na “/” moja.
+error-no-donation = { $org } halina mchango wenye nambari “{ $donation }”. Hakikisha nambari iliyo kwenye risiti yako.
+error-outage = Daftari haliwezi kusomwa kwa sasa. Jaribu tena baada ya muda mfupi.
+error-in-english = Huduma inaeleza (kwa Kiingereza):
