@@ -12,5 +12,7 @@
 
 pub mod decimal;
 mod lines;
+pub mod mpesa;
 pub mod plan;
 pub mod stripe;
+pub mod table;

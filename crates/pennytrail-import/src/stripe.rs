@@ -14,12 +14,9 @@
 //! channel `processor-return` (`…:fee`). The donor reference is `customer_email`, else
 //! `customer_id`; `description`, which often names people, is never read.
 
-use std::collections::HashMap;
 use std::io::Read;
 
-use crate::lines::Lines;
-
-use sha2::Digest as _;
+use crate::table::{FileError, Table, currency};
 
 use crate::decimal::{NumberFormat, minor_units};
 use crate::plan::{Disbursement, Donation, Payee, Planned, Row, RowError, RowOutcome, utc_time};
@@ -50,22 +47,9 @@ const SKIPPED: [&str; 5] = [
 const KNOWN: &str = "charge, refund, dispute, dispute_reversal, refund_failure, fee, payout, \
                      payout_reversal, transfer, transfer_reversal, topup";
 
-/// Why a file cannot be read at all.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum FileError {
-    #[error("the file has no header line")]
-    NoHeader,
-    #[error("the header lacks the column(s) {}; a Stripe itemized balance report has them", .0.join(", "))]
-    MissingColumns(Vec<String>),
-    #[error("the campaign's currency {0:?} is not an ISO 4217 currency with minor units")]
-    Currency(String),
-}
-
 /// The rows of a Stripe report, read one at a time.
 pub struct StripeRows<R: Read> {
-    reader: csv::Reader<Lines<R>>,
-    index: HashMap<&'static str, usize>,
-    record: csv::StringRecord,
+    table: Table<R>,
     currency: &'static str,
     exponent: u16,
 }
@@ -75,35 +59,11 @@ pub struct StripeRows<R: Read> {
 /// # Errors
 /// No header, a missing column, or a currency that is not ISO 4217.
 pub fn open<R: Read>(input: R, campaign_currency: &str) -> Result<StripeRows<R>, FileError> {
-    let currency = iso_currency::Currency::from_code(campaign_currency)
-        .filter(|c| c.exponent().is_some())
-        .ok_or_else(|| FileError::Currency(campaign_currency.to_string()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(Lines::new(input));
-    let header = reader.headers().map_err(|_| FileError::NoHeader)?.clone();
-    if header.iter().all(|h| h.trim().is_empty()) {
-        return Err(FileError::NoHeader);
-    }
-    let mut index = HashMap::new();
-    let mut missing = Vec::new();
-    for column in COLUMNS {
-        match header.iter().position(|h| h.trim() == column) {
-            Some(i) => {
-                index.insert(column, i);
-            }
-            None => missing.push(column.to_string()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(FileError::MissingColumns(missing));
-    }
+    let (currency, exponent) = currency(campaign_currency)?;
     Ok(StripeRows {
-        reader,
-        index,
-        record: csv::StringRecord::new(),
-        currency: currency.code(),
-        exponent: currency.exponent().unwrap_or(0),
+        table: Table::open(input, &COLUMNS, "a Stripe itemized balance report")?,
+        currency,
+        exponent,
     })
 }
 
@@ -111,47 +71,16 @@ impl<R: Read> Iterator for StripeRows<R> {
     type Item = Row;
 
     fn next(&mut self) -> Option<Row> {
-        loop {
-            match self.reader.read_record(&mut self.record) {
-                Ok(false) => return None,
-                Ok(true) => {
-                    let byte = self.record.position().map_or(0, csv::Position::byte);
-                    let line = self.reader.get_ref().line_at(byte);
-                    // A line of empty cells (some exports end with one) is not a row.
-                    if self.record.iter().all(|c| c.trim().is_empty()) {
-                        continue;
-                    }
-                    return Some((line, self.row(line)));
-                }
-                Err(e) => {
-                    let byte = e.position().map_or(0, csv::Position::byte);
-                    let line = self.reader.get_ref().line_at(byte);
-                    let problem = match e.kind() {
-                        csv::ErrorKind::Utf8 { .. } => "is not UTF-8 text".to_string(),
-                        _ => format!("cannot be read as CSV ({e})"),
-                    };
-                    return Some((
-                        line,
-                        Err(RowError {
-                            line,
-                            column: "(row)".into(),
-                            value: String::new(),
-                            problem,
-                        }),
-                    ));
-                }
-            }
-        }
+        Some(match self.table.next_record()? {
+            Ok(line) => (line, self.row(line)),
+            Err(e) => (e.line, Err(e)),
+        })
     }
 }
 
 impl<R: Read> StripeRows<R> {
     fn cell(&self, column: &'static str) -> &str {
-        self.index
-            .get(column)
-            .and_then(|i| self.record.get(*i))
-            .unwrap_or("")
-            .trim()
+        self.table.cell(column)
     }
 
     fn row(&self, line: u64) -> Result<RowOutcome, RowError> {
@@ -304,26 +233,9 @@ impl<R: Read> StripeRows<R> {
     }
 }
 
-/// The entry id of transaction `txn` (`stripe:txn_…`, plus `:part`). A transaction id
-/// outside what entry ids allow is replaced by `h` and the hex of its SHA-256's first 16
-/// bytes, so the same transaction always gets the same id.
+/// The entry id of Stripe transaction `txn`, plus `:part`.
 fn entry_id(txn: &str, part: &str) -> String {
-    let suffix = if part.is_empty() {
-        String::new()
-    } else {
-        format!(":{part}")
-    };
-    let plain = txn.len() <= 48
-        && txn
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    let txn = if plain {
-        txn.to_string()
-    } else {
-        let digest = sha2::Sha256::digest(txn.as_bytes());
-        format!("h{}", hex::encode(&digest[..16]))
-    };
-    format!("stripe:{txn}{suffix}")
+    crate::plan::entry_id("stripe", txn, part)
 }
 
 #[cfg(test)]

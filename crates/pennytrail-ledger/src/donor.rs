@@ -36,6 +36,34 @@ pub fn normalise_reference(reference: &str) -> String {
         .to_lowercase()
 }
 
+/// A phone number as the E.164 digits a donor reference commits to (`254712345678`):
+/// spaces, dashes, dots and parentheses dropped; `+` or `00` starts an international
+/// number; a leading `0` is a national number of the country whose calling code is
+/// `calling_code` (`254` for Kenya), as is a number without either. `None` if anything
+/// else is left or the digits are not 8 to 15 long (E.164's limit).
+pub fn phone_digits(text: &str, calling_code: &str) -> Option<String> {
+    let kept: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let digits = if let Some(international) = kept.strip_prefix('+') {
+        international.to_string()
+    } else if let Some(international) = kept.strip_prefix("00") {
+        international.to_string()
+    } else if let Some(national) = kept.strip_prefix('0') {
+        format!("{calling_code}{national}")
+    } else if kept.starts_with(calling_code) && kept.len() > 9 {
+        kept
+    } else {
+        format!("{calling_code}{kept}")
+    };
+    let valid = (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    valid.then_some(digits)
+}
+
 /// The commitment to `reference` at `org` under `secret`.
 pub fn commitment(secret: &[u8; 32], org: &str, reference: &str) -> Hash {
     let mut mac =
@@ -65,6 +93,38 @@ mod tests {
             commitment(&[1u8; 32], "org-a", "ann@example.org"),
             commitment(&secret, "org-a", "ann@example.org")
         );
+    }
+
+    #[test]
+    fn phone_numbers_become_one_form() {
+        for written in [
+            "0712 345 678",
+            "+254 712-345-678",
+            "254712345678",
+            "00254712345678",
+            "712345678",
+            "(0712) 345.678",
+        ] {
+            assert_eq!(
+                phone_digits(written, "254").as_deref(),
+                Some("254712345678"),
+                "{written}"
+            );
+        }
+        assert_eq!(
+            phone_digits("+33 6 12 34 56 78", "254").as_deref(),
+            Some("33612345678")
+        );
+        for bad in [
+            "",
+            "2547****5678",
+            "07123",
+            "+0712345678",
+            "0712 345 678 ext 9",
+            "1234567890123456",
+        ] {
+            assert_eq!(phone_digits(bad, "254"), None, "{bad}");
+        }
     }
 
     #[test]

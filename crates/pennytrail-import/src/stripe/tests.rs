@@ -189,7 +189,7 @@ fn bad_rows_name_their_line_column_and_value() {
 #[test]
 fn files_that_are_not_reports_are_refused_whole() {
     assert_eq!(open(&b""[..], "EUR").err(), Some(FileError::NoHeader));
-    let Some(FileError::MissingColumns(missing)) =
+    let Some(FileError::MissingColumns { missing, .. }) =
         open(&b"balance_transaction_id,gross\n"[..], "EUR").err()
     else {
         panic!()
