@@ -10,6 +10,7 @@
 //! never a rounding. Personal data (emails, phone numbers, names, IBANs) is carried only
 //! as the donor reference the service commits, and never printed ([`plan`]).
 
+pub mod camt;
 pub mod decimal;
 mod lines;
 pub mod mpesa;

@@ -3,7 +3,8 @@
 //! folded into where it says the next record starts), so the lines are counted here as
 //! the bytes pass: where each line that holds something starts, and its number. A
 //! record's line is that of the first such line at or after the byte the parser says it
-//! starts at. Only lines not yet behind the parser are kept: memory stays flat.
+//! starts at; an XML parser's position is on the line that holds it. Only lines not yet
+//! behind the parser are kept: memory stays flat.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -29,6 +30,17 @@ impl<R> Lines<R> {
             at_line_start: true,
             starts: RefCell::new(VecDeque::new()),
         }
+    }
+
+    /// The line (from 1) holding the byte at `offset`, for a parser that reports where it
+    /// is (XML); offsets asked about must not go backwards, and one reader answers either
+    /// this or [`Lines::line_at`], not both.
+    pub fn line_of(&self, offset: u64) -> u64 {
+        let mut starts = self.starts.borrow_mut();
+        while starts.get(1).is_some_and(|(at, _)| *at <= offset) {
+            starts.pop_front();
+        }
+        starts.front().map_or(self.line, |(_, line)| *line)
     }
 
     /// The physical line (from 1) of a record the parser says starts at byte `offset`;

@@ -46,6 +46,8 @@ pub enum Payee {
     /// A person, by the pseudonym the charity's secret derives from their number; the
     /// import registers and states them when new. `label` names nobody either.
     Person { id: String, label: String },
+    /// A beneficiary the charity named for an account (a bank statement's creditor).
+    Beneficiary(String),
 }
 
 /// A disbursement to append.
@@ -95,7 +97,7 @@ pub enum RowOutcome {
 /// What is wrong with a row: where, and the value (never a personal column's value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
-    /// The file's physical line (the header is line 1).
+    /// The file's physical line (the header is line 1; in XML, where the entry starts).
     pub line: u64,
     pub column: String,
     pub value: String,

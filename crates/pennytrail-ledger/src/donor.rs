@@ -64,6 +64,39 @@ pub fn phone_digits(text: &str, calling_code: &str) -> Option<String> {
     valid.then_some(digits)
 }
 
+/// An IBAN as a donor reference commits to it: capitals, no spaces (`DE89370400440532013000`).
+/// `None` unless it has a country code, two check digits and 11 to 30 more letters or
+/// digits, and its ISO 7064 mod-97 check holds.
+pub fn iban_normal(text: &str) -> Option<String> {
+    let iban: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let b = iban.as_bytes();
+    let shaped = (15..=34).contains(&b.len())
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..4].iter().all(u8::is_ascii_digit)
+        && b.iter().all(u8::is_ascii_alphanumeric);
+    if !shaped {
+        return None;
+    }
+    let mut remainder: u32 = 0;
+    for byte in b[4..].iter().chain(&b[..4]) {
+        let value = if byte.is_ascii_digit() {
+            u32::from(byte - b'0')
+        } else {
+            u32::from(byte - b'A') + 10
+        };
+        remainder = if value >= 10 {
+            (remainder * 100 + value) % 97
+        } else {
+            (remainder * 10 + value) % 97
+        };
+    }
+    (remainder == 1).then_some(iban)
+}
+
 /// The commitment to `reference` at `org` under `secret`.
 pub fn commitment(secret: &[u8; 32], org: &str, reference: &str) -> Hash {
     let mut mac =
@@ -124,6 +157,34 @@ mod tests {
             "1234567890123456",
         ] {
             assert_eq!(phone_digits(bad, "254"), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ibans_become_one_form() {
+        for written in [
+            "DE89 3704 0044 0532 0130 00",
+            "de89370400440532013000",
+            " DE89370400440532013000 ",
+        ] {
+            assert_eq!(
+                iban_normal(written).as_deref(),
+                Some("DE89370400440532013000"),
+                "{written}"
+            );
+        }
+        assert_eq!(
+            iban_normal("GB82 WEST 1234 5698 7654 32").as_deref(),
+            Some("GB82WEST12345698765432")
+        );
+        for bad in [
+            "DE88370400440532013000",
+            "DE89",
+            "1289370400440532013000",
+            "DE89-3704-0044-0532-0130-00",
+            "",
+        ] {
+            assert_eq!(iban_normal(bad), None, "{bad}");
         }
     }
 
