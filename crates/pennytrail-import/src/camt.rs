@@ -454,7 +454,7 @@ fn record(entry: &mut Entry, path: &str, text: &str) {
 }
 
 /// A booking date (`2026-03-01`) or date and time in UTC (`2026-03-01T09:30:00Z`,
-/// `…+00:00`) as RFC 3339 UTC.
+/// `…+00:00`, fractions of a second dropped) as an entry writes times.
 fn booked_at(text: &str) -> Option<String> {
     if text.len() == 10 {
         return crate::plan::utc_time(&format!("{text} 00:00:00"));

@@ -71,7 +71,7 @@ fn booked_entries_become_donations_and_mapped_payouts() {
         Some("DE89370400440532013000"),
         "the debtor IBAN in capitals"
     );
-    assert_eq!(gift.occurred_at, "2026-03-01T00:00:00Z");
+    assert_eq!(gift.occurred_at, "2026-03-01T00:00:00.000Z");
     let Ok(RowOutcome::Entries(second)) = &rows[1].1 else {
         panic!("{:?}", rows[1])
     };
@@ -81,7 +81,7 @@ fn booked_entries_become_donations_and_mapped_payouts() {
     assert_eq!(paid.payee, Payee::Beneficiary("well-digger".into()));
     assert_eq!(
         (paid.amount, paid.occurred_at.as_str()),
-        (10_000, "2026-03-02T09:30:00Z")
+        (10_000, "2026-03-02T09:30:00.000Z")
     );
     let Ok(RowOutcome::Entries(batch)) = &rows[2].1 else {
         panic!("{:?}", rows[2])

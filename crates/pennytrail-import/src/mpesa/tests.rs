@@ -44,7 +44,7 @@ fn each_row_becomes_a_donation_a_charge_or_a_payment_to_a_pseudonym() {
         ("mpesa:QK6:charge", 1527, &Payee::Processor)
     );
     assert_eq!(
-        charge.occurred_at, "2026-03-02T04:00:00Z",
+        charge.occurred_at, "2026-03-02T04:00:00.000Z",
         "East Africa Time is UTC+3"
     );
     let Planned::Disbursement(pay) = only(&rows[2]) else {
@@ -68,7 +68,7 @@ fn each_row_becomes_a_donation_a_charge_or_a_payment_to_a_pseudonym() {
     );
     assert_eq!(big.donor_ref, None, "a masked number commits to no one");
     assert_eq!(
-        big.occurred_at, "2026-02-28T23:00:00Z",
+        big.occurred_at, "2026-02-28T23:00:00.000Z",
         "the day before, in UTC"
     );
     let Planned::Donation(small) = only(&rows[4]) else {

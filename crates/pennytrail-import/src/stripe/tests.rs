@@ -37,7 +37,7 @@ fn each_category_becomes_what_the_table_says_with_physical_lines() {
     };
     assert_eq!(gift.id, "stripe:txn_1");
     assert_eq!((gift.amount, gift.fee, gift.channel), (2500, 68, "stripe"));
-    assert_eq!(gift.occurred_at, "2026-03-01T09:30:00Z");
+    assert_eq!(gift.occurred_at, "2026-03-01T09:30:00.000Z");
     assert_eq!(gift.currency, "EUR");
     assert_eq!(gift.donor_ref.as_deref(), Some("ana@example.org"));
     let Planned::Donation(second) = &entries(&rows[1])[0] else {
