@@ -83,18 +83,15 @@ pub async fn lookup_page(
         }
         (Some(org), Some(donation)) => (org, donation),
     };
-    let missing = |what: &str| match what {
-        "org" => PageError::not_found(t_args("error-no-charity", &[("org", Arg::Text(&org))])),
-        _ => PageError::not_found(t_args(
-            "error-no-donation",
-            &[("org", Arg::Text(&org)), ("donation", Arg::Text(&donation))],
-        )),
-    };
     if state.store.org_seq(&org).await?.is_none() {
-        return Err(missing("org"));
+        let args = [("org", Arg::Text(&org))];
+        return Err(PageError::not_found(t_args("error-no-charity", &args)));
     }
     let found = match find_donation(&state.store, &org, &donation).await {
-        Err(ReadError::NotFound(_)) => return Err(missing("donation")),
+        Err(ReadError::NotFound(_)) => {
+            let args = [("org", Arg::Text(&org)), ("donation", Arg::Text(&donation))];
+            return Err(PageError::not_found(t_args("error-no-donation", &args)));
+        }
         found => found?,
     };
     let trace = trace(
@@ -179,7 +176,7 @@ pub async fn lookup_page(
         main.raw(" data-after=\"").display(after).raw("\"");
     }
     main.raw(" data-messages=\"")
-        .text(&browser_messages())
+        .text(browser_messages())
         .raw("\" data-state=\"idle\">\n<h2 id=\"verify-head\">")
         .t("verify-heading")
         .raw("</h2>\n<noscript><p class=\"warn\">")

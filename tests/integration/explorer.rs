@@ -424,20 +424,8 @@ fn the_browser_verifier_passes_its_unit_tests_in_node() {
 async fn the_explorer_verifies_in_headless_chromium() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let e2e = manifest.join("tests/e2e");
-    let data = tempfile::tempdir().unwrap();
-    let data_dir = data.path().to_str().unwrap();
-    let service = ServiceProcess::start(&["--data-dir", data_dir])
-        .await
-        .expect("the service starts");
-    let seeded = tokio::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"))
-        .args(["demo", "--url", &service.base, "--token-file"])
-        .arg(data.path().join("operator.token"))
-        .args(["--donations", "200"])
-        .output()
-        .await
-        .expect("run pennytrail demo");
-    let demo_said = String::from_utf8_lossy(&seeded.stderr);
-    assert!(seeded.status.success(), "demo: {demo_said}");
+    let demo = DemoService::start(200).await;
+    let demo_said = &demo.said;
     // Amounts people read are in major units with the currency's digits.
     for expected in [
         "school-meals-nl: 200 donations (EUR ",
@@ -448,7 +436,7 @@ async fn the_explorer_verifies_in_headless_chromium() {
     let run = tokio::process::Command::new("node")
         .arg("explorer.mjs")
         .current_dir(&e2e)
-        .env("PENNYTRAIL_E2E_BASE_URL", &service.base)
+        .env("PENNYTRAIL_E2E_BASE_URL", &demo.service.base)
         .env("PENNYTRAIL_E2E_DONATIONS", "200")
         .env(
             "PENNYTRAIL_E2E_SCREENSHOTS",
@@ -469,5 +457,5 @@ async fn the_explorer_verifies_in_headless_chromium() {
     );
     assert!(!stdout.contains("FAIL"), "{stdout}");
     assert!(stdout.contains("screenshot: "), "{stdout}");
-    service.terminate().await;
+    demo.service.terminate().await;
 }

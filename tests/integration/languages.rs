@@ -11,27 +11,6 @@ use crate::support::*;
 /// Most bytes a page may transfer, compressed: its HTML, CSS and scripts together.
 const PAGE_BUDGET_BYTES: usize = 60 * 1024;
 
-/// The demo's charities (200 donations each) on a service of their own.
-async fn demo_service() -> (ServiceProcess, tempfile::TempDir) {
-    let data = tempfile::tempdir().unwrap();
-    let service = ServiceProcess::start(&["--data-dir", data.path().to_str().unwrap()])
-        .await
-        .expect("the service starts");
-    let seeded = tokio::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"))
-        .args(["demo", "--url", &service.base, "--token-file"])
-        .arg(data.path().join("operator.token"))
-        .args(["--donations", "200"])
-        .output()
-        .await
-        .expect("run pennytrail demo");
-    assert!(
-        seeded.status.success(),
-        "demo: {}",
-        String::from_utf8_lossy(&seeded.stderr)
-    );
-    (service, data)
-}
-
 /// GET `path` with `headers`; the status, the headers and the body as sent.
 async fn get(
     base: &str,
@@ -72,8 +51,8 @@ async fn html(base: &str, path: &str, headers: &[(&str, &str)]) -> String {
 
 #[pennytrail_test]
 async fn pages_speak_the_readers_language_and_remember_the_choice() {
-    let (service, _data) = demo_service().await;
-    let base = &service.base;
+    let demo = DemoService::start(200).await;
+    let base = &demo.service.base;
     let campaign = "/orgs/clean-water-ke/campaigns/wells-2026";
     let lookup = "/lookup?org=clean-water-ke&donation=don-000001";
 
@@ -188,7 +167,6 @@ async fn pages_speak_the_readers_language_and_remember_the_choice() {
     assert!(malformed.contains("(en anglais)"), "{malformed}");
     let english = html_status(base, "/lookup?org=clean-water-ke&donation=-x", 400).await;
     assert!(!english.contains("(in English)"), "{english}");
-    drop(service);
 }
 
 /// `path` percent-encoded as one query value.
@@ -206,8 +184,8 @@ fn percent(path: &str) -> String {
 
 #[pennytrail_test]
 async fn every_page_stays_under_its_transfer_budget_compressed() {
-    let (service, _data) = demo_service().await;
-    let base = &service.base;
+    let demo = DemoService::start(200).await;
+    let base = &demo.service.base;
     let pages = [
         "/",
         "/orgs/clean-water-ke",
@@ -263,7 +241,6 @@ async fn every_page_stays_under_its_transfer_budget_compressed() {
             );
         }
     }
-    drop(service);
 }
 
 /// The text of a gzip body.

@@ -284,26 +284,28 @@ pub(super) fn markup(id: &str, args: &[(&str, Arg<'_>)]) -> String {
 
 /// The messages the visitor's browser shows (`js-…`, `browser.ftl`) in the request's
 /// language, as a JSON object of id to text, each `{ $name }` left as `{name}` for the
-/// browser to fill in.
-pub fn browser_messages() -> String {
-    let locale = current();
+/// browser to fill in. They depend on the language only, so each is built once.
+pub fn browser_messages() -> &'static str {
+    static MESSAGES: LazyLock<Vec<String>> =
+        LazyLock::new(|| Locale::ALL.into_iter().map(browser_messages_in).collect());
+    &MESSAGES[current().index()]
+}
+
+fn browser_messages_in(locale: Locale) -> String {
     let english = &BUNDLES[Locale::En.index()];
-    let ids: Vec<&str> = CATALOGUES[Locale::En.index()][FILES - 1]
+    let placeholders: Vec<(&str, Arg<'_>)> = BROWSER_VARIABLES
+        .iter()
+        .map(|(name, token)| (*name, Arg::Text(token)))
+        .collect();
+    let map: serde_json::Map<String, serde_json::Value> = CATALOGUES[Locale::En.index()][FILES - 1]
         .lines()
         .filter_map(|line| line.split_once(" = ").map(|(id, _)| id))
         .filter(|id| id.starts_with("js-") && english.has_message(id))
+        .map(|id| {
+            let text = message(locale, id, &placeholders, false);
+            (id.to_string(), serde_json::Value::String(text))
+        })
         .collect();
-    let mut map = serde_json::Map::new();
-    for id in ids {
-        let placeholders: Vec<(&str, Arg<'_>)> = BROWSER_VARIABLES
-            .iter()
-            .map(|(name, token)| (*name, Arg::Text(token)))
-            .collect();
-        map.insert(
-            id.to_string(),
-            serde_json::Value::String(message(locale, id, &placeholders, false)),
-        );
-    }
     serde_json::Value::Object(map).to_string()
 }
 

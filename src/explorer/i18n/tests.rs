@@ -298,7 +298,7 @@ fn the_browsers_messages_are_complete_and_fillable() {
             },
             super::browser_messages,
         );
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json).unwrap();
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).unwrap();
         assert_eq!(
             map.len(),
             english.keys().filter(|k| k.starts_with("js-")).count()

@@ -15,7 +15,7 @@ pub use app::{Answer, Backend, Org, SEEDED_ORG_ENTRIES, TestApp, answer};
 pub use bundles::{Bundle, read_bundle, rehashed_datapackage, write_bundle};
 pub use pennytrail_test_macros::pennytrail_test;
 pub use postgres::{PgDatabase, admin_database_url};
-pub use process::{ServiceProcess, run_check};
+pub use process::{DemoService, ServiceProcess, run_check};
 
 /// The origin line every test log is started with.
 pub const ORIGIN: &str = "test.pennytrail.example/log";

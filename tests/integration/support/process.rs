@@ -107,3 +107,35 @@ pub fn run_check(data_dir: &Path, database_url: Option<&str>) -> (bool, String) 
         ),
     )
 }
+
+/// A service on SQLite in a folder of its own, seeded by `pennytrail demo` with its three
+/// charities of `donations` donations each.
+pub struct DemoService {
+    pub service: ServiceProcess,
+    pub data: tempfile::TempDir,
+    /// What `pennytrail demo` printed (its summary).
+    pub said: String,
+}
+
+impl DemoService {
+    pub async fn start(donations: u32) -> DemoService {
+        let data = tempfile::tempdir().unwrap();
+        let service = ServiceProcess::start(&["--data-dir", data.path().to_str().unwrap()])
+            .await
+            .expect("the service starts");
+        let seeded = tokio::process::Command::new(env!("CARGO_BIN_EXE_pennytrail"))
+            .args(["demo", "--url", &service.base, "--token-file"])
+            .arg(data.path().join("operator.token"))
+            .args(["--donations", &donations.to_string()])
+            .output()
+            .await
+            .expect("run pennytrail demo");
+        let said = String::from_utf8_lossy(&seeded.stderr).into_owned();
+        assert!(seeded.status.success(), "demo: {said}");
+        DemoService {
+            service,
+            data,
+            said,
+        }
+    }
+}
