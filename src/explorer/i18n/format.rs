@@ -66,12 +66,14 @@ pub fn amount(code: &str, minor_units: i64) -> String {
 
 pub(super) fn amount_in(locale: Locale, code: &str, minor_units: i64) -> String {
     let Ok(currency) = pennytrail_ledger::money::Currency::parse("currency", code) else {
-        return t_args(
+        return super::message(
+            locale,
             "amount-unknown-currency",
             &[
                 ("units", Arg::Number(minor_units)),
                 ("code", Arg::Text(code)),
             ],
+            false,
         );
     };
     let c = conventions(locale);
